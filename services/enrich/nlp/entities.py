@@ -1,0 +1,174 @@
+"""Combine CRF mentions with dictionary matches, then canonicalise names and attach roles."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from .canonical import Dictionary, normalize_alias
+from .ner import Mention, NerTagger
+from .text import Token, tokenize
+
+# Lower-case words allowed inside a role phrase ("Menteri Pendayagunaan Aparatur Negara dan
+# Reformasi Birokrasi", "Kepala Dinas Kesehatan dan ...").
+_ROLE_CONNECTORS = frozenset({"dan", "&", "/", "-"})
+_MAX_ROLE_TOKENS = 14
+
+
+def merge_mentions(
+    crf: Sequence[Mention], dictionary: Dictionary, text: str, sentences: Sequence[tuple[int, int]]
+) -> list[Mention]:
+    """CRF mentions plus dictionary institution/place matches.
+
+    A dictionary match for an ORG/LOC alias is high precision: it replaces any CRF mention it
+    overlaps (fixing truncated spans such as "Kementerian PAN" + "RB") and is added where the CRF
+    found nothing. CRF mentions the dictionary does not cover are kept as they are.
+    """
+    dict_mentions: list[Mention] = []
+    for s, e in sentences:
+        toks = [Token(t.text, t.start + s, t.end + s) for t in tokenize(text[s:e])]
+        for m in dictionary.alias_matcher.find(toks):
+            entry = dictionary.aliases[m.key]
+            # Bare acronyms like "BI", "MA" or "RI" are too ambiguous without the CRF agreeing.
+            if m.last - m.first == 1 and len(toks[m.first].text) <= 3:
+                continue
+            dict_mentions.append(Mention(m.start, m.end, entry["type"], text[m.start : m.end]))
+    if not dict_mentions:
+        return sorted(crf, key=lambda x: x.start)
+    out = list(dict_mentions)
+    for c in crf:
+        if any(d.start < c.end and c.start < d.end for d in dict_mentions):
+            continue
+        out.append(c)
+    return sorted(out, key=lambda x: x.start)
+
+
+def _strip_person(surface: str, dictionary: Dictionary) -> tuple[str, str | None]:
+    """Split a PER surface into (name without honorifics, role words found at its start)."""
+    words = re.findall(r"[\w'’-]+\.?|,", surface)
+    # Leading role words the tagger sometimes includes ("Wabup Sri Setyorini").
+    role = None
+    for n in range(min(len(words), 3), 0, -1):
+        key = normalize_alias(" ".join(words[:n]))
+        if key in dictionary.roles and len(words) > n:
+            role = dictionary.roles[key]
+            words = words[n:]
+            break
+    while words and (dictionary.is_honorific(words[0]) or words[0] == ","):
+        words = words[1:]
+    # Trailing academic degrees: "Arief Rohman, S.T., M.Si."
+    while words and (dictionary.is_honorific(words[-1]) or words[-1] == ","):
+        words = words[:-1]
+    name = " ".join(w.rstrip(".") if w.endswith(".") and len(w) > 2 else w for w in words)
+    return name.strip(" ,"), role
+
+
+def _role_before(text: str, sent_start: int, mention_start: int, dictionary: Dictionary) -> str | None:
+    """Role phrase written just before a person ("Bupati Blora, H. Arief Rohman")."""
+    toks = tokenize(text[sent_start:mention_start])
+    i = len(toks) - 1
+    # Skip honorifics and the comma of an apposition.
+    while i >= 0 and (toks[i].text in {",", "."} or dictionary.is_honorific(toks[i].text)):
+        i -= 1
+    run_end = i + 1
+    while i >= 0 and run_end - i <= _MAX_ROLE_TOKENS:
+        w = toks[i].text
+        if w[:1].isupper() or w[:1].isdigit() or w.lower() in _ROLE_CONNECTORS:
+            i -= 1
+            continue
+        break
+    run = toks[i + 1 : run_end]
+    # The leftmost role word in the run starts the role ("Wakil Bupati Blora", not "Bupati Blora").
+    for k in range(len(run)):
+        for n in range(min(dictionary.max_role_len, len(run) - k), 0, -1):
+            key = normalize_alias(" ".join(t.text for t in run[k : k + n]))
+            if key in dictionary.roles and run[k].text[:1].isupper():
+                head = dictionary.roles[key]
+                rest = " ".join(t.text for t in run[k + n :])
+                rest = re.sub(r"\s+([,.)/-])", r"\1", rest).strip(" ,")
+                return f"{head} {rest}".strip() if rest else head
+    return None
+
+
+def canonicalise(
+    mentions: Sequence[Mention], text: str, sentences: Sequence[tuple[int, int]], dictionary: Dictionary
+) -> list[dict[str, Any]]:
+    """Entity dicts ``{start, end, type, text, canonical, role?}`` for the mentions.
+
+    People: honorifics stripped, short forms ("Arief") resolved to a full name seen in the same
+    article, and every mention of a person carries the most specific role found for them.
+    Institutions and places: dictionary canonical names when known, else the surface form.
+    """
+    sent_of = _sentence_index(sentences)
+    entities: list[dict[str, Any]] = []
+    person_roles: dict[str, str] = {}
+    for m in mentions:
+        ent: dict[str, Any] = {"start": m.start, "end": m.end, "type": m.type, "text": m.text}
+        entry = dictionary.lookup(m.text)
+        if m.type == "PER":
+            name, lead_role = _strip_person(m.text, dictionary)
+            if not name or entry is not None:
+                if entry is None:
+                    continue
+                ent["type"] = entry["type"]
+                ent["canonical"] = entry["canonical"]
+            else:
+                ent["canonical"] = name
+                sidx = sent_of(m.start)
+                role = _role_before(text, sentences[sidx][0], m.start, dictionary) if sidx >= 0 else None
+                if role is None and lead_role is not None:
+                    role = lead_role
+                if role:
+                    ent["role"] = role
+        elif entry is not None:
+            ent["type"] = entry["type"]
+            ent["canonical"] = entry["canonical"]
+        else:
+            region_codes = dictionary.region_aliases.get(normalize_alias(m.text))
+            if m.type == "LOC" and region_codes:
+                region = dictionary.regions[region_codes[0]]
+                ent["canonical"] = region.name if region.level == "provinsi" else m.text
+            else:
+                ent["canonical"] = " ".join(m.text.split())
+        entities.append(ent)
+
+    # Resolve short person names to the longest full name containing all their words.
+    people = sorted({e["canonical"] for e in entities if e["type"] == "PER"}, key=len, reverse=True)
+    resolve: dict[str, str] = {}
+    for short in people:
+        words = set(short.split())
+        for full in people:
+            if full != short and words <= set(full.split()):
+                resolve[short] = full
+                break
+    for e in entities:
+        if e["type"] == "PER":
+            e["canonical"] = resolve.get(e["canonical"], e["canonical"])
+            if "role" in e:
+                prev = person_roles.get(e["canonical"])
+                if prev is None or len(e["role"]) > len(prev):
+                    person_roles[e["canonical"]] = e["role"]
+    for e in entities:
+        if e["type"] == "PER" and e["canonical"] in person_roles:
+            e["role"] = person_roles[e["canonical"]]
+    return entities
+
+
+def _sentence_index(sentences: Sequence[tuple[int, int]]):  # type: ignore[no-untyped-def]
+    starts = [s for s, _ in sentences]
+
+    def find(pos: int) -> int:
+        import bisect
+
+        return bisect.bisect_right(starts, pos) - 1
+
+    return find
+
+
+def extract_entities(
+    text: str, sentences: Sequence[tuple[int, int]], tagger: NerTagger, dictionary: Dictionary
+) -> list[dict[str, Any]]:
+    """Full entity path: CRF + dictionary merge + canonicalisation."""
+    crf = tagger.extract(text, sentences)
+    return canonicalise(merge_mentions(crf, dictionary, text, sentences), text, sentences, dictionary)

@@ -1,0 +1,224 @@
+"""CRF named-entity tagger (PER / ORG / LOC) with gazetteer features.
+
+The model file is trained by ``python -m services.enrich.nlp.train_ner`` and committed under
+``models/``. Feature extraction lives here so training and inference cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pycrfsuite
+
+from .text import Token, tokenize
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_DIR = PACKAGE_DIR / "data"
+MODEL_DIR = PACKAGE_DIR / "models"
+MODEL_PATH = MODEL_DIR / "ner.crfsuite"
+CASE_LEXICON_PATH = MODEL_DIR / "case_lexicon.json"
+
+# Cue words. The CRF sees them as features; it decides how much they matter.
+ORG_HEADS = frozenset(
+    """
+    kementerian kemenkes kemendagri kemenkeu kemendikbud kemenag kemenpan kemensos kemenhub
+    kemenkumham kementan kemenparekraf kemenpora kemnaker kemenlu kemenhan kemenperin kemendag
+    badan dinas pemkab pemkot pemprov pemda pemerintah dprd dpr dpd mpr polres polda polsek polri
+    polresta polrestabes kodim korem kodam tni kejari kejati kejagung kejaksaan pengadilan pn pt
+    universitas univ institut sekolah sma smp sd smk yayasan partai bank rsud rs rumah komisi
+    kpk kpu bawaslu bpbd bps bpjs ojk mahkamah ma mk dinkes disdik bappeda bappenas satpol
+    lembaga perusahaan persatuan asosiasi ikatan himpunan forum organisasi kantor direktorat
+    kpud dewan majelis kabinet fraksi perum persero tbk cv koperasi klub fc persib persija
+    """.split()
+)
+PER_CUES = frozenset(
+    """
+    bupati wabup wakil gubernur wagub walikota wali wawali menteri presiden wapres sekda kapolres
+    kapolda kapolri kapolsek kapolresta kajari kajati dandim danrem pangdam ketua sekretaris
+    direktur kepala kadis camat lurah kades pak bu bapak ibu sdr saudara h hj dr ir prof drs kh
+    ustaz ustadz kiai syekh habib tuan nyonya nona jenderal kolonel letkol mayjen brigjen
+    kombes akbp kompol iptu ipda aiptu bripka kapten mayor kopral sersan deputi staf anggota
+    juru bicara jubir kasat kasatreskrim kabag kasubag pj plt penjabat dirut komisaris
+    """.split()
+)
+LOC_CUES = frozenset(
+    """
+    kabupaten kota provinsi kecamatan desa kelurahan dusun kampung jalan jl gunung sungai pulau
+    danau pantai teluk selat laut selatan utara timur barat tengah di ke dari kawasan wilayah
+    daerah negara
+    """.split()
+)
+
+
+@lru_cache(maxsize=1)
+def region_tokens() -> tuple[frozenset[str], frozenset[str]]:
+    """Region-name gazetteer: (all lower-cased name tokens, first tokens of names)."""
+    toks: set[str] = set()
+    firsts: set[str] = set()
+    with (DATA_DIR / "regions.csv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            name = row["nama"].strip()
+            name = re.sub(r"^(Kabupaten|Kota)( Administrasi)? ", "", name)
+            words = [w.lower() for w in re.findall(r"\w+", name)]
+            if not words:
+                continue
+            firsts.add(words[0])
+            toks.update(words)
+    generic = {"utara", "selatan", "timur", "barat", "tengah", "raya", "daerah", "khusus",
+               "istimewa", "kepulauan", "baru", "besar", "kota", "pusat"}
+    return frozenset(toks - generic), frozenset(firsts - generic)
+
+
+@lru_cache(maxsize=1)
+def case_lexicon() -> dict[str, str]:
+    """Word -> capitalisation bucket learnt from unlabelled text (see train_ner)."""
+    if not CASE_LEXICON_PATH.exists():
+        return {}
+    with CASE_LEXICON_PATH.open(encoding="utf-8") as fh:
+        data: dict[str, str] = json.load(fh)
+    return data
+
+
+_SHAPE_TRANS = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+    "x" * 26 + "X" * 26 + "d" * 10,
+)
+
+
+def _shape(word: str) -> str:
+    s = word.translate(_SHAPE_TRANS)
+    # Collapse runs so "Blora" and "Semarang" share the shape "Xx".
+    return re.sub(r"(.)\1+", r"\1", s)
+
+
+def _token_features(word: str, regions: frozenset[str], lex: dict[str, str]) -> dict[str, float | str]:
+    low = word.lower()
+    f: dict[str, float | str] = {
+        "w": low,
+        "sh": _shape(word),
+        "p3": low[:3],
+        "s3": low[-3:],
+        "s2": low[-2:],
+    }
+    if word[:1].isupper():
+        f["title"] = 1.0
+    if word.isupper() and len(word) > 1:
+        f["upper"] = 1.0
+    if low in regions:
+        f["gz_reg"] = 1.0
+    if low in ORG_HEADS:
+        f["cue_org"] = 1.0
+    if low in PER_CUES:
+        f["cue_per"] = 1.0
+    if low in LOC_CUES:
+        f["cue_loc"] = 1.0
+    cb = lex.get(low)
+    if cb is not None:
+        f["case"] = cb
+    return f
+
+
+def sentence_features(words: Sequence[str]) -> list[dict[str, float | str]]:
+    """CRF features for one sentence of tokens. Pure; used by training and inference."""
+    regions, _ = region_tokens()
+    lex = case_lexicon()
+    base = [_token_features(w, regions, lex) for w in words]
+    n = len(words)
+    feats: list[dict[str, float | str]] = []
+    for i in range(n):
+        f: dict[str, float | str] = {"bias": 1.0}
+        f.update(base[i])
+        if i == 0:
+            f["BOS"] = 1.0
+        for off in (-2, -1, 1, 2):
+            j = i + off
+            if 0 <= j < n:
+                b = base[j]
+                f[f"{off}:w"] = b["w"]
+                f[f"{off}:sh"] = b["sh"]
+                for k in ("title", "gz_reg", "cue_org", "cue_per", "cue_loc", "case"):
+                    if k in b:
+                        f[f"{off}:{k}"] = b[k]
+        if i > 0:
+            f["-1w|w"] = f"{base[i - 1]['w']}|{base[i]['w']}"
+        if i + 1 < n:
+            f["w|+1w"] = f"{base[i]['w']}|{base[i + 1]['w']}"
+        feats.append(f)
+    return feats
+
+
+def bio_to_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
+    """Convert BIO tags to ``(first_token, last_token_exclusive, type)`` spans.
+
+    A stray ``I-X`` after ``O`` or another type starts a new entity (conlleval convention).
+    """
+    spans: list[tuple[int, int, str]] = []
+    start: int | None = None
+    etype = ""
+    for i, tag in enumerate(list(tags) + ["O"]):
+        if tag == "O" or tag.startswith("B-") or (tag.startswith("I-") and tag[2:] != etype):
+            if start is not None:
+                spans.append((start, i, etype))
+                start = None
+            if tag != "O":
+                start, etype = i, tag[2:]
+    return spans
+
+
+@dataclass
+class Mention:
+    """An entity mention found by the tagger, with character offsets into the text."""
+
+    start: int
+    end: int
+    type: str
+    text: str
+    tokens: list[Token] = field(default_factory=list)
+
+
+class NerTagger:
+    """Thread-safe wrapper around a crfsuite model.
+
+    ``pycrfsuite.Tagger`` is not safe to share across threads, so each thread opens its own
+    tagger on the same (memory-mapped) model file.
+    """
+
+    def __init__(self, model_path: Path = MODEL_PATH) -> None:
+        if not model_path.exists():
+            raise FileNotFoundError(f"NER model missing: {model_path}; run `make train-ner`")
+        self.model_path = model_path
+        self._local = threading.local()
+
+    def _tagger(self) -> pycrfsuite.Tagger:
+        tagger = getattr(self._local, "tagger", None)
+        if tagger is None:
+            tagger = pycrfsuite.Tagger()
+            tagger.open(str(self.model_path))
+            self._local.tagger = tagger
+        return tagger
+
+    def tag_tokens(self, words: Sequence[str]) -> list[str]:
+        """BIO tags for one sentence of tokens."""
+        if not words:
+            return []
+        return list(self._tagger().tag(sentence_features(words)))
+
+    def extract(self, text: str, sentences: Sequence[tuple[int, int]]) -> list[Mention]:
+        """Entity mentions in ``text``, tagging each sentence span separately."""
+        mentions: list[Mention] = []
+        for s, e in sentences:
+            toks = [Token(t.text, t.start + s, t.end + s) for t in tokenize(text[s:e])]
+            if not toks:
+                continue
+            tags = self.tag_tokens([t.text for t in toks])
+            for a, b, etype in bio_to_spans(tags):
+                st, en = toks[a].start, toks[b - 1].end
+                mentions.append(Mention(st, en, etype, text[st:en], toks[a:b]))
+        return mentions

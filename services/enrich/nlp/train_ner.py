@@ -1,0 +1,120 @@
+"""Train the CRF NER model: ``python -m services.enrich.nlp.train_ner``.
+
+Reads only the *train* splits under ``../shared/data/ner/`` (never dev), writes
+``models/ner.crfsuite``, ``models/ner_config.json`` and ``models/ner_metrics.json`` (dev scores,
+for the record; the eval script recomputes them). Deterministic for a given config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pycrfsuite
+
+from .ner import CASE_LEXICON_PATH, MODEL_DIR, NerTagger, case_lexicon, sentence_features
+from .ner_data import read_corpus, score_spans
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "train_corpora": ["idner-news-2k", "nergrit"],
+    "algorithm": "lbfgs",
+    "c1": 0.05,
+    "c2": 0.01,
+    "max_iterations": 200,
+    "feature.possible_transitions": True,
+}
+
+
+def default_data_root() -> Path:
+    """``../shared/data`` relative to the repo root (the working directory)."""
+    return Path.cwd().parent / "shared" / "data"
+
+
+def build_case_lexicon(data_root: Path, out_path: Path, min_count: int = 3) -> int:
+    """Word -> capitalisation bucket from unlabelled IndoSum news text (all folds).
+
+    Counts only non-sentence-initial occurrences, where capitalisation is informative. Buckets:
+    "C" (>= 90% capitalised), "M" (50-90%), "m" (10-50%), "l" (< 10%). Only word statistics are
+    stored, never text. Returns the number of words written.
+    """
+    caps: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    for path in sorted((data_root / "summarization" / "indosum").glob("dev.*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                doc = json.loads(line)
+                for para in doc["paragraphs"]:
+                    for sent in para:
+                        for i, word in enumerate(sent):
+                            if i == 0 or not word[:1].isalpha():
+                                continue
+                            prev = sent[i - 1]
+                            if prev in {'"', "“", "'", "(", ":", "."}:
+                                continue
+                            low = word.lower()
+                            total[low] += 1
+                            if word[:1].isupper():
+                                caps[low] += 1
+    lexicon: dict[str, str] = {}
+    for low, n in sorted(total.items()):
+        if n < min_count:
+            continue
+        ratio = caps[low] / n
+        lexicon[low] = "C" if ratio >= 0.9 else "M" if ratio >= 0.5 else "m" if ratio >= 0.1 else "l"
+    out_path.write_text(json.dumps(lexicon, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    return len(lexicon)
+
+
+def train(config: dict[str, Any], data_root: Path, out_dir: Path, verbose: bool = False) -> dict[str, Any]:
+    """Train a model per ``config`` and return its dev metrics. Writes into ``out_dir``."""
+    if config.get("case_lexicon", True):
+        build_case_lexicon(data_root, CASE_LEXICON_PATH)
+        case_lexicon.cache_clear()
+    trainer = pycrfsuite.Trainer(algorithm=config["algorithm"], verbose=verbose)
+    n = 0
+    for corpus in config["train_corpora"]:
+        for words, tags in read_corpus(data_root, corpus, "train"):
+            trainer.append(sentence_features(words), tags)
+            n += 1
+    params = {k: v for k, v in config.items() if k not in {"train_corpora", "algorithm", "case_lexicon"}}
+    trainer.set_params(params)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model_path = out_dir / "ner.crfsuite"
+    t0 = time.perf_counter()
+    trainer.train(str(model_path))
+    train_s = time.perf_counter() - t0
+
+    tagger = NerTagger(model_path)
+    metrics: dict[str, Any] = {"train_sentences": n, "train_seconds": round(train_s, 1), "dev": {}}
+    for corpus in ("idner-news-2k", "nergrit", "nerp"):
+        dev = read_corpus(data_root, corpus, "dev")
+        pred = [tagger.tag_tokens(w) for w, _ in dev]
+        metrics["dev"][corpus] = score_spans([t for _, t in dev], pred)
+    (out_dir / "ner_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    (out_dir / "ner_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-root", type=Path, default=default_data_root())
+    parser.add_argument("--out-dir", type=Path, default=MODEL_DIR)
+    parser.add_argument("--config", type=Path, help="JSON config overriding the defaults")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    config = dict(DEFAULT_CONFIG)
+    if args.config:
+        config.update(json.loads(args.config.read_text(encoding="utf-8")))
+    metrics = train(config, args.data_root, args.out_dir, args.verbose)
+    summary = {c: m["micro"]["f1"] for c, m in metrics["dev"].items()}
+    print(json.dumps({"out_dir": str(args.out_dir), "dev_f1": summary}), file=sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""Crawler settings (``WARTA_`` environment variables, pydantic-settings)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from shared.settings import CommonSettings
+
+DEFAULT_USER_AGENT = "WartaBot/0.1 (+https://github.com/warta-news/warta; media monitoring of Indonesian regional news)"
+
+
+class CrawlerSettings(CommonSettings):
+    """Everything the crawler, the source registry and the sources API read from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="WARTA_", extra="ignore")
+
+    ingest_data_dir: Path = Path("var/ingest")
+    # YAML file of sources upserted into the registry when the crawler starts (optional).
+    sources_seed_file: Path | None = None
+
+    # Fetching.
+    crawl_user_agent: str = DEFAULT_USER_AGENT
+    crawl_connect_timeout_s: float = 5.0
+    crawl_read_timeout_s: float = 15.0
+    crawl_max_body_bytes: int = 5 * 1024 * 1024
+    crawl_max_redirects: int = 5
+    crawl_per_host_concurrency: int = Field(default=2, ge=1)
+    crawl_min_delay_s: float = Field(default=1.0, ge=0.0)
+    # Cap for a robots.txt Crawl-delay we honour (a hostile value must not stall a source for hours).
+    crawl_max_crawl_delay_s: float = 10.0
+    # A 429/503 with Retry-After up to this long is waited out in place; longer ones fail the fetch.
+    crawl_max_retry_wait_s: float = 5.0
+    crawl_max_retries: int = Field(default=2, ge=0)
+    crawl_robots_ttl_s: float = 3600.0
+    # host:port entries exempt from the SSRF guard (local test sites). Empty in production.
+    crawl_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Worker threads fetching article pages (shared by all sources).
+    crawl_workers: int = Field(default=4, ge=1)
+    # Sources crawled at the same time by the runner.
+    crawl_parallel_sources: int = Field(default=2, ge=1)
+
+    # Discovery bounds.
+    crawl_max_items_per_crawl: int = 500
+    crawl_max_listing_pages: int = 5
+    crawl_max_sitemaps: int = 50
+    crawl_wp_per_page: int = 20
+    crawl_wp_max_pages: int = 10
+
+    # Seen-URL memory and conditional-GET validators in Redis, each key expiring after this long.
+    crawl_seen_ttl_s: int = 60 * 24 * 3600
+    crawl_validators_ttl_s: int = 14 * 24 * 3600
+
+    # Scheduling defaults (a source may override min/max).
+    crawl_default_min_interval_s: float = 300.0
+    crawl_default_max_interval_s: float = 6 * 3600.0
+    crawl_tick_s: float = 1.0
+    # Health flags: silent after this many usual intervals without a new article, failing after
+    # this many consecutive failed crawls.
+    crawl_silent_factor: float = 3.0
+    crawl_silent_default_s: float = 7 * 24 * 3600.0
+    crawl_failing_after: int = 3
+
+    @field_validator("crawl_allow_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return [str(h).strip().lower() for h in json.loads(value)]
+            return [h.strip().lower() for h in value.split(",") if h.strip()]
+        return value
+
+    @property
+    def registry_path(self) -> Path:
+        return self.ingest_data_dir / "sources.sqlite3"
+
+    @property
+    def crawl_redis_prefix(self) -> str:
+        return f"{self.redis_prefix}crawl:"
+
+
+def crawler_settings(settings: object | None = None) -> CrawlerSettings:
+    """Return ``settings`` as :class:`CrawlerSettings`, converting another settings object by field."""
+    if settings is None:
+        return CrawlerSettings()
+    if isinstance(settings, CrawlerSettings):
+        return settings
+    dump = getattr(settings, "model_dump", None)
+    if callable(dump):
+        return CrawlerSettings.model_validate(dump())
+    raise TypeError(f"unsupported settings object {type(settings).__name__}")

@@ -1,0 +1,506 @@
+"""Parse the Warta query language into a syntax tree (:mod:`services.search.query.nodes`).
+
+A hand-written lexer and recursive-descent parser. Grammar (precedence NOT > AND > OR; words side
+by side mean AND; ``NEAR`` binds tightest)::
+
+    query    := or EOF
+    or       := and ( "OR" and )*
+    and      := unary ( ["AND"] unary )*
+    unary    := ( "NOT" | "-" ) unary | primary          # "-" written right against its operand
+    primary  := "(" or ")"
+              | "title:" ( operand | "(" or ")" )        # written right against its value
+              | ( "source:" | "lang:" | "entity:" | "region:" ) ( bare-value | '"' text '"' )
+              | operand [ ( "NEAR/" n | "ONEAR/" n ) operand ]
+    operand  := word | '"' phrase '"' | word "*"
+
+Operators are uppercase; ``and``, ``or``, ``not`` and ``near`` in lowercase are ordinary words.
+Field names are case-insensitive. Words and phrases are cut into tokens exactly like the index's
+``standard`` analyzer, so a bare word that the analyzer splits (``e-ktp``) becomes a phrase.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum, auto
+from typing import Final
+
+from services.search.query.nodes import (
+    FILTER_FIELDS,
+    And,
+    Filter,
+    FilterField,
+    InTitle,
+    Near,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Prefix,
+    SpanOperand,
+    Term,
+)
+from services.search.query.tokenizer import analyze
+
+KNOWN_FIELDS: Final = ("title", *FILTER_FIELDS)
+
+
+class QuerySyntaxError(ValueError):
+    """A query that cannot be parsed, or that exceeds a guard limit.
+
+    ``position`` is the 0-based character offset in the query text where the problem is; the API
+    answers 400 with ``message`` and ``position``.
+    """
+
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(f"{message} (at position {position})")
+        self.message = message
+        self.position = position
+
+
+@dataclass(frozen=True, slots=True)
+class QueryLimits:
+    """Guards against queries that would be expensive for Elasticsearch (or for the parser).
+
+    ``max_clauses`` counts words, phrases, wildcards and filters; ``max_depth`` counts nested
+    parentheses, negations and ``title:`` scopes.
+    """
+
+    max_length: int = 2000
+    max_clauses: int = 256
+    max_depth: int = 32
+    max_wildcards: int = 16
+    max_near_distance: int = 100
+    min_wildcard_prefix: int = 3
+
+
+DEFAULT_LIMITS: Final = QueryLimits()
+
+
+class _Kind(Enum):
+    LPAREN = auto()
+    RPAREN = auto()
+    AND = auto()
+    OR = auto()
+    NOT = auto()
+    MINUS = auto()
+    NEAR = auto()
+    TITLE = auto()
+    FILTER = auto()
+    OPERAND = auto()
+
+
+@dataclass(frozen=True, slots=True)
+class _Lexeme:
+    kind: _Kind
+    pos: int
+    end: int
+    text: str
+    node: Node | None = None
+    distance: int = 0
+    ordered: bool = False
+
+
+_FIELD_RE: Final = re.compile(r"([A-Za-z]+):")
+_NEAR_RE: Final = re.compile(r"(O?NEAR)/(\d{1,6})")
+_NEAR_LIKE_RE: Final = re.compile(r"O?NEAR(/.*)?")
+_OPERATORS: Final = {"AND": _Kind.AND, "OR": _Kind.OR, "NOT": _Kind.NOT}
+_CHUNK_STOP: Final = frozenset('()"')
+
+
+def _operand_from_text(text: str, pos: int) -> Term | Phrase:
+    tokens = tuple(token.text for token in analyze(text))
+    if not tokens:
+        raise QuerySyntaxError(f"{text!r} contains no searchable word", pos)
+    if len(tokens) == 1:
+        return Term(tokens[0], pos)
+    return Phrase(tokens, pos)
+
+
+def _wildcard(word: str, pos: int, limits: QueryLimits) -> Prefix:
+    star = word.index("*")
+    if star != len(word) - 1:
+        raise QuerySyntaxError("only a trailing * wildcard is supported", pos + star)
+    stem = word[:-1]
+    tokens = analyze(stem)
+    too_short = f"a wildcard needs at least {limits.min_wildcard_prefix} characters before *"
+    if not tokens:
+        raise QuerySyntaxError(too_short, pos)
+    if len(tokens) > 1 or tokens[0].start != 0 or tokens[0].end != len(stem):
+        raise QuerySyntaxError("a wildcard must follow a single word", pos)
+    if len(tokens[0].text) < limits.min_wildcard_prefix:
+        raise QuerySyntaxError(too_short, pos)
+    return Prefix(tokens[0].text, pos)
+
+
+def _chunk_end(text: str, start: int) -> int:
+    end = start
+    while end < len(text) and not text[end].isspace() and text[end] not in _CHUNK_STOP:
+        end += 1
+    return end
+
+
+def _closing_quote(text: str, opening: int) -> int:
+    closing = text.find('"', opening + 1)
+    if closing < 0:
+        raise QuerySyntaxError("unbalanced quote", opening)
+    return closing
+
+
+def _lex(text: str, limits: QueryLimits) -> Iterator[_Lexeme]:
+    index = 0
+    length = len(text)
+    while index < length:
+        char = text[index]
+        if char.isspace():
+            index += 1
+        elif char == "(":
+            yield _Lexeme(_Kind.LPAREN, index, index + 1, char)
+            index += 1
+        elif char == ")":
+            yield _Lexeme(_Kind.RPAREN, index, index + 1, char)
+            index += 1
+        elif char == "-":
+            yield _Lexeme(_Kind.MINUS, index, index + 1, char)
+            index += 1
+        elif char == '"':
+            closing = _closing_quote(text, index)
+            inner = text[index + 1 : closing]
+            if not analyze(inner):
+                raise QuerySyntaxError("phrase contains no searchable word", index)
+            node = _operand_from_text(inner, index)
+            yield _Lexeme(_Kind.OPERAND, index, closing + 1, text[index : closing + 1], node)
+            index = closing + 1
+        else:
+            end = _chunk_end(text, index)
+            word = text[index:end]
+            field_match = _FIELD_RE.match(word)
+            if word in _OPERATORS:
+                yield _Lexeme(_OPERATORS[word], index, end, word)
+            elif near := _NEAR_RE.fullmatch(word):
+                distance = int(near.group(2))
+                if distance > limits.max_near_distance:
+                    raise QuerySyntaxError(
+                        f"NEAR distance must be at most {limits.max_near_distance}", index
+                    )
+                ordered = near.group(1) == "ONEAR"
+                yield _Lexeme(_Kind.NEAR, index, end, word, distance=distance, ordered=ordered)
+            elif _NEAR_LIKE_RE.fullmatch(word):
+                operator = word.split("/", 1)[0]
+                raise QuerySyntaxError(
+                    f"{operator} needs a distance, for example {operator}/5", index
+                )
+            elif field_match:
+                name = field_match.group(1).lower()
+                value_start = index + len(field_match.group(0))
+                if name not in KNOWN_FIELDS:
+                    raise QuerySyntaxError(
+                        f"unknown field {field_match.group(1)!r}; known fields: "
+                        + ", ".join(KNOWN_FIELDS),
+                        index,
+                    )
+                if name == "title":
+                    yield _Lexeme(_Kind.TITLE, index, value_start, word[: value_start - index])
+                    index = value_start
+                    continue
+                if value_start < length and text[value_start] == '"':
+                    closing = _closing_quote(text, value_start)
+                    value = text[value_start + 1 : closing].strip()
+                    end = closing + 1
+                else:
+                    value = text[value_start:end]
+                if not value:
+                    raise QuerySyntaxError(f"{name}: needs a value", index)
+                field_name: FilterField = name  # type: ignore[assignment]
+                yield _Lexeme(
+                    _Kind.FILTER, index, end, text[index:end], Filter(field_name, value, index)
+                )
+            elif "*" in word:
+                node = _wildcard(word, index, limits)
+                yield _Lexeme(_Kind.OPERAND, index, end, word, node)
+            else:
+                yield _Lexeme(_Kind.OPERAND, index, end, word, _operand_from_text(word, index))
+            index = end
+
+
+_UNARY_START: Final = frozenset(
+    {_Kind.LPAREN, _Kind.NOT, _Kind.MINUS, _Kind.TITLE, _Kind.FILTER, _Kind.OPERAND}
+)
+_NAMES: Final = {
+    _Kind.AND: "AND",
+    _Kind.OR: "OR",
+    _Kind.NOT: "NOT",
+    _Kind.MINUS: "-",
+    _Kind.NEAR: "NEAR",
+}
+
+
+class _Parser:
+    def __init__(self, lexemes: list[_Lexeme], limits: QueryLimits) -> None:
+        self._lexemes = lexemes
+        self._index = 0
+        self._limits = limits
+        self._depth = 0
+        self._clauses = 0
+        self._wildcards = 0
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _peek(self) -> _Lexeme | None:
+        return self._lexemes[self._index] if self._index < len(self._lexemes) else None
+
+    def _next(self) -> _Lexeme:
+        lexeme = self._lexemes[self._index]
+        self._index += 1
+        return lexeme
+
+    def _starts_unary(self) -> bool:
+        lexeme = self._peek()
+        return lexeme is not None and lexeme.kind in _UNARY_START
+
+    def _enter(self, pos: int) -> None:
+        self._depth += 1
+        if self._depth > self._limits.max_depth:
+            raise QuerySyntaxError(
+                f"query nests deeper than {self._limits.max_depth} levels", pos
+            )
+
+    def _count(self, node: Node, pos: int) -> None:
+        leaves = 2 if isinstance(node, Near) else 1
+        self._clauses += leaves
+        if self._clauses > self._limits.max_clauses:
+            raise QuerySyntaxError(
+                f"query has more than {self._limits.max_clauses} terms and filters", pos
+            )
+        wildcards = (
+            sum(isinstance(side, Prefix) for side in (node.left, node.right))
+            if isinstance(node, Near)
+            else int(isinstance(node, Prefix))
+        )
+        self._wildcards += wildcards
+        if self._wildcards > self._limits.max_wildcards:
+            raise QuerySyntaxError(
+                f"query has more than {self._limits.max_wildcards} wildcards", pos
+            )
+
+    def _unexpected(self, lexeme: _Lexeme) -> QuerySyntaxError:
+        if lexeme.kind == _Kind.RPAREN:
+            return QuerySyntaxError("unbalanced ')'", lexeme.pos)
+        if lexeme.kind == _Kind.NEAR:
+            return QuerySyntaxError(
+                f"{lexeme.text} works between two words, phrases or wildcards", lexeme.pos
+            )
+        if lexeme.kind in (_Kind.AND, _Kind.OR):
+            return QuerySyntaxError(f"{lexeme.text} is missing its left operand", lexeme.pos)
+        return QuerySyntaxError(f"unexpected {lexeme.text!r}", lexeme.pos)
+
+    # -- grammar -------------------------------------------------------------------------------
+    def parse(self) -> Node:
+        node = self._or()
+        leftover = self._peek()
+        if leftover is not None:
+            raise self._unexpected(leftover)
+        return node
+
+    def _or(self) -> Node:
+        children = [self._and()]
+        while (lexeme := self._peek()) is not None and lexeme.kind == _Kind.OR:
+            self._next()
+            if not self._starts_unary():
+                raise QuerySyntaxError("OR is missing its right operand", lexeme.pos)
+            children.append(self._and())
+        return _flatten(Or, children)
+
+    def _and(self) -> Node:
+        children = [self._unary()]
+        while (lexeme := self._peek()) is not None:
+            if lexeme.kind == _Kind.AND:
+                self._next()
+                if not self._starts_unary():
+                    raise QuerySyntaxError("AND is missing its right operand", lexeme.pos)
+            elif lexeme.kind not in _UNARY_START:
+                break
+            children.append(self._unary())
+        return _flatten(And, children)
+
+    def _unary(self) -> Node:
+        lexeme = self._peek()
+        if lexeme is not None and lexeme.kind in (_Kind.NOT, _Kind.MINUS):
+            self._next()
+            following = self._peek()
+            if not self._starts_unary() or (
+                lexeme.kind == _Kind.MINUS and following is not None and following.pos != lexeme.end
+            ):
+                raise QuerySyntaxError(
+                    f"{_NAMES[lexeme.kind]} is missing its operand", lexeme.pos
+                )
+            self._enter(lexeme.pos)
+            child = self._unary()
+            self._depth -= 1
+            return Not(child, lexeme.pos)
+        return self._primary()
+
+    def _primary(self) -> Node:
+        lexeme = self._peek()
+        if lexeme is None:  # callers check _starts_unary first; kept for safety
+            raise QuerySyntaxError("unexpected end of query", 0)
+        if lexeme.kind not in _UNARY_START:
+            raise self._unexpected(lexeme)
+        self._next()
+        if lexeme.kind == _Kind.LPAREN:
+            return self._group(lexeme)
+        if lexeme.kind == _Kind.TITLE:
+            return self._title(lexeme)
+        if lexeme.kind == _Kind.FILTER:
+            assert lexeme.node is not None
+            self._count(lexeme.node, lexeme.pos)
+            return lexeme.node
+        return self._near_or_operand(lexeme)
+
+    def _group(self, opening: _Lexeme) -> Node:
+        following = self._peek()
+        if following is not None and following.kind == _Kind.RPAREN:
+            raise QuerySyntaxError("empty parentheses", opening.pos)
+        if following is None:
+            raise QuerySyntaxError("unbalanced '('", opening.pos)
+        self._enter(opening.pos)
+        node = self._or()
+        self._depth -= 1
+        closing = self._peek()
+        if closing is None:
+            raise QuerySyntaxError("unbalanced '('", opening.pos)
+        if closing.kind != _Kind.RPAREN:
+            raise self._unexpected(closing)
+        self._next()
+        return node
+
+    def _title(self, scope: _Lexeme) -> Node:
+        value = self._peek()
+        if value is None or value.pos != scope.end or value.kind not in (
+            _Kind.OPERAND,
+            _Kind.LPAREN,
+        ):
+            raise QuerySyntaxError(
+                "title: must be followed directly by a word, phrase, wildcard or (group)",
+                scope.pos,
+            )
+        self._enter(scope.pos)
+        self._next()
+        if value.kind == _Kind.LPAREN:
+            child = self._group(value)
+        else:
+            assert value.node is not None
+            self._count(value.node, value.pos)
+            child = value.node
+            following = self._peek()
+            if following is not None and following.kind == _Kind.NEAR:
+                raise QuerySyntaxError(
+                    "NEAR cannot follow a title: term; write title:(a NEAR/5 b)", following.pos
+                )
+        self._depth -= 1
+        return InTitle(child, scope.pos)
+
+    def _near_or_operand(self, left: _Lexeme) -> Node:
+        assert left.node is not None
+        operator = self._peek()
+        if operator is None or operator.kind != _Kind.NEAR:
+            self._count(left.node, left.pos)
+            return left.node
+        self._next()
+        right = self._peek()
+        if right is None or right.kind != _Kind.OPERAND:
+            raise QuerySyntaxError(
+                f"{operator.text} needs a word, phrase or wildcard on its right", operator.pos
+            )
+        self._next()
+        assert isinstance(left.node, Term | Phrase | Prefix)
+        assert isinstance(right.node, Term | Phrase | Prefix)
+        near = Near(left.node, right.node, operator.distance, operator.ordered, left.pos)
+        self._count(near, left.pos)
+        chained = self._peek()
+        if chained is not None and chained.kind == _Kind.NEAR:
+            raise QuerySyntaxError(
+                "NEAR cannot be chained; combine two NEAR groups with AND", chained.pos
+            )
+        return near
+
+
+def _flatten(kind: type[And] | type[Or], children: list[Node]) -> Node:
+    if len(children) == 1:
+        return children[0]
+    flat: list[Node] = []
+    for child in children:
+        if isinstance(child, kind):
+            flat.extend(child.children)
+        else:
+            flat.append(child)
+    return kind(tuple(flat), _position(children[0]))
+
+
+def _position(node: Node) -> int:
+    return node.position
+
+
+def parse(text: str, *, limits: QueryLimits = DEFAULT_LIMITS) -> Node:
+    """Parse query ``text`` into a syntax tree.
+
+    Pure and fast (linear in the length of ``text``). Raises :class:`QuerySyntaxError` with the
+    0-based character position for: an empty query, unbalanced quotes or parentheses, a dangling
+    operator, a wildcard that is too short or not trailing, an unknown field, and any
+    :class:`QueryLimits` guard being exceeded.
+    """
+    if len(text) > limits.max_length:
+        raise QuerySyntaxError(
+            f"query is longer than {limits.max_length} characters", limits.max_length
+        )
+    lexemes = list(_lex(text, limits))
+    if not lexemes:
+        raise QuerySyntaxError("empty query", 0)
+    return _Parser(lexemes, limits).parse()
+
+
+# -- rendering -------------------------------------------------------------------------------------
+
+
+def _render_operand(node: SpanOperand) -> str:
+    if isinstance(node, Term):
+        return f'"{node.token}"' if ":" in node.token else node.token
+    if isinstance(node, Phrase):
+        return '"' + " ".join(node.tokens) + '"'
+    return f"{node.prefix}*"
+
+
+def _render_filter_value(value: str) -> str:
+    if not value or any(char.isspace() or char in '()"' for char in value):
+        return f'"{value}"'
+    return value
+
+
+def render(node: Node) -> str:
+    """A canonical query string for ``node``: ``parse(render(node)) == node`` for parsed trees.
+
+    Useful to show users how their query was understood (explicit AND, tokens lowercased).
+    """
+    if isinstance(node, Term | Phrase | Prefix):
+        return _render_operand(node)
+    if isinstance(node, Near):
+        operator = "ONEAR" if node.ordered else "NEAR"
+        return (
+            f"{_render_operand(node.left)} {operator}/{node.distance} "
+            f"{_render_operand(node.right)}"
+        )
+    if isinstance(node, Filter):
+        return f"{node.field}:{_render_filter_value(node.value)}"
+    if isinstance(node, InTitle):
+        if isinstance(node.child, Term | Phrase | Prefix):
+            return f"title:{_render_operand(node.child)}"
+        return f"title:({render(node.child)})"
+    if isinstance(node, Not):
+        inner = render(node.child)
+        return f"NOT ({inner})" if isinstance(node.child, And | Or) else f"NOT {inner}"
+    if isinstance(node, And):
+        return " AND ".join(
+            f"({render(child)})" if isinstance(child, Or) else render(child)
+            for child in node.children
+        )
+    return " OR ".join(render(child) for child in node.children)

@@ -1,0 +1,39 @@
+"""Process lifecycle helpers: graceful shutdown on SIGTERM/SIGINT and a liveness file."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+from shared.metrics import HEARTBEAT
+
+
+class StopSignal:
+    """An event set by SIGTERM or SIGINT. Loops check ``stop.is_set()`` between units of work, so
+    shutdown happens at a point where everything done is committed and nothing else is."""
+
+    def __init__(self, install: bool = True) -> None:
+        self.event = threading.Event()
+        if install and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._handle)
+            signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.event.set()
+
+    def is_set(self) -> bool:
+        return self.event.is_set()
+
+    def set(self) -> None:
+        self.event.set()
+
+    def wait(self, timeout: float) -> bool:
+        return self.event.wait(timeout)
+
+
+def beat(health_file: Path | None) -> None:
+    """Record loop liveness in memory (for /healthz) and, if configured, by touching a file."""
+    HEARTBEAT.beat()
+    if health_file is not None:
+        health_file.touch()

@@ -1,0 +1,204 @@
+"""Versioned message schemas: the source of truth for everything that travels through Kafka.
+
+Every message carries ``schema_version``. A consumer meeting a version it does not know raises
+:class:`UnknownSchemaVersion`; a message that does not validate raises :class:`InvalidMessage`.
+Both are "invalid, never retry" errors and send the record to the stage's DLQ.
+JSON Schemas and example messages are exported to ``shared/contracts/`` by
+``python -m shared.contracts`` and checked by the contract tests.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+MAX_TEXT_CHARS = 200_000
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class MessageError(Exception):
+    """A Kafka record that can never be processed: it goes to the DLQ, it is never retried."""
+
+
+class InvalidMessage(MessageError):
+    pass
+
+
+class UnknownSchemaVersion(MessageError):
+    def __init__(self, model: str, version: object) -> None:
+        super().__init__(f"unknown schema_version {version!r} for {model}")
+        self.version = version
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode("utf-8")
+
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class RawArticle(_Message):
+    """An article as ingest publishes it to ``articles.raw``: text only, never raw HTML."""
+
+    schema_version: Literal[1] = 1
+    id: NonEmpty
+    url: NonEmpty
+    canonical_url: NonEmpty
+    title: NonEmpty
+    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+    source: NonEmpty
+    outlet: str | None = None
+    published_at: AwareDatetime | None = None
+    date_source: str | None = None
+    modified_at: AwareDatetime | None = None
+    authors: list[str] = Field(default_factory=list)
+    image: str | None = None
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    language: str | None = None
+    region_hint: str | None = None
+    source_id: str | None = None
+    ingested_at: AwareDatetime
+    origin: Literal["api", "crawler"] = "api"
+
+
+class Entity(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    type: Literal["PER", "ORG", "LOC"]
+    text: str
+    canonical: str
+    role: str | None = None
+
+
+class Region(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str
+    name: str
+    level: Literal["provinsi", "kabupaten_kota"]
+
+
+class EnrichedArticle(_Message):
+    """A raw article plus everything enrich adds; published to ``articles.enriched``."""
+
+    schema_version: Literal[1] = 1
+    id: NonEmpty
+    url: NonEmpty
+    canonical_url: NonEmpty
+    title: NonEmpty
+    text: str
+    source: NonEmpty
+    outlet: str | None = None
+    published_at: AwareDatetime | None = None
+    date_source: str | None = None
+    modified_at: AwareDatetime | None = None
+    authors: list[str] = Field(default_factory=list)
+    image: str | None = None
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    region_hint: str | None = None
+    source_id: str | None = None
+    ingested_at: AwareDatetime
+    origin: Literal["api", "crawler"] = "api"
+    # Added by enrich.
+    language: str
+    language_confidence: float = Field(ge=0.0, le=1.0)
+    word_count: int = Field(ge=0)
+    body: str
+    entities: list[Entity] = Field(default_factory=list)
+    regions: list[Region] = Field(default_factory=list)
+    summary: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    story_id: str | None = None
+    story_size: int | None = None
+    enriched_at: AwareDatetime
+
+    @field_validator("entities")
+    @classmethod
+    def _spans_ordered(cls, entities: list[Entity]) -> list[Entity]:
+        for e in entities:
+            if e.end < e.start:
+                raise ValueError(f"entity {e.text!r} ends before it starts")
+        return entities
+
+
+class DlqRecord(_Message):
+    """A record that a stage could not process, with enough context to replay it."""
+
+    schema_version: Literal[1] = 1
+    stage: Literal["enrich", "search"]
+    reason: Literal["invalid", "unknown_schema", "failed", "rejected"]
+    error: str
+    attempts: int = Field(ge=1)
+    failed_at: AwareDatetime
+    article_id: str | None = None
+    source_topic: str
+    source_partition: int | None = None
+    source_offset: int | None = None
+    # The original record value, verbatim (UTF-8, or latin-1 escaped when it was not text).
+    payload: str
+
+
+M = TypeVar("M", bound=_Message)
+
+MODELS: dict[str, type[_Message]] = {
+    "articles.raw": RawArticle,
+    "articles.enriched": EnrichedArticle,
+    "enrich.dlq": DlqRecord,
+    "search.dlq": DlqRecord,
+}
+SUPPORTED_VERSIONS: dict[type[_Message], frozenset[int]] = {
+    RawArticle: frozenset({1}),
+    EnrichedArticle: frozenset({1}),
+    DlqRecord: frozenset({1}),
+}
+
+
+def decode(model: type[M], value: bytes | str | dict[str, Any]) -> M:
+    """Parse one message. Raises InvalidMessage or UnknownSchemaVersion; never anything else."""
+    if isinstance(value, dict):
+        data = value
+    else:
+        try:
+            data = json.loads(value)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidMessage(f"not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidMessage("message is not a JSON object")
+    version = data.get("schema_version")
+    if version not in SUPPORTED_VERSIONS[model]:
+        raise UnknownSchemaVersion(model.__name__, version)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidMessage(_summarize(exc)) from exc
+
+
+def _summarize(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "<root>"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def payload_text(value: bytes | None) -> str:
+    """Render a raw record value for a DLQ record without ever failing."""
+    if value is None:
+        return ""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")

