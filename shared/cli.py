@@ -20,15 +20,10 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("enrich", "worker"): ("services.enrich.cli", "worker"),
     ("search", "indexer"): ("services.search.cli", "indexer"),
     ("search", "serve"): ("services.search.cli", "serve"),
-    ("search", "reindex"): ("services.search.cli", "reindex"),
-    ("search", "create-key"): ("services.search.cli", "create_key"),
     ("nlp", "annotate"): ("services.enrich.cli", "nlp_annotate"),
     ("nlp", "cluster"): ("services.enrich.cli", "nlp_cluster"),
     ("extract",): ("services.ingest.cli", "extract"),
     ("demo", "sites"): ("services.ingest.cli", "demo_sites"),
-    ("dlq", "list"): ("shared.dlq", "dlq_list"),
-    ("dlq", "replay"): ("shared.dlq", "dlq_replay"),
-    ("status",): ("shared.status", "main"),
 }
 
 

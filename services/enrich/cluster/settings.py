@@ -30,7 +30,7 @@ class ClusterSettings(BaseSettings):
     window_days: float = Field(default=7.0, gt=0.0)
     # LSH buckets live in generations of window_days / window_buckets; a lookup reads
     # window_buckets + 1 generations, and state lives at most window_days * (1 + 1/window_buckets).
-    window_buckets: int = Field(default=4, ge=1, le=64)
+    window_buckets: int = Field(default=2, ge=1, le=64)
     # Redis: key prefix, and hash shards per generation. Keep shards >= articles per generation
     # * bands / 128 so that every shard stays a compact listpack (see docs/syndication.md).
     redis_key_prefix: str = "warta:cluster"

@@ -43,8 +43,9 @@ class Lookup:
     """Result of :meth:`ClusterStore.lookup`.
 
     ``existing`` is the stored article when ``article_id`` was already assigned; otherwise
-    ``owners`` holds, for each (generation, band) slot in generation-major order, the owning
-    article id or ``""``.
+    ``owners`` holds the distinct articles owning any of its band keys in the looked-up
+    generations (the LSH candidates), sorted. Only this set matters to the decision, so it is
+    what ``commit`` compares.
     """
 
     existing: StoredArticle | None
@@ -74,8 +75,8 @@ class ClusterStore(Protocol):
         """Atomically store ``article`` and count it in its story, unless something changed.
 
         Returns the stored article with its ``story_size``; the already stored article if
-        ``article.article_id`` was committed meanwhile (idempotent); ``None`` if any band owner
-        differs from ``expected_owners`` (the caller decides again). Band keys are claimed in
+        ``article.article_id`` was committed meanwhile (idempotent); ``None`` if the owners of
+        the band keys are no longer ``expected_owners`` (the caller decides again). Band keys are claimed in
         ``write_generation`` (first writer wins); ``None`` stores no band keys.
         """
         ...
@@ -124,11 +125,12 @@ class MemoryClusterStore:
 
     def _owners_of(self, band_keys: npt.NDArray[np.uint64], generations: Sequence[int]) -> tuple[str, ...]:
         keys = band_keys.tolist()
-        owners: list[str] = []
+        owners: set[str] = set()
         for generation in generations:
-            table = self._owners.get(generation, {})
-            owners.extend(table.get(key, "") for key in keys)
-        return tuple(owners)
+            table = self._owners.get(generation)
+            if table:
+                owners.update(table[key] for key in keys if key in table)
+        return tuple(sorted(owners))
 
     def lookup(
         self, article_id: str, band_keys: npt.NDArray[np.uint64], generations: Sequence[int], now: float

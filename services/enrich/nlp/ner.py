@@ -24,6 +24,7 @@ DATA_DIR = PACKAGE_DIR / "data"
 MODEL_DIR = PACKAGE_DIR / "models"
 MODEL_PATH = MODEL_DIR / "ner.crfsuite"
 CASE_LEXICON_PATH = MODEL_DIR / "case_lexicon.json"
+CLUSTERS_PATH = MODEL_DIR / "word_clusters.json"
 
 # Cue words. The CRF sees them as features; it decides how much they matter.
 ORG_HEADS = frozenset(
@@ -86,6 +87,16 @@ def case_lexicon() -> dict[str, str]:
     return data
 
 
+@lru_cache(maxsize=1)
+def word_clusters() -> dict[str, str]:
+    """Word -> space-free cluster signature "a.b.c" (one id per clustering granularity)."""
+    if not CLUSTERS_PATH.exists():
+        return {}
+    with CLUSTERS_PATH.open(encoding="utf-8") as fh:
+        data = json.load(fh)
+    return {w: ".".join(map(str, ids)) for w, ids in data["clusters"].items()}
+
+
 _SHAPE_TRANS = str.maketrans(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
     "x" * 26 + "X" * 26 + "d" * 10,
@@ -98,7 +109,9 @@ def _shape(word: str) -> str:
     return re.sub(r"(.)\1+", r"\1", s)
 
 
-def _token_features(word: str, regions: frozenset[str], lex: dict[str, str]) -> dict[str, float | str]:
+def _token_features(
+    word: str, regions: frozenset[str], lex: dict[str, str], clusters: dict[str, str]
+) -> dict[str, float | str]:
     low = word.lower()
     f: dict[str, float | str] = {
         "w": low,
@@ -106,6 +119,8 @@ def _token_features(word: str, regions: frozenset[str], lex: dict[str, str]) -> 
         "p3": low[:3],
         "s3": low[-3:],
         "s2": low[-2:],
+        "s4": low[-4:],
+        "p2": low[:2],
     }
     if word[:1].isupper():
         f["title"] = 1.0
@@ -122,6 +137,10 @@ def _token_features(word: str, regions: frozenset[str], lex: dict[str, str]) -> 
     cb = lex.get(low)
     if cb is not None:
         f["case"] = cb
+    cl = clusters.get(low)
+    if cl is not None:
+        c1, c2, c3 = cl.split(".")
+        f["k1"], f["k2"], f["k3"] = c1, c2, c3
     return f
 
 
@@ -129,7 +148,8 @@ def sentence_features(words: Sequence[str]) -> list[dict[str, float | str]]:
     """CRF features for one sentence of tokens. Pure; used by training and inference."""
     regions, _ = region_tokens()
     lex = case_lexicon()
-    base = [_token_features(w, regions, lex) for w in words]
+    clusters = word_clusters()
+    base = [_token_features(w, regions, lex, clusters) for w in words]
     n = len(words)
     feats: list[dict[str, float | str]] = []
     for i in range(n):
@@ -143,7 +163,7 @@ def sentence_features(words: Sequence[str]) -> list[dict[str, float | str]]:
                 b = base[j]
                 f[f"{off}:w"] = b["w"]
                 f[f"{off}:sh"] = b["sh"]
-                for k in ("title", "gz_reg", "cue_org", "cue_per", "cue_loc", "case"):
+                for k in ("title", "gz_reg", "cue_org", "cue_per", "cue_loc", "case", "k1", "k2", "k3"):
                     if k in b:
                         f[f"{off}:{k}"] = b[k]
         if i > 0:

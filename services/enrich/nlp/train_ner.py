@@ -17,7 +17,7 @@ from typing import Any
 
 import pycrfsuite
 
-from .ner import CASE_LEXICON_PATH, MODEL_DIR, NerTagger, case_lexicon, sentence_features
+from .ner import CASE_LEXICON_PATH, CLUSTERS_PATH, MODEL_DIR, NerTagger, case_lexicon, sentence_features, word_clusters
 from .ner_data import read_corpus, score_spans
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -70,18 +70,97 @@ def build_case_lexicon(data_root: Path, out_path: Path, min_count: int = 3) -> i
     return len(lexicon)
 
 
+def _unlabelled_sentences(data_root: Path) -> list[list[str]]:
+    """IndoSum sentences (all folds) plus NER *train* sentences (labels unused), as token lists."""
+    out: list[list[str]] = []
+    for path in sorted((data_root / "summarization" / "indosum").glob("dev.*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                for para in json.loads(line)["paragraphs"]:
+                    out.extend(para)
+    for corpus in ("idner-news-2k", "nergrit", "nerp"):
+        out.extend(words for words, _ in read_corpus(data_root, corpus, "train"))
+    return out
+
+
+def build_word_clusters(
+    data_root: Path, out_path: Path, sizes: tuple[int, ...] = (64, 256, 1024), dims: int = 80, seed: int = 13
+) -> int:
+    """Distributional word clusters: PPMI of left/right neighbours -> SVD -> k-means.
+
+    A cheap stand-in for Brown clusters. Only cluster ids are stored. Deterministic for a seed.
+    Returns the number of words clustered.
+    """
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.linalg import svds
+
+    sents = [[w.lower() for w in s] for s in _unlabelled_sentences(data_root)]
+    freq: Counter[str] = Counter(w for s in sents for w in s)
+    vocab = [w for w, n in freq.most_common() if n >= 3]
+    index = {w: i for i, w in enumerate(vocab)}
+    ctx_words = [w for w, _ in freq.most_common(3000)]
+    cidx = {w: i for i, w in enumerate(ctx_words)}
+    pairs: Counter[tuple[int, int]] = Counter()
+    nc = len(ctx_words)
+    for s in sents:
+        for i, w in enumerate(s):
+            wi = index.get(w)
+            if wi is None:
+                continue
+            if i > 0 and s[i - 1] in cidx:
+                pairs[(wi, cidx[s[i - 1]])] += 1
+            if i + 1 < len(s) and s[i + 1] in cidx:
+                pairs[(wi, nc + cidx[s[i + 1]])] += 1
+    rows, cols, vals = zip(*((r, c, v) for (r, c), v in pairs.items()), strict=True)
+    m = coo_matrix((np.array(vals, dtype=np.float64), (rows, cols)), shape=(len(vocab), 2 * nc)).tocsr()
+    total = m.sum()
+    rs = np.asarray(m.sum(axis=1)).ravel()
+    cs = np.asarray(m.sum(axis=0)).ravel() ** 0.75
+    cs = cs / cs.sum() * total
+    m = m.tocoo()
+    pmi = np.log(m.data * total / (rs[m.row] * cs[m.col]))
+    keep = pmi > 0
+    ppmi = coo_matrix((pmi[keep], (m.row[keep], m.col[keep])), shape=m.shape).tocsr()
+    rng = np.random.default_rng(seed)
+    u, sv, _ = svds(ppmi, k=dims, v0=rng.standard_normal(min(ppmi.shape)))
+    emb = u * np.sqrt(sv)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9
+    labels: dict[str, list[int]] = {w: [] for w in vocab}
+    for k in sizes:
+        centers = emb[rng.choice(len(vocab), size=k, replace=False)]
+        for _ in range(15):
+            assign = np.argmax(emb @ centers.T, axis=1)
+            for c in range(k):
+                members = emb[assign == c]
+                if len(members):
+                    v = members.sum(axis=0)
+                    centers[c] = v / (np.linalg.norm(v) + 1e-9)
+        assign = np.argmax(emb @ centers.T, axis=1)
+        for w, a in zip(vocab, assign.tolist(), strict=True):
+            labels[w].append(a)
+    out_path.write_text(
+        json.dumps({"sizes": list(sizes), "clusters": labels}, ensure_ascii=False, separators=(",", ":")) + "\n",
+        encoding="utf-8",
+    )
+    return len(vocab)
+
+
 def train(config: dict[str, Any], data_root: Path, out_dir: Path, verbose: bool = False) -> dict[str, Any]:
     """Train a model per ``config`` and return its dev metrics. Writes into ``out_dir``."""
     if config.get("case_lexicon", True):
         build_case_lexicon(data_root, CASE_LEXICON_PATH)
         case_lexicon.cache_clear()
+    if config.get("word_clusters", True):
+        build_word_clusters(data_root, CLUSTERS_PATH)
+        word_clusters.cache_clear()
     trainer = pycrfsuite.Trainer(algorithm=config["algorithm"], verbose=verbose)
     n = 0
     for corpus in config["train_corpora"]:
         for words, tags in read_corpus(data_root, corpus, "train"):
             trainer.append(sentence_features(words), tags)
             n += 1
-    params = {k: v for k, v in config.items() if k not in {"train_corpora", "algorithm", "case_lexicon"}}
+    params = {k: v for k, v in config.items() if k not in {"train_corpora", "algorithm", "case_lexicon", "word_clusters"}}
     trainer.set_params(params)
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / "ner.crfsuite"

@@ -78,6 +78,7 @@ class FetchResult:
     validators: Validators
     not_modified: bool = False
     redirects: list[str] = field(default_factory=list)
+    headers: httpx.Headers | None = None
     _decoded: Decoded | None = None
 
     @property
@@ -303,6 +304,7 @@ class Fetcher:
                 validators=Validators(raw.headers.get("etag"), raw.headers.get("last-modified")),
                 not_modified=status == 304,
                 redirects=hops,
+                headers=raw.headers,
             )
             if remember_validators:
                 self.remember(result)

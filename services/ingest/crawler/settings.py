@@ -19,7 +19,9 @@ class CrawlerSettings(CommonSettings):
 
     model_config = SettingsConfigDict(env_prefix="WARTA_", extra="ignore")
 
-    ingest_data_dir: Path = Path("var/ingest")
+    # Same variable as IngestSettings.data_dir (WARTA_DATA_DIR); WARTA_INGEST_DATA_DIR overrides it.
+    data_dir: Path = Path(".stack/data/ingest")
+    ingest_data_dir: Path | None = None
     # YAML file of sources upserted into the registry when the crawler starts (optional).
     sources_seed_file: Path | None = None
 
@@ -77,7 +79,7 @@ class CrawlerSettings(CommonSettings):
 
     @property
     def registry_path(self) -> Path:
-        return self.ingest_data_dir / "sources.sqlite3"
+        return (self.ingest_data_dir or self.data_dir) / "sources.sqlite3"
 
     @property
     def crawl_redis_prefix(self) -> str:
@@ -85,12 +87,14 @@ class CrawlerSettings(CommonSettings):
 
 
 def crawler_settings(settings: object | None = None) -> CrawlerSettings:
-    """Return ``settings`` as :class:`CrawlerSettings`, converting another settings object by field."""
+    """Return ``settings`` as :class:`CrawlerSettings`. Another settings object (IngestSettings)
+    contributes the fields it has; the crawler's own fields still come from the environment."""
     if settings is None:
         return CrawlerSettings()
     if isinstance(settings, CrawlerSettings):
         return settings
     dump = getattr(settings, "model_dump", None)
     if callable(dump):
-        return CrawlerSettings.model_validate(dump())
+        known = CrawlerSettings.model_fields
+        return CrawlerSettings(**{k: v for k, v in dump().items() if k in known})
     raise TypeError(f"unsupported settings object {type(settings).__name__}")

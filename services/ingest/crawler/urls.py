@@ -13,10 +13,10 @@ import re
 from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-import courlan
+from services.ingest.urls import InvalidURL, canonical_url
 
-# courlan already strips utm_*, fbclid, gclid and friends; these are extras seen on Indonesian
-# news sites and share widgets. Matched case-insensitively against the parameter name.
+# services.ingest.urls and courlan already strip utm_*, fbclid, gclid and friends; these are
+# extras seen on Indonesian news sites and share widgets. Matched case-insensitively.
 _TRACKING_PARAM = re.compile(
     r"^(utm_[a-z_]+|fbclid|gclid|gclsrc|dclid|msclkid|yclid|igshid|twclid|ttclid|wbraid|gbraid|"
     r"mc_cid|mc_eid|_ga|_gl|_hsenc|_hsmi|mkt_tok|spm|share|shared|src|from|ref_src|ref_url|"
@@ -44,38 +44,28 @@ def _remove_dot_segments(path: str) -> str:
 def canonicalize(url: str, base: str | None = None) -> str:
     """Return the canonical form of ``url`` (resolved against ``base`` when relative).
 
-    Pure and idempotent: ``canonicalize(canonicalize(u)) == canonicalize(u)``.
-    Raises :class:`InvalidUrl` for non-http(s) schemes or URLs without a host.
+    Builds on the ingest service's :func:`services.ingest.urls.canonical_url` (the API uses the
+    same function, so a pushed and a crawled copy of an article get the same id) after resolving
+    the reference, removing dot segments and the extra tracking parameters above.
+    Pure and idempotent. Raises :class:`InvalidUrl` for non-http(s) URLs or URLs without a host.
     """
     url = url.strip()
     if base:
         url = urljoin(base, url)
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    if scheme not in {"http", "https"}:
-        raise InvalidUrl(f"not an http(s) URL: {url!r}")
-    if not parts.hostname:
-        raise InvalidUrl(f"URL has no host: {url!r}")
-    host = parts.hostname.lower().rstrip(".")
+    if scheme not in {"http", "https"} or not parts.hostname:
+        raise InvalidUrl(f"not an absolute http(s) URL: {url!r}")
     try:
-        port = parts.port
+        parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
         raise InvalidUrl(f"bad port in {url!r}") from exc
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    netloc = host if port is None or (scheme, port) in {("http", 80), ("https", 443)} else f"{host}:{port}"
-    query = urlencode(
-        sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING_PARAM.match(k))
-    )
-    rebuilt = urlunsplit((scheme, netloc, _remove_dot_segments(parts.path), query, ""))
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING_PARAM.match(k)])
+    rebuilt = urlunsplit((scheme, parts.netloc.lower(), _remove_dot_segments(parts.path), query, ""))
     try:
-        normalised = courlan.normalize_url(rebuilt, strict=False)
-    except Exception:  # noqa: BLE001 - courlan raises assorted errors on odd input; ours is valid
-        normalised = rebuilt
-    # courlan may re-add things we stripped or drop the port; trust our netloc.
-    n = urlsplit(normalised)
-    query = urlencode(sorted(parse_qsl(n.query, keep_blank_values=True)))
-    return urlunsplit((scheme, netloc, n.path or "/", query, ""))
+        return canonical_url(rebuilt)
+    except InvalidURL as exc:
+        raise InvalidUrl(str(exc)) from exc
 
 
 def same_site(url: str, other: str) -> bool:

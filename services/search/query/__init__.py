@@ -1,0 +1,47 @@
+"""The Warta query language: parse ``q`` into a syntax tree, compile it to Elasticsearch DSL.
+
+Typical use in the search API::
+
+    from services.search.query import QuerySyntaxError, parse, to_es_query
+
+    try:
+        es_query = to_es_query(parse(q))
+    except QuerySyntaxError as error:
+        ...  # 400 with error.message and error.position
+
+See ``docs/query-language.md`` for the language itself.
+"""
+
+from services.search.query.compiler import KeywordFields, to_es_query
+from services.search.query.nodes import (
+    And,
+    Filter,
+    InTitle,
+    Near,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Prefix,
+    Term,
+)
+from services.search.query.parser import QueryLimits, QuerySyntaxError, parse, render
+
+__all__ = [
+    "And",
+    "Filter",
+    "InTitle",
+    "KeywordFields",
+    "Near",
+    "Node",
+    "Not",
+    "Or",
+    "Phrase",
+    "Prefix",
+    "QueryLimits",
+    "QuerySyntaxError",
+    "Term",
+    "parse",
+    "render",
+    "to_es_query",
+]

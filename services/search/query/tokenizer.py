@@ -17,10 +17,11 @@ What is modelled (the rules that matter for Latin-script news text):
 - combining marks and format characters (soft hyphen, ZWJ) stick to the previous character;
 - Han and Hiragana characters are one token each, Katakana runs join, Southeast Asian scripts
   (Thai, Lao, Khmer, Myanmar) come out as whole runs, as Lucene does without a dictionary;
+- an emoji is a token of its own (with its modifiers and ZWJ-joined pictographs);
 - tokens longer than 255 characters are cut into 255-character pieces;
 - lowercasing is per code point, like Java's ``Character.toLowerCase``.
 
-Known approximations: emoji sequences, regional indicators and Hebrew-specific quote rules are not
+Known approximations: emoji outside U+1F000-U+1FAFF, keycaps and flags, regional indicators and Hebrew-specific quote rules are not
 modelled; the Unicode version is Python's, not Lucene's. ``tests/integration/query`` compares this
 module with the live ``_analyze`` API.
 """
@@ -46,6 +47,7 @@ _MIDNUMLET: Final = 7  # includes Single_Quote: both join letters and digits ali
 _EXTEND: Final = 8  # Extend, Format, ZWJ: transparent (WB4)
 _IDEOGRAPHIC: Final = 9  # Han and Hiragana: one token per character
 _SOUTHEAST_ASIAN: Final = 10  # Complex_Context scripts: one token per run
+_EMOJI: Final = 11  # pictographs: one token per emoji (ZWJ sequences kept together)
 
 _MIDLETTER_CHARS: Final = frozenset("\u003a\u00b7\u0387\u05f4\u2027\ufe13\ufe55\uff1a")
 _MIDNUM_CHARS: Final = frozenset(
@@ -73,6 +75,9 @@ _IDEOGRAPHIC_RANGES: Final = (
     (0x20000, 0x3FFFF),
 )
 _KATAKANA_RANGES: Final = ((0x30A0, 0x30FF), (0x31F0, 0x31FF), (0xFF66, 0xFF9D))
+_EMOJI_RANGES: Final = ((0x1F000, 0x1F3FA), (0x1F400, 0x1FAFF))  # skin tones 1F3FB-F extend
+_EMOJI_MODIFIERS: Final = ((0x1F3FB, 0x1F3FF),)
+_ZWJ: Final = "\u200d"
 
 
 def _in(ranges: tuple[tuple[int, int], ...], code: int) -> bool:
@@ -90,6 +95,10 @@ def _word_break_class(char: str) -> int:
         return _MIDNUM
     if code == 0x202F:
         return _EXTENDNUMLET
+    if _in(_EMOJI_RANGES, code):
+        return _EMOJI
+    if _in(_EMOJI_MODIFIERS, code):
+        return _EXTEND
     category = unicodedata.category(char)
     if category[0] == "M" or category == "Cf":
         return _EXTEND
@@ -187,6 +196,13 @@ def _segments(text: str) -> list[tuple[int, int]]:
             index = max(cursor, index + 1)
         elif kind == _IDEOGRAPHIC:
             end = _skip_extend(text, index + 1)
+            spans.append((index, end))
+            index = end
+        elif kind == _EMOJI:
+            end = _skip_extend(text, index + 1)
+            # _skip_extend also swallowed a ZWJ; continue the sequence only if a pictograph follows
+            while end < length and _word_break_class(text[end]) == _EMOJI and text[end - 1] == _ZWJ:
+                end = _skip_extend(text, end + 1)
             spans.append((index, end))
             index = end
         elif kind == _SOUTHEAST_ASIAN:

@@ -1,0 +1,283 @@
+"""The Kafka -> Celery bridge.
+
+Consumes ``articles.raw`` and dispatches one Celery task per record (task id = article id). An
+offset is committed only when the task for it, and every task for the offsets below it, has
+reported that its output is acknowledged by Kafka (the enriched record or a DLQ record).
+
+Nothing is lost when Redis loses tasks: a task with no result after ``redispatch_after_s``, or every
+in-flight task when Redis restarts (its run id changes), is dispatched again from the bridge's
+memory of the uncommitted records; if the bridge itself dies, the records are re-consumed from the
+committed offsets. Duplicate work is harmless because every sink is keyed by the article id.
+
+Backpressure: past ``max_in_flight`` tasks or ``max_queue_length`` queued in Redis the bridge pauses
+its partitions (it keeps polling, so it stays in the group) and resumes below 80% of both.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from celery import Celery
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka.errors import CommitFailedError, KafkaError
+
+from shared.kafka import DlqLimit, DlqPublisher, OffsetTracker, consumer_lag, make_consumer
+from shared.metrics import CELERY_QUEUE, CONSUMER_LAG, DLQ, IN_FLIGHT, MESSAGES, PAUSED
+from shared.process import beat
+from shared.schemas import MessageError, RawArticle, UnknownSchemaVersion, decode, payload_text
+from shared.topics import Stage, Topic
+
+from services.enrich.settings import EnrichSettings
+
+log = logging.getLogger(__name__)
+TASK_NAME = "warta.enrich_article"
+
+
+@dataclass
+class InFlight:
+    tp: TopicPartition
+    offset: int
+    article_id: str
+    payload: str
+    dispatched_at: float = 0.0
+    dispatches: int = 0
+
+
+@dataclass
+class _Waiting:
+    records: deque[InFlight] = field(default_factory=deque)
+
+
+class Bridge:
+    def __init__(self, settings: EnrichSettings, app: Celery, consumer: KafkaConsumer | None = None) -> None:
+        self.settings = settings
+        self.app = app
+        self.topic = settings.topic(Topic.ARTICLES_RAW)
+        self.consumer = consumer or make_consumer(settings, "enrich-bridge", max_poll_records=200)
+        self.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+        self.queue_key = f"{settings.redis_prefix}{settings.queue}"
+        self.dlq = DlqPublisher(settings, Stage.ENRICH)
+        self.dlq_limit = DlqLimit(max_ratio=settings.dlq_max_ratio)
+        self.tracker = OffsetTracker()
+        self.in_flight: dict[str, InFlight] = {}  # article id -> the one dispatched record
+        self.waiting: dict[str, deque[InFlight]] = {}  # same article, later offsets: dispatched in order
+        self.paused = False
+        self._redis_run_id: str | None = None
+        self._last_commit = self._last_checks = self._last_lag = 0.0
+        self._queue_length = 0
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def run(self, stop: Any) -> None:
+        """Loop until ``stop.is_set()``; then commit what is done and close. May raise
+        DlqRatioExceeded (a bad deploy): the process exits without committing further."""
+        self.consumer.subscribe([self.topic], listener=_Listener(self))
+        log.info("bridge started", extra={"topic": self.topic})
+        try:
+            while not stop.is_set():
+                self.step()
+        finally:
+            self._collect_results()
+            self._commit(force=True)
+            self.consumer.close(autocommit=False)
+            self.dlq.close()
+            log.info("bridge stopped")
+
+    def step(self) -> None:
+        now = time.monotonic()
+        if now - self._last_checks >= 1.0:
+            self._last_checks = now
+            self._check_redis()
+            self._redispatch_stale(now)
+        self._collect_results()
+        self._commit()
+        self._backpressure()
+        batch = self.consumer.poll(timeout_ms=100, max_records=200, update_offsets=True)
+        for tp, records in batch.items():
+            for record in records:
+                self._accept(tp, record.offset, record.value)
+        if now - self._last_lag >= 5.0:
+            self._last_lag = now
+            for tp, lag in consumer_lag(self.consumer).items():
+                CONSUMER_LAG.labels("bridge", str(tp.partition)).set(lag)
+        IN_FLIGHT.labels("bridge").set(self.tracker.in_flight())
+        beat(self.settings.health_file)
+
+    # --- intake --------------------------------------------------------------------------------
+
+    def _accept(self, tp: TopicPartition, offset: int, value: bytes | None) -> None:
+        self.tracker.add(tp, offset)
+        payload = payload_text(value)
+        try:
+            raw = decode(RawArticle, value or b"")
+        except MessageError as exc:
+            reason = "unknown_schema" if isinstance(exc, UnknownSchemaVersion) else "invalid"
+            self.dlq.publish(reason=reason, error=str(exc), payload=payload, source_topic=tp.topic,
+                             partition=tp.partition, offset=offset)  # fmt: skip
+            DLQ.labels("enrich", reason).inc()
+            self._complete(tp, offset, to_dlq=True)
+            return
+        item = InFlight(tp, offset, raw.id, payload)
+        if raw.id in self.in_flight:
+            # Keep per-article order and never have two tasks with one id in flight.
+            self.waiting.setdefault(raw.id, deque()).append(item)
+            return
+        self._dispatch(item)
+
+    def _dispatch(self, item: InFlight) -> None:
+        self.in_flight[item.article_id] = item
+        try:
+            # The result key may still hold the outcome of an earlier offset of the same article.
+            self.app.backend.forget(item.article_id)
+            self.app.send_task(
+                TASK_NAME,
+                args=[item.payload, item.tp.topic, item.tp.partition, item.offset],
+                task_id=item.article_id,
+                queue=self.settings.queue,
+            )
+        except Exception as exc:  # Redis unreachable: the stale check dispatches it again within 1 s
+            item.dispatched_at = float("-inf")
+            log.warning("dispatch failed", extra={"article_id": item.article_id, "error": repr(exc)})
+            return
+        item.dispatched_at = time.monotonic()
+        item.dispatches += 1
+        MESSAGES.labels("bridge", "dispatched" if item.dispatches == 1 else "redispatched").inc()
+
+    # --- completion ----------------------------------------------------------------------------
+
+    def _collect_results(self) -> None:
+        if not self.in_flight:
+            return
+        ids = list(self.in_flight)
+        keys = [self.app.backend.get_key_for_task(i) for i in ids]
+        try:
+            values = self.redis.mget(keys)
+        except redis.RedisError as exc:
+            log.warning("cannot read task results", extra={"error": repr(exc)})
+            return
+        for article_id, raw_meta in zip(ids, values, strict=True):
+            if raw_meta is None:
+                continue
+            meta = json.loads(raw_meta)
+            item = self.in_flight[article_id]
+            status = meta.get("status")
+            result = meta.get("result") or {}
+            if status == "SUCCESS":
+                if result.get("partition") != item.tp.partition or result.get("offset") != item.offset:
+                    continue  # an older run's result; ours is still coming
+                self._finish(item, to_dlq=result.get("status") == "dlq")
+            elif status == "FAILURE":
+                # Only a hard time limit or a crash in the task's own error handling gets here.
+                self.dlq.publish(reason="failed", error=str(result.get("exc_message") or result)[:2000],
+                                 payload=item.payload, source_topic=item.tp.topic, partition=item.tp.partition,
+                                 offset=item.offset, article_id=item.article_id, attempts=item.dispatches)  # fmt: skip
+                DLQ.labels("enrich", "failed").inc()
+                self._finish(item, to_dlq=True)
+
+    def _finish(self, item: InFlight, to_dlq: bool) -> None:
+        del self.in_flight[item.article_id]
+        self._complete(item.tp, item.offset, to_dlq)
+        queue = self.waiting.get(item.article_id)
+        if queue:
+            self._dispatch(queue.popleft())
+            if not queue:
+                del self.waiting[item.article_id]
+
+    def _complete(self, tp: TopicPartition, offset: int, to_dlq: bool) -> None:
+        self.tracker.complete(tp, offset)
+        MESSAGES.labels("bridge", "dlq" if to_dlq else "done").inc()
+        self.dlq_limit.record(to_dlq)
+
+    def _commit(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_commit < self.settings.commit_interval_s:
+            return
+        self._last_commit = now
+        offsets = self.tracker.committable()
+        if not offsets:
+            return
+        try:
+            self.consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # The partitions moved to another member, which re-processes from the last commit.
+            log.warning("commit failed", extra={"error": repr(exc)})
+
+    # --- failure recovery ----------------------------------------------------------------------
+
+    def _check_redis(self) -> None:
+        try:
+            info = self.redis.info("server")
+            self._queue_length = int(self.redis.llen(self.queue_key))
+        except redis.RedisError as exc:
+            log.warning("redis unavailable", extra={"error": repr(exc)})
+            return
+        CELERY_QUEUE.set(self._queue_length)
+        run_id = str(info.get("run_id"))
+        if self._redis_run_id is not None and run_id != self._redis_run_id:
+            log.warning("redis restarted: re-dispatching every in-flight task", extra={"count": len(self.in_flight)})
+            for item in list(self.in_flight.values()):
+                self._redispatch(item)
+        self._redis_run_id = run_id
+
+    def _redispatch_stale(self, now: float) -> None:
+        for item in list(self.in_flight.values()):
+            if now - item.dispatched_at > self.settings.redispatch_after_s:
+                log.warning("task result overdue: re-dispatching", extra={"article_id": item.article_id})
+                self._redispatch(item)
+
+    def _redispatch(self, item: InFlight) -> None:
+        self._dispatch(item)
+
+    def _backpressure(self) -> None:
+        in_flight = len(self.in_flight) + sum(len(q) for q in self.waiting.values())
+        full = in_flight >= self.settings.max_in_flight or self._queue_length >= self.settings.max_queue_length
+        relaxed = (
+            in_flight < 0.8 * self.settings.max_in_flight and self._queue_length < 0.8 * self.settings.max_queue_length
+        )
+        assignment = self.consumer.assignment()
+        if full and not self.paused and assignment:
+            self.consumer.pause(*assignment)
+            self.paused = True
+            log.info("paused: downstream is full", extra={"count": in_flight})
+        elif self.paused and relaxed:
+            self.consumer.resume(*assignment)
+            self.paused = False
+            log.info("resumed")
+        PAUSED.labels("bridge").set(1 if self.paused else 0)
+
+    # --- rebalancing ---------------------------------------------------------------------------
+
+    def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._collect_results()
+        self._commit(force=True)
+        self.tracker.forget(revoked)
+        for article_id, item in list(self.in_flight.items()):
+            if item.tp in revoked:
+                del self.in_flight[article_id]
+        for article_id, queue in list(self.waiting.items()):
+            kept = deque(i for i in queue if i.tp not in revoked)
+            if kept:
+                self.waiting[article_id] = kept
+            else:
+                del self.waiting[article_id]
+
+    def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        if self.paused and assigned:
+            self.consumer.pause(*assigned)
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, bridge: Bridge) -> None:
+        self.bridge = bridge
+
+    def on_partitions_revoked(self, revoked):  # type: ignore[no-untyped-def]
+        self.bridge.on_revoked(set(revoked))
+
+    def on_partitions_assigned(self, assigned):  # type: ignore[no-untyped-def]
+        self.bridge.on_assigned(set(assigned))

@@ -1,0 +1,61 @@
+"""CLI handlers for the enrich processes: ``warta enrich bridge|worker`` and ``warta nlp ...``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+from shared.logs import configure_logging
+
+
+def bridge(argv: list[str]) -> int:
+    argparse.ArgumentParser(prog="warta enrich bridge").parse_args(argv)
+    from shared.metrics import serve_metrics
+    from shared.process import StopSignal
+
+    from services.enrich.bridge import Bridge
+    from services.enrich.celery_app import app, settings
+
+    configure_logging("enrich-bridge", settings.log_level, settings.log_format)
+    serve_metrics(settings.metrics_port)
+    Bridge(settings, app).run(StopSignal())
+    return 0
+
+
+def worker(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="warta enrich worker")
+    p.add_argument("--concurrency", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--pool", default="prefork", choices=["prefork", "solo", "threads"])
+    a = p.parse_args(argv)
+    # Metrics from the pool's child processes are aggregated through files; this must be set
+    # before prometheus_client is first imported.
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="warta-metrics-"))
+    from shared.metrics import HEARTBEAT, serve_metrics
+
+    from services.enrich.celery_app import app, settings
+
+    configure_logging("enrich-worker", settings.log_level, settings.log_format)
+    # Celery supervises its own pool; liveness is "the main process is up".
+    HEARTBEAT.max_age_s = float("inf")
+    serve_metrics(settings.metrics_port)
+    app.worker_main(
+        ["worker", "--loglevel", settings.log_level, "--concurrency", str(a.concurrency), "--pool", a.pool,
+         "--queues", settings.queue, "--without-gossip", "--without-mingle", "--hostname", f"enrich-{os.getpid()}@%h"]
+    )  # fmt: skip
+    return 0
+
+
+def nlp_annotate(argv: list[str]) -> int:
+    argparse.ArgumentParser(prog="warta nlp annotate", description="JSON lines in, annotations out").parse_args(argv)
+    from services.enrich.nlp.cli import annotate_main
+
+    return annotate_main(sys.stdin, sys.stdout)
+
+
+def nlp_cluster(argv: list[str]) -> int:
+    argparse.ArgumentParser(prog="warta nlp cluster", description="JSON lines in, story ids out").parse_args(argv)
+    from services.enrich.cluster.cli import cluster_main
+
+    return cluster_main(sys.stdin, sys.stdout)

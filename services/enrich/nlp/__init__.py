@@ -1,0 +1,104 @@
+"""Indonesian NLP enrichment: language, entities, regions, summary and keywords.
+
+``annotate`` is the single entry point used by the Celery enrich task and by
+``warta nlp annotate``. Models and dictionaries are loaded lazily, once per process, under a
+lock; after loading, every component is read-only, so ``annotate`` is thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from .canonical import Dictionary, load_dictionary
+from .entities import extract_entities
+from .keywords import extract_keywords, idf_table
+from .langid import LanguageIdentifier, load_identifier
+from .ner import NerTagger
+from .regions import detect_regions
+from .summarize import load_weights, summarize_tokens
+from .text import split_sentences, tokenize
+
+__all__ = ["annotate", "warm_up"]
+
+# Entity, region and summary models are built for Indonesian. For Javanese, Sundanese and Malay
+# text they still run (shared names and institutions are useful); for English they are skipped.
+_NLP_LANGUAGES = frozenset({"id", "jv", "su", "ms"})
+
+
+@dataclass(frozen=True)
+class _Models:
+    langid: LanguageIdentifier
+    tagger: NerTagger
+    dictionary: Dictionary
+
+
+_models: _Models | None = None
+_lock = threading.Lock()
+
+
+def _load() -> _Models:
+    global _models
+    if _models is None:
+        with _lock:
+            if _models is None:
+                load_weights()
+                idf_table()
+                _models = _Models(load_identifier(), NerTagger(), load_dictionary())
+    return _models
+
+
+def warm_up() -> None:
+    """Load every model now (e.g. at worker start) instead of on the first article."""
+    _load()
+
+
+def _summary(text: str, sentences: list[tuple[int, int]], title: str | None) -> list[str]:
+    if not sentences:
+        return []
+    if len(sentences) <= 2:
+        return [text[s:e] for s, e in sentences]
+    # Paragraph structure matters to the scorer (first sentence of a paragraph, lead paragraph).
+    paragraphs: list[list[list[str]]] = []
+    prev_end = None
+    for s, e in sentences:
+        if prev_end is None or "\n" in text[prev_end:s]:
+            paragraphs.append([])
+        paragraphs[-1].append([t.text for t in tokenize(text[s:e])])
+        prev_end = e
+    title_tokens = [t.text for t in tokenize(title)] if title else None
+    return [text[sentences[i][0] : sentences[i][1]] for i in summarize_tokens(paragraphs, title_tokens)]
+
+
+def annotate(text: str, title: str | None = None) -> dict[str, Any]:
+    """Annotate one article.
+
+    Returns ``{"language", "language_confidence", "entities", "regions", "summary",
+    "keywords"}``. Entity ``start``/``end`` are character offsets into ``text`` (half-open).
+    Pure function of its inputs; CPU-bound (about a few ms per article); the first call in a
+    process loads the models (about a second). Raises ``TypeError`` if ``text`` is not a str
+    and ``FileNotFoundError`` if a committed model file is missing.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be str, not {type(text).__name__}")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be str or None, not {type(title).__name__}")
+    models = _load()
+    language, confidence = models.langid.predict(f"{title}\n{text}" if title else text)
+    sentences = split_sentences(text)
+    entities: list[dict[str, Any]] = []
+    regions: list[dict[str, str]] = []
+    if language in _NLP_LANGUAGES:
+        entities = extract_entities(text, sentences, models.tagger, models.dictionary)
+        regions = detect_regions(text, title, entities, models.dictionary)
+    summary = _summary(text, sentences, title)
+    keywords = extract_keywords(text, title, entities) if language != "en" else []
+    return {
+        "language": language,
+        "language_confidence": round(confidence, 4),
+        "entities": entities,
+        "regions": regions,
+        "summary": summary,
+        "keywords": keywords,
+    }

@@ -1,0 +1,76 @@
+"""Language identification: multinomial naive Bayes over character n-grams and words.
+
+Fitted at load time (a few milliseconds) on the small, self-written corpus in ``data/langid/``
+so the model is fully reproducible from the repo. Languages: id, jv, su, ms, en.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data" / "langid"
+LANGUAGES = ("id", "jv", "su", "ms", "en")
+NGRAM_ORDERS = (1, 2, 3, 4)
+# Only the start of long articles is needed; bounding it keeps the cost per article constant.
+MAX_CHARS = 2000
+ALPHA = 0.1
+# Naive Bayes over-counts correlated n-grams; dividing the log-likelihood by this before the
+# softmax gives confidences that are not all 1.0 (checked on the eval set, see docs/nlp.md).
+TEMPERATURE = 8.0
+
+_WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def features(text: str) -> Iterable[str]:
+    """Character n-grams of each padded lower-cased word, plus the word itself."""
+    for word in _WORD_RE.findall(text[:MAX_CHARS].lower()):
+        yield "w:" + word
+        padded = f" {word} "
+        for n in NGRAM_ORDERS:
+            for i in range(len(padded) - n + 1):
+                yield padded[i : i + n]
+
+
+class LanguageIdentifier:
+    """Immutable after fitting; safe to share between threads."""
+
+    def __init__(self, corpus: dict[str, str]) -> None:
+        self.languages = tuple(corpus)
+        counts = {lang: Counter(features(text)) for lang, text in corpus.items()}
+        vocab = set().union(*counts.values())
+        self._logp: dict[str, dict[str, float]] = {}
+        self._unk: dict[str, float] = {}
+        for lang, c in counts.items():
+            total = sum(c.values()) + ALPHA * (len(vocab) + 1)
+            self._logp[lang] = {f: math.log((n + ALPHA) / total) for f, n in c.items()}
+            self._unk[lang] = math.log(ALPHA / total)
+        self._vocab = frozenset(vocab)
+
+    def predict(self, text: str) -> tuple[str, float]:
+        """Most likely language and its posterior confidence in [0, 1].
+
+        Text without letters, or with no known n-gram, returns ("und", 0.0).
+        """
+        feats = [f for f in features(text) if f in self._vocab]
+        if not feats:
+            return "und", 0.0
+        scores = {}
+        for lang in self.languages:
+            lp, unk = self._logp[lang], self._unk[lang]
+            scores[lang] = sum(lp.get(f, unk) for f in feats)
+        scale = TEMPERATURE * math.sqrt(len(feats))
+        best = max(scores, key=scores.__getitem__)
+        z = sum(math.exp((s - scores[best]) / scale) for s in scores.values())
+        return best, 1.0 / z
+
+
+@lru_cache(maxsize=1)
+def load_identifier(data_dir: Path = DATA_DIR) -> LanguageIdentifier:
+    """Fit the identifier on ``data_dir/<lang>.txt`` once per process."""
+    corpus = {lang: (data_dir / f"{lang}.txt").read_text(encoding="utf-8") for lang in LANGUAGES}
+    return LanguageIdentifier(corpus)

@@ -1,0 +1,123 @@
+"""Extractive summaries: a logistic sentence scorer fitted on IndoSum, top sentences in order.
+
+Weights live in ``models/summarizer.json`` (fitted by ``python -m services.enrich.nlp.train_summarizer``).
+Feature extraction is shared by fitting, evaluation and run time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .stopwords import stopwords
+
+MODEL_PATH = Path(__file__).resolve().parent / "models" / "summarizer.json"
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+# Boilerplate that news sites paste into the body; never summary material.
+_JUNK_RE = re.compile(r"^(baca juga|lihat juga|simak juga|tonton juga|editor|penulis|sumber)\b", re.I)
+
+
+def _content_words(tokens: Sequence[str]) -> list[str]:
+    sw = stopwords()
+    return [t for t in (w.lower() for w in tokens) if _WORD_RE.fullmatch(t) and t not in sw and not t.isdigit()]
+
+
+def _cos(a: Counter[str], b: Counter[str]) -> float:
+    if not a or not b:
+        return 0.0
+    dot = sum(v * b.get(k, 0) for k, v in a.items())
+    na = math.sqrt(sum(v * v for v in a.values()))
+    nb = math.sqrt(sum(v * v for v in b.values()))
+    return dot / (na * nb)
+
+
+FEATURE_NAMES = (
+    "bias", "pos0", "pos1", "pos2", "pos3_5", "rel_pos", "inv_pos", "para0", "first_in_para",
+    "len_words", "len_short", "len_long", "sim_centroid", "sim_title", "sim_lead", "quote",
+    "digits", "caps_ratio", "junk", "question", "n_sent_log",
+)
+
+
+def sentence_features(
+    paragraphs: Sequence[Sequence[Sequence[str]]], title: Sequence[str] | None = None
+) -> list[list[float]]:
+    """One feature vector per sentence (article order) for paragraph > sentence > token input."""
+    flat: list[tuple[int, int, Sequence[str]]] = []
+    for p, para in enumerate(paragraphs):
+        for k, sent in enumerate(para):
+            flat.append((p, k, sent))
+    n = len(flat)
+    bags = [Counter(_content_words(s)) for _, _, s in flat]
+    centroid: Counter[str] = Counter()
+    for b in bags:
+        centroid.update(b)
+    title_bag = Counter(_content_words(title)) if title else Counter()
+    lead_bag = bags[0] if bags else Counter()
+    feats: list[list[float]] = []
+    for i, (p, k, sent) in enumerate(flat):
+        words = [w for w in sent if _WORD_RE.search(w)]
+        nw = len(words)
+        text = " ".join(sent)
+        caps = sum(1 for w in words if w[:1].isupper())
+        feats.append(
+            [
+                1.0,
+                float(i == 0),
+                float(i == 1),
+                float(i == 2),
+                float(3 <= i <= 5),
+                i / max(n - 1, 1),
+                1.0 / (i + 1),
+                float(p == 0),
+                float(k == 0),
+                min(nw, 60) / 60.0,
+                float(nw < 8),
+                float(nw > 40),
+                _cos(bags[i], centroid - bags[i]),
+                _cos(bags[i], title_bag),
+                _cos(bags[i], lead_bag) if i > 0 else 1.0,
+                float(any(q in text for q in ('"', "“", "”"))),
+                float(any(c.isdigit() for c in text)),
+                caps / nw if nw else 0.0,
+                float(bool(_JUNK_RE.match(text.strip("\"“ ")))),
+                float(text.rstrip().endswith("?")),
+                math.log1p(n) / 5.0,
+            ]
+        )
+    return feats
+
+
+@lru_cache(maxsize=1)
+def load_weights(path: Path = MODEL_PATH) -> dict[str, Any]:
+    """Fitted scorer: {"weights": [...], "k": int, ...}."""
+    with path.open(encoding="utf-8") as fh:
+        data: dict[str, Any] = json.load(fh)
+    return data
+
+
+def score_sentences(feats: Sequence[Sequence[float]], weights: Sequence[float]) -> list[float]:
+    """Linear scores (log-odds of being in the extractive oracle)."""
+    return [sum(w * x for w, x in zip(weights, f, strict=True)) for f in feats]
+
+
+def select(scores: Sequence[float], k: int) -> list[int]:
+    """Indices of the ``k`` best sentences, returned in article order."""
+    best = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:k]
+    return sorted(best)
+
+
+def summarize_tokens(
+    paragraphs: Sequence[Sequence[Sequence[str]]], title: Sequence[str] | None = None, k: int | None = None
+) -> list[int]:
+    """Indices (flat, article order) of the summary sentences of a tokenised article."""
+    model = load_weights()
+    feats = sentence_features(paragraphs, title)
+    if not feats:
+        return []
+    return select(score_sentences(feats, model["weights"]), k or int(model["k"]))

@@ -1,0 +1,35 @@
+"""Settings of the enrich stage (bridge and workers)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.settings import CommonSettings
+
+
+class EnrichSettings(CommonSettings):
+    # Bridge: bound the work handed to Celery. Past either bound the bridge pauses its partitions.
+    max_in_flight: int = Field(default=2000, ge=1)
+    max_queue_length: int = Field(default=1000, ge=1)
+    # A dispatched task with no result after this long is assumed lost (e.g. Redis lost it) and is
+    # dispatched again. Longer than the task's hard time limit plus queueing.
+    redispatch_after_s: float = 300.0
+    commit_interval_s: float = 1.0
+    result_poll_interval_s: float = 0.05
+    dlq_max_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
+    # Workers.
+    task_soft_time_limit_s: int = 30
+    task_time_limit_s: int = 60
+    # Longer than the slowest task, so Redis never re-delivers a task that is still running.
+    visibility_timeout_s: int = 120
+    max_retries: int = 3
+    retry_backoff_s: float = 1.0
+    # Chaos/testing hook: an article whose text contains this marker fails enrichment on every try.
+    # Empty (the default) disables it.
+    fault_inject_marker: str = ""
+    # Seconds to sleep in each task; a testing hook to simulate slow workers. 0 in production.
+    fault_inject_delay_s: float = 0.0
+
+    @property
+    def queue(self) -> str:
+        return "enrich"

@@ -1,0 +1,143 @@
+"""The ingest HTTP API: articles pushed by clients go to ``articles.raw``.
+
+A 202 means Kafka has acknowledged the write (acks=all); anything else means it has not.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Body, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from shared.metrics import MESSAGES, metrics_asgi_app
+
+from services.ingest.articles import ArticleIn, EmptyArticle, to_raw
+from services.ingest.publisher import ArticlePublisher, PublishError
+from services.ingest.settings import IngestSettings
+
+log = logging.getLogger(__name__)
+
+
+class Accepted(BaseModel):
+    id: str
+
+
+class ItemResult(BaseModel):
+    index: int
+    status: int
+    id: str | None = None
+    error: str | None = None
+
+
+class BatchResult(BaseModel):
+    accepted: int
+    rejected: int
+    results: list[ItemResult]
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: list[dict[str, Any]] | None = None
+
+
+def _describe(errors: list[Any]) -> str:
+    parts = []
+    for err in errors[:10]:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+        parts.append(f"{'.'.join(loc) or 'body'}: {err.get('msg')}")
+    return "; ".join(parts)
+
+
+def create_app(settings: IngestSettings | None = None, publisher: ArticlePublisher | None = None) -> FastAPI:
+    settings = settings or IngestSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        app.state.publisher = publisher or ArticlePublisher(settings)
+        yield
+        if publisher is None:
+            app.state.publisher.close()
+
+    app = FastAPI(
+        title="Warta ingest API",
+        version="1",
+        description="Push articles into the Warta pipeline.",
+        lifespan=lifespan,
+        responses={422: {"model": ErrorBody, "description": "Invalid article; the message names the field"}},
+    )
+    app.mount("/metrics", metrics_asgi_app())
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"error": _describe(errors), "detail": errors})
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], responses={503: {"model": ErrorBody}})
+    async def readyz(request: Request) -> Any:
+        ok = await run_in_threadpool(request.app.state.publisher.ready)
+        if not ok:
+            return JSONResponse(status_code=503, content={"error": "Kafka is not reachable"})
+        return {"status": "ready"}
+
+    @app.post(
+        "/v1/articles",
+        status_code=202,
+        response_model=Accepted,
+        tags=["articles"],
+        responses={503: {"model": ErrorBody, "description": "Kafka did not acknowledge the write"}},
+    )
+    async def post_article(request: Request, article: ArticleIn) -> Any:
+        try:
+            raw = await run_in_threadpool(to_raw, article)
+        except EmptyArticle as exc:
+            MESSAGES.labels("ingest", "rejected").inc()
+            return JSONResponse(status_code=422, content={"error": str(exc)})
+        try:
+            await run_in_threadpool(request.app.state.publisher.publish, raw)
+        except PublishError as exc:
+            return JSONResponse(status_code=503, content={"error": str(exc)})
+        return Accepted(id=raw.id)
+
+    @app.post(
+        "/v1/articles/batch",
+        response_model=BatchResult,
+        tags=["articles"],
+        description=f"Up to {settings.max_batch} articles; one result per item. A bad item never sinks the good ones.",
+    )
+    async def post_batch(request: Request, articles: list[dict[str, Any]] = Body(..., embed=True, max_length=settings.max_batch)) -> Any:
+        results: list[ItemResult | None] = [None] * len(articles)
+        raws = []
+        for i, item in enumerate(articles):
+            try:
+                raw = await run_in_threadpool(to_raw, ArticleIn.model_validate(item))
+            except ValidationError as exc:
+                results[i] = ItemResult(index=i, status=422, error=_describe(exc.errors()))
+                continue
+            except EmptyArticle as exc:
+                results[i] = ItemResult(index=i, status=422, error=str(exc))
+                continue
+            raws.append((i, raw))
+        if raws:
+            outcomes = await run_in_threadpool(request.app.state.publisher.publish_many, [r for _, r in raws])
+            for (i, raw), err in zip(raws, outcomes, strict=True):
+                results[i] = (
+                    ItemResult(index=i, status=202, id=raw.id)
+                    if err is None
+                    else ItemResult(index=i, status=503, id=raw.id, error=str(err))
+                )
+        done = [r for r in results if r is not None]
+        accepted = sum(1 for r in done if r.status == 202)
+        MESSAGES.labels("ingest", "rejected").inc(len(done) - accepted)
+        return BatchResult(accepted=accepted, rejected=len(done) - accepted, results=done)
+
+    return app

@@ -1,0 +1,73 @@
+"""CLI handlers for the ingest processes: ``warta ingest serve|crawler``, ``warta extract``,
+``warta demo sites``. Each wires settings, logging, signals and the loop; nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from shared.logs import configure_logging
+
+from services.ingest.settings import IngestSettings
+
+
+def serve(argv: list[str]) -> int:
+    import uvicorn
+
+    p = argparse.ArgumentParser(prog="warta ingest serve")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    a = p.parse_args(argv)
+    settings = IngestSettings()
+    configure_logging("ingest-api", settings.log_level, settings.log_format)
+    from services.ingest.api import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=a.host or settings.host,
+        port=a.port or settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=20,
+    )
+    return 0
+
+
+def crawler(argv: list[str]) -> int:
+    argparse.ArgumentParser(prog="warta ingest crawler").parse_args(argv)
+    from shared.metrics import serve_metrics
+    from shared.process import StopSignal
+
+    from services.ingest.crawler.runner import run_crawler
+    from services.ingest.publisher import ArticlePublisher
+
+    settings = IngestSettings()
+    configure_logging("ingest-crawler", settings.log_level, settings.log_format)
+    serve_metrics(settings.metrics_port)
+    stop = StopSignal()
+    publisher = ArticlePublisher(settings, stage="crawl")
+    try:
+        run_crawler(settings, publisher, stop.event)
+    finally:
+        publisher.close()
+    return 0
+
+
+def extract(argv: list[str]) -> int:
+    from services.ingest.extract.cli import extract_main
+
+    return extract_main(argv, sys.stdin, sys.stdout)
+
+
+def demo_sites(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="warta demo sites", description="Serve the local regional news web.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8101)
+    a = p.parse_args(argv)
+    from shared.process import StopSignal
+
+    from services.ingest.demo_sites import serve_demo_sites
+
+    configure_logging("demo-sites")
+    stop = StopSignal()
+    serve_demo_sites(host=a.host, base_port=a.port, stop_event=stop.event)
+    return 0

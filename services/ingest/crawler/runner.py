@@ -1,0 +1,425 @@
+"""Crawling sources: one crawl of one source (:meth:`Crawler.crawl`) and the scheduling loop
+(:func:`run_crawler`, wired to ``warta ingest crawler``).
+
+One crawl: discover candidate URLs, drop those already collected (seen-URL memory in Redis),
+fetch the rest politely on a shared worker pool, extract, publish each article (blocking until
+the publisher acknowledges), then remember it. An article is remembered only after it was
+published, so a crash or a publish failure means it is fetched again next time, never lost.
+Every crawl records its outcome and the next crawl time in the registry.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import redis
+from pydantic import ValidationError
+
+from shared.ids import article_id
+from shared.process import beat
+from shared.schemas import MAX_TEXT_CHARS, RawArticle
+
+from services.ingest.crawler import metrics
+from services.ingest.crawler.dates import plausible
+from services.ingest.crawler.discovery import DiscoveredUrl, DiscoveryError, discover
+from services.ingest.crawler.extraction import Extractor, extract_article, resolve_extractor
+from services.ingest.crawler.fetcher import FetchError, Fetcher
+from services.ingest.crawler.health import source_health
+from services.ingest.crawler.models import Source
+from services.ingest.crawler.registry import CrawlRecord, SourceNotFound, SourceRegistry, SourceState
+from services.ingest.crawler.scheduler import apply_retry_after, next_interval, usual_interval
+from services.ingest.crawler.settings import CrawlerSettings, crawler_settings
+from services.ingest.crawler.state import KeyValue, RedisKeyValue, SeenStore, ValidatorStore, content_hash
+from services.ingest.crawler.urls import InvalidUrl, canonicalize, same_site
+
+log = logging.getLogger(__name__)
+
+# Failures that may succeed on the next attempt: while any happened, the source's own documents
+# are not marked as processed (no validators stored), so the next crawl sees the items again.
+RETRYABLE = frozenset({"timeout", "connect_error", "dns", "http_429", "http_503", "http_5xx", "publish_error", "stopped", "redis_error"})
+CLAIM_LEASE = timedelta(minutes=15)
+
+
+class Publisher(Protocol):
+    """Anything with the ArticlePublisher contract: blocks until the article is durable, raises
+    otherwise."""
+
+    def publish(self, article: RawArticle) -> None: ...
+
+
+@dataclass
+class _ItemOutcome:
+    kind: str  # published | skipped | failed
+    reason: str = ""
+    fetched: bool = False
+    article_time: tuple[str, datetime] | None = None
+    retry_after: float | None = None
+
+
+def _domain(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.")
+
+
+class Crawler:
+    """Crawls sources. Thread-safe: several sources may be crawled at once (they share the worker
+    pool, the per-host politeness gates and the robots cache). Blocks on the network."""
+
+    def __init__(
+        self,
+        settings: CrawlerSettings | Any,
+        registry: SourceRegistry,
+        publisher: Publisher,
+        *,
+        kv: KeyValue | None = None,
+        stop_event: threading.Event | None = None,
+        extractor: Extractor | None = None,
+        fetcher: Fetcher | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = crawler_settings(settings)
+        self.registry = registry
+        self.publisher = publisher
+        self.stop_event = stop_event or threading.Event()
+        self._own_kv = kv is None
+        self.kv = kv or RedisKeyValue.from_url(self.settings.redis_url)
+        prefix = self.settings.crawl_redis_prefix
+        self.seen = SeenStore(self.kv, prefix, self.settings.crawl_seen_ttl_s)
+        self.fetcher = fetcher or Fetcher(
+            self.settings, ValidatorStore(self.kv, prefix, self.settings.crawl_validators_ttl_s), stop_event=self.stop_event
+        )
+        self.extractor = extractor or resolve_extractor()
+        self._pool = ThreadPoolExecutor(self.settings.crawl_workers, thread_name_prefix="crawl-fetch")
+        self._now = now
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.fetcher.close()
+        if self._own_kv and isinstance(self.kv, RedisKeyValue):
+            self.kv.close()
+
+    def __enter__(self) -> Crawler:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- one crawl --------------------------------------------------------------------------
+
+    def crawl(self, source: Source) -> CrawlRecord:
+        """Crawl ``source`` once and record the outcome. Never raises for problems of the source
+        (they are recorded); raises only for registry (SQLite) errors."""
+        started, t0 = self._now(), time.monotonic()
+        requests_before = self.fetcher.requests_made
+        state = self.registry.state(source.id)
+        record = CrawlRecord(source_id=source.id, started_at=started, finished_at=started, status="ok")
+        retry_after: float | None = None
+        article_times: list[tuple[str, datetime]] = []
+        new_cursor = state.cursor
+        feed_period = state.feed_update_period_s
+        try:
+            discovery = discover(self.fetcher, source, cursor=state.cursor, max_items=self.settings.crawl_max_items_per_crawl)
+        except FetchError as exc:
+            record.status, record.error, retry_after = "failed", str(exc), exc.retry_after
+            record.failed[exc.reason] += 1
+        except DiscoveryError as exc:
+            record.status, record.error = "failed", str(exc)
+            record.failed[exc.reason] += 1
+        else:
+            record.failed.update(discovery.failures)
+            record.skipped.update(discovery.skipped)
+            feed_period = discovery.update_period_s or feed_period
+            items = list({item.url: item for item in reversed(discovery.items)}.values())[::-1]
+            record.skipped["duplicate_url"] += len(discovery.items) - len(items)
+            record.discovered = len(discovery.items) + sum(discovery.skipped.values())
+            try:
+                outcomes = self._process_items(source, items, record)
+            except redis.RedisError as exc:
+                outcomes = []
+                record.failed["redis_error"] += 1
+                record.error = f"redis: {exc}"
+            for outcome in outcomes:
+                record.fetched += int(outcome.fetched)
+                if outcome.kind == "published":
+                    record.published += 1
+                    if outcome.article_time:
+                        article_times.append(outcome.article_time)
+                elif outcome.kind == "skipped":
+                    record.skipped[outcome.reason] += 1
+                else:
+                    record.failed[outcome.reason] += 1
+                if outcome.retry_after is not None:
+                    retry_after = max(retry_after or 0.0, outcome.retry_after)
+            if not any(reason in RETRYABLE for reason in record.failed):
+                # Everything discovered was handled: the documents count as processed.
+                for document in discovery.documents:
+                    self.fetcher.remember(document)
+                new_cursor = discovery.cursor or state.cursor
+            attempted = [o for o in outcomes if o.kind != "skipped" or o.fetched]
+            if record.error:
+                record.status = "failed"
+            elif attempted and all(o.kind == "failed" for o in attempted):
+                record.status = "failed"
+                record.error = "every article fetch failed"
+            elif record.failed:
+                record.status = "partial"
+            elif discovery.not_modified:
+                record.status = "not_modified"
+        record.skipped = +record.skipped
+        record.requests = self.fetcher.requests_made - requests_before
+        record.finished_at = self._now()
+        self._schedule(source, state, record, retry_after, feed_period, new_cursor, article_times)
+        self._observe(source, record, time.monotonic() - t0)
+        log.info(
+            "crawled",
+            extra={"source_id": source.id, "count": record.published, "stage": record.status, "duration_ms": int((time.monotonic() - t0) * 1000)},
+        )
+        return record
+
+    def _process_items(self, source: Source, items: list[DiscoveredUrl], record: CrawlRecord) -> list[_ItemOutcome]:
+        entries = self.seen.get_many([item.url for item in items])
+        todo: list[DiscoveredUrl] = []
+        outcomes: list[_ItemOutcome] = []
+        for item, entry in zip(items, entries, strict=True):
+            changed = entry is not None and item.lastmod is not None and entry.lastmod is not None and item.lastmod > entry.lastmod
+            if entry is None or changed:
+                todo.append(item)
+            else:
+                outcomes.append(_ItemOutcome("skipped", "seen"))
+        claimed: set[str] = set()
+        lock = threading.Lock()
+        futures = [self._pool.submit(self._process_item, source, item, claimed, lock) for item in todo]
+        outcomes.extend(f.result() for f in futures)
+        return outcomes
+
+    def _process_item(self, source: Source, item: DiscoveredUrl, claimed: set[str], lock: threading.Lock) -> _ItemOutcome:
+        if self.stop_event.is_set():
+            return _ItemOutcome("failed", "stopped")
+        t0 = time.monotonic()
+        try:
+            result = self.fetcher.fetch(item.url, accept="html", conditional=True)
+        except FetchError as exc:
+            log.info("fetch failed", extra={"source_id": source.id, "url": item.url, "error": exc.reason})
+            return _ItemOutcome("failed", exc.reason, retry_after=exc.retry_after)
+        finally:
+            metrics.FETCH_SECONDS.observe(time.monotonic() - t0)
+        if result.not_modified:
+            return _ItemOutcome("skipped", "not_modified", fetched=True)
+        decoded = result.decoded
+        try:
+            extracted = extract_article(
+                self.extractor,
+                decoded.text,
+                result.url,
+                fallback_published_at=item.published_at,
+                fallback_date_source=item.date_source,
+            )
+        except Exception:  # noqa: BLE001 - one bad page must not end the crawl
+            log.exception("extraction failed", extra={"source_id": source.id, "url": item.url})
+            return _ItemOutcome("failed", "extract_error", fetched=True)
+        title = " ".join(str(getattr(extracted, "title", None) or item.title or "").split())
+        text = str(getattr(extracted, "text", None) or "").strip()
+        if not text:
+            return _ItemOutcome("failed", "empty_text", fetched=True)
+        if not title:
+            return _ItemOutcome("failed", "no_title", fetched=True)
+        final_url = canonicalize(result.url)
+        canonical = final_url
+        page_canonical = getattr(extracted, "canonical_url", None)
+        if page_canonical:
+            try:
+                candidate = canonicalize(str(page_canonical), base=result.url)
+            except InvalidUrl:
+                candidate = None
+            # A canonical pointing at another site is a syndication hint, not our identity.
+            if candidate and same_site(candidate, result.url):
+                canonical = candidate
+        aliases = [item.url, final_url, canonical]
+        with lock:
+            if canonical in claimed:
+                return _ItemOutcome("skipped", "duplicate", fetched=True)
+            claimed.add(canonical)
+        digest = content_hash(title, text)
+        prior = self.seen.get(canonical)
+        if prior is not None and prior.content_hash == digest:
+            self.seen.remember(aliases, digest, item.lastmod or prior.lastmod, source.id)
+            self.fetcher.remember(result)
+            return _ItemOutcome("skipped", "unchanged" if canonical == item.url else "duplicate", fetched=True)
+        published_at, date_source = self._pick_date(extracted, item)
+        aid = article_id(canonical)
+        try:
+            article = RawArticle(
+                id=aid,
+                url=result.url,
+                canonical_url=canonical,
+                title=title,
+                text=text[:MAX_TEXT_CHARS],
+                source=_domain(canonical),
+                outlet=getattr(extracted, "outlet", None) or source.outlet,
+                published_at=published_at,
+                date_source=date_source,
+                modified_at=plausible(getattr(extracted, "modified_at", None)),
+                authors=list(getattr(extracted, "authors", None) or []),
+                image=getattr(extracted, "image", None),
+                description=getattr(extracted, "description", None),
+                tags=list(getattr(extracted, "tags", None) or []),
+                language=getattr(extracted, "language", None) or source.language,
+                region_hint=source.region,
+                source_id=source.id,
+                ingested_at=self._now(),
+                origin="crawler",
+            )
+        except ValidationError as exc:
+            log.warning("invalid article", extra={"source_id": source.id, "url": item.url, "error": str(exc)[:300]})
+            return _ItemOutcome("failed", "invalid_article", fetched=True)
+        try:
+            self.publisher.publish(article)
+        except Exception as exc:  # noqa: BLE001 - any publisher failure: retried next crawl
+            log.warning("publish failed", extra={"source_id": source.id, "article_id": aid, "error": str(exc)})
+            return _ItemOutcome("failed", "publish_error", fetched=True)
+        self.seen.remember(aliases, digest, item.lastmod, source.id)
+        self.fetcher.remember(result)
+        log.info("collected", extra={"source_id": source.id, "article_id": aid, "url": canonical})
+        return _ItemOutcome("published", fetched=True, article_time=(aid, published_at or self._now()))
+
+    @staticmethod
+    def _pick_date(extracted: Any, item: DiscoveredUrl) -> tuple[datetime | None, str | None]:
+        published = plausible(getattr(extracted, "published_at", None))
+        if published is not None:
+            return published, getattr(extracted, "date_source", None)
+        fallback = plausible(item.published_at)
+        return (fallback, item.date_source) if fallback else (None, None)
+
+    # --- scheduling and recording -----------------------------------------------------------
+
+    def _schedule(
+        self,
+        source: Source,
+        state: SourceState,
+        record: CrawlRecord,
+        retry_after: float | None,
+        feed_period: float | None,
+        cursor: str | None,
+        article_times: list[tuple[str, datetime]],
+    ) -> None:
+        settings = self.settings
+        min_s = source.min_interval_s or settings.crawl_default_min_interval_s
+        max_s = max(min_s, source.max_interval_s or settings.crawl_default_max_interval_s)
+        failed = record.status == "failed"
+        failures = state.consecutive_failures + 1 if failed else 0
+        usual = usual_interval([*self.registry.article_times(source.id), *(t for _, t in article_times)])
+        interval = next_interval(
+            previous_s=state.interval_s,
+            new_articles=record.published,
+            min_s=min_s,
+            max_s=max_s,
+            usual_interval_s=usual,
+            feed_update_period_s=feed_period,
+            consecutive_failures=failures,
+        )
+        delay = apply_retry_after(interval, retry_after)
+        finished = record.finished_at
+        record.next_crawl_at = finished + timedelta(seconds=delay)
+        new_state = SourceState(
+            interval_s=interval,
+            next_crawl_at=record.next_crawl_at,
+            last_crawl_at=finished,
+            last_success_at=state.last_success_at if failed else finished,
+            last_new_article_at=finished if record.published else state.last_new_article_at,
+            first_crawl_at=state.first_crawl_at or record.started_at,
+            consecutive_failures=failures,
+            feed_update_period_s=feed_period,
+            retry_after_until=finished + timedelta(seconds=retry_after) if retry_after else None,
+            cursor=cursor,
+            last_status=record.status,
+            last_error=record.error,
+        )
+        self.registry.record_crawl(record, new_state, article_times)
+
+    def _observe(self, source: Source, record: CrawlRecord, seconds: float) -> None:
+        sid = source.id
+        metrics.CRAWL_RUNS.labels(sid, record.status).inc()
+        metrics.CRAWL_SECONDS.observe(seconds)
+        for outcome, count in (("discovered", record.discovered), ("fetched", record.fetched), ("published", record.published)):
+            if count:
+                metrics.CRAWL_ITEMS.labels(sid, outcome, "").inc(count)
+        for reason, count in record.skipped.items():
+            metrics.CRAWL_ITEMS.labels(sid, "skipped", reason).inc(count)
+        for reason, count in record.failed.items():
+            metrics.CRAWL_ITEMS.labels(sid, "failed", reason).inc(count)
+        if record.next_crawl_at:
+            metrics.NEXT_CRAWL.labels(sid).set(record.next_crawl_at.timestamp())
+        try:
+            source_health(self.registry, sid, self.settings)  # refreshes the silent/failing gauges
+        except SourceNotFound:
+            pass
+
+
+def crawl_source_once(
+    source_id: str,
+    *,
+    settings: CrawlerSettings | Any,
+    publisher: Publisher,
+    registry: SourceRegistry | None = None,
+    crawler: Crawler | None = None,
+    kv: KeyValue | None = None,
+) -> CrawlRecord:
+    """Crawl one source now, whatever its schedule (tests, ``POST /v1/sources/{id}/crawl``
+    handled in-process). Raises ``SourceNotFound``. Reuse ``crawler`` to keep its politeness state
+    and connections across calls."""
+    if crawler is not None:
+        return crawler.crawl(crawler.registry.get(source_id))
+    settings = crawler_settings(settings)
+    registry = registry or SourceRegistry(settings.registry_path)
+    with Crawler(settings, registry, publisher, kv=kv) as own:
+        return own.crawl(registry.get(source_id))
+
+
+def run_crawler(settings: Any, publisher: Publisher, stop_event: threading.Event) -> None:
+    """The crawler process loop: seed the registry, then crawl due sources (at most
+    ``crawl_parallel_sources`` at a time) until ``stop_event`` is set. Returns after in-flight
+    crawls finished (each is bounded by the fetch timeouts; waits are cut short by the event)."""
+    s = crawler_settings(settings)
+    registry = SourceRegistry(s.registry_path)
+    if s.sources_seed_file:
+        seeded = registry.seed_from_yaml(s.sources_seed_file)
+        log.info("seeded sources", extra={"count": len(seeded)})
+    crawler = Crawler(s, registry, publisher, stop_event=stop_event)
+    running: dict[str, Future[CrawlRecord]] = {}
+    last_health = 0.0
+    try:
+        with ThreadPoolExecutor(s.crawl_parallel_sources, thread_name_prefix="crawl-source") as pool:
+            while not stop_event.is_set():
+                for source_id, future in list(running.items()):
+                    if future.done():
+                        del running[source_id]
+                        if future.exception() is not None:
+                            log.error("crawl crashed", extra={"source_id": source_id, "error": repr(future.exception())})
+                free = s.crawl_parallel_sources - len(running)
+                if free > 0:
+                    for source in registry.due(limit=free + len(running)):
+                        if source.id in running or free <= 0:
+                            continue
+                        registry.claim(source.id, datetime.now(UTC) + CLAIM_LEASE)
+                        running[source.id] = pool.submit(crawler.crawl, source)
+                        free -= 1
+                if time.monotonic() - last_health > 60:
+                    last_health = time.monotonic()
+                    for source in registry.list_sources(enabled=True):
+                        source_health(registry, source.id, s)
+                beat(s.health_file)
+                stop_event.wait(s.crawl_tick_s)
+            for future in running.values():
+                future.result()
+    finally:
+        crawler.close()

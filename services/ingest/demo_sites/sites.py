@@ -1,0 +1,568 @@
+"""The four demo sites as Starlette apps. Absolute URLs are built from the request's own base URL,
+so the sites work on any host and port.
+
+Every 2xx response carries an ETag (and article pages a Last-Modified) and honours
+If-None-Match / If-Modified-Since with 304, so conditional GET can be tested. :class:`Stats`
+counts requests, conditional requests and 304s per site.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from services.ingest.demo_sites.content import DemoArticle, DemoSite, load_site, rfc822, tanggal
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=jinja2.select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+# Failure cases (paths are per site; see manifest.py).
+PRIVATE_LINK = "http://192.168.10.5/berita/2024/06/arsip-rapat-internal.html"
+METADATA_LINK = "http://169.254.169.254/latest/meta-data/"
+LOOP_A = "/berita/pindah/jadwal-samsat-keliling.html"
+LOOP_B = "/berita/pindah/jadwal-samsat-keliling-2.html"
+DRAFT = "/berita/draf/2024/06/rancangan-apbd-perubahan.html"
+RATE_LIMITED_SLUG = "jembatan-gantung-penghubung-dua-desa-di-purbalingga-rampung"
+
+
+class Stats:
+    """Request counters, thread-safe (the sites run in server threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests: Counter[str] = Counter()
+        self.conditional: Counter[str] = Counter()
+        self.not_modified: Counter[str] = Counter()
+        self.paths: Counter[str] = Counter()
+        self.user_agents: set[str] = set()
+
+    def count(self, site: str, request: Request) -> None:
+        with self._lock:
+            self.requests[site] += 1
+            self.paths[f"{site}{request.url.path}"] += 1
+            self.user_agents.add(request.headers.get("user-agent", ""))
+            if "if-none-match" in request.headers or "if-modified-since" in request.headers:
+                self.conditional[site] += 1
+
+    def count_304(self, site: str) -> None:
+        with self._lock:
+            self.not_modified[site] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": dict(self.requests),
+                "conditional": dict(self.conditional),
+                "not_modified": dict(self.not_modified),
+            }
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _respond(
+    request: Request,
+    stats: Stats,
+    site: str,
+    body: str | bytes,
+    media_type: str,
+    *,
+    last_modified: datetime | None = None,
+    encoding: str = "utf-8",
+) -> Response:
+    data = body if isinstance(body, bytes) else body.encode(encoding)
+    etag = '"' + hashlib.sha1(data).hexdigest()[:16] + '"'  # noqa: S324 - an ETag, not security
+    headers = {"ETag": etag}
+    if last_modified is not None:
+        headers["Last-Modified"] = format_datetime(last_modified.astimezone(UTC), usegmt=True)
+    fresh = request.headers.get("if-none-match") == etag
+    since = request.headers.get("if-modified-since")
+    if not fresh and since and last_modified is not None and "if-none-match" not in request.headers:
+        try:
+            fresh = last_modified.replace(microsecond=0) <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            fresh = False
+    if fresh:
+        stats.count_304(site)
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=media_type, headers=headers)
+
+
+def _html(request: Request, stats: Stats, site: str, template: str, *, last_modified: datetime | None = None, charset: str = "utf-8", **ctx: Any) -> Response:
+    html = TEMPLATES.get_template(template).render(base=_base(request), charset=charset, **ctx)
+    media = "text/html; charset=utf-8" if charset == "utf-8" else "text/html"  # windows-1252 page: no header charset
+    return _respond(request, stats, site, html.encode(charset), media, last_modified=last_modified)
+
+
+def _xml(request: Request, stats: Stats, site: str, xml: str, media: str = "application/xml; charset=utf-8") -> Response:
+    return _respond(request, stats, site, xml, media)
+
+
+def _counted(site: str, stats: Stats, handler: Callable[[Request], Any], delay_s: float = 0.0) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        stats.count(site, request)
+        if delay_s:
+            await asyncio.sleep(delay_s)
+        result = handler(request)
+        if asyncio.iscoroutine(result):
+            result = await result
+        return result  # type: ignore[no-any-return]
+
+    return endpoint
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _rss(base: str, site: DemoSite, items: list[tuple[DemoArticle, str]], *, sy_period: str | None = None) -> str:
+    sy = (
+        f"<sy:updatePeriod>{sy_period}</sy:updatePeriod><sy:updateFrequency>1</sy:updateFrequency>" if sy_period else ""
+    )
+    entries = "".join(
+        f"<item><title>{_esc(a.title)}</title><link>{_esc(link)}</link>"
+        f'<guid isPermaLink="false">{base}/?p={a.id}</guid><pubDate>{rfc822(a.published)}</pubDate>'
+        f"<dc:creator><![CDATA[{a.author}]]></dc:creator><category><![CDATA[{a.category}]]></category>"
+        f"<description><![CDATA[{a.first_sentence}]]></description></item>"
+        for a, link in items
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/">'
+        f"<channel><title>{_esc(site.name)}</title><link>{base}/</link><description>{_esc(site.tagline)}</description>"
+        f"<language>id-ID</language>{sy}{entries}</channel></rss>"
+    )
+
+
+def _urlset(entries: list[tuple[str, DemoArticle]], *, news: str | None = None) -> str:
+    ns = ' xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"' if news else ""
+    body = []
+    for loc, a in entries:
+        extra = (
+            f"<news:news><news:publication><news:name>{_esc(news)}</news:name><news:language>id</news:language>"
+            f"</news:publication><news:publication_date>{a.published.isoformat()}</news:publication_date>"
+            f"<news:title>{_esc(a.title)}</news:title></news:news>"
+            if news
+            else ""
+        )
+        body.append(f"<url><loc>{_esc(loc)}</loc><lastmod>{a.modified.isoformat()}</lastmod>{extra}</url>")
+    return f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"{ns}>{"".join(body)}</urlset>'
+
+
+def _sitemap_index(locs: list[str]) -> str:
+    body = "".join(f"<sitemap><loc>{_esc(loc)}</loc></sitemap>" for loc in locs)
+    return f'<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{body}</sitemapindex>'
+
+
+def _pages(total: int, per_page: int) -> int:
+    return max(1, -(-total // per_page))
+
+
+# --- 1. Lintas Muria: WordPress-like ----------------------------------------------------------
+
+
+def lintasmuria_path(a: DemoArticle) -> str:
+    return f"/{a.published:%Y/%m/%d}/{a.slug}/"
+
+
+def lintasmuria_app(stats: Stats) -> Starlette:
+    site = load_site("lintasmuria")
+    key = site.key
+    per_page = 3
+
+    def card(a: DemoArticle) -> dict[str, Any]:
+        return {"path": lintasmuria_path(a), "title": a.title, "first_sentence": a.first_sentence, "display_date": tanggal(a.published, site.zone), "category": a.category}
+
+    popular = [card(a) for a in site.articles[:3]]
+
+    def listing(request: Request, articles: list[DemoArticle], page: int, prefix: str, heading: str) -> Response:
+        pages = _pages(len(articles), per_page)
+        if page < 1 or page > pages:
+            return PlainTextResponse("Halaman tidak ditemukan", status_code=404)
+        items = [card(a) for a in articles[(page - 1) * per_page : page * per_page]]
+        url = lambda n: prefix if n == 1 else f"{prefix}page/{n}/"  # noqa: E731
+        return _html(
+            request, stats, key, "lintasmuria/listing.html", site=site, popular=popular, items=items, heading=heading,
+            pages=[{"number": n, "url": url(n)} for n in range(1, pages + 1)],
+            next_url=url(page + 1) if page < pages else None, prev_url=url(page - 1) if page > 1 else None,
+        )
+
+    def home(request: Request) -> Response:
+        if "p" in request.query_params:  # WordPress shortlink
+            a = site.by_id(int(request.query_params["p"]) if request.query_params["p"].isdigit() else -1)
+            if a is None:
+                return PlainTextResponse("Tidak ditemukan", status_code=404)
+            return RedirectResponse(lintasmuria_path(a), status_code=301)
+        page = int(request.path_params.get("page", 1))
+        return listing(request, site.articles, page, "/", "Berita Terbaru")
+
+    def category(request: Request) -> Response:
+        slug = request.path_params["slug"]
+        articles = [a for a in site.articles if a.category.lower() == slug]
+        return listing(request, articles, int(request.path_params.get("page", 1)), f"/category/{slug}/", f"Kategori: {slug.title()}")
+
+    def article(request: Request) -> Response:
+        a = site.by_slug(request.path_params["slug"])
+        if a is None or lintasmuria_path(a) != request.url.path:
+            return PlainTextResponse("Tidak ditemukan", status_code=404)
+        i = site.articles.index(a)
+        related = [card(r) for r in site.articles if r is not a][:3]
+        prev = card(site.articles[i + 1]) if i + 1 < len(site.articles) else None
+        return _html(
+            request, stats, key, "lintasmuria/article.html", last_modified=a.modified, site=site, a=a,
+            path=lintasmuria_path(a), display_date=tanggal(a.published, site.zone), related=related, popular=popular, prev=prev,
+        )
+
+    def feed(request: Request) -> Response:
+        base = _base(request)
+        items = [(a, f"{base}{lintasmuria_path(a)}?utm_source=rss&utm_medium=rss&utm_campaign={a.slug}") for a in site.articles]
+        return _xml(request, stats, key, _rss(base, site, items, sy_period="hourly"), "application/rss+xml; charset=UTF-8")
+
+    def broken_feed(request: Request) -> Response:
+        # Not well-formed: an unescaped ampersand and no closing tags (a half-written cache file).
+        base = _base(request)
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Lintas Muria &raquo; Ekonomi</title>'
+            f"<item><title>Harga cabai & bawang naik</title><link>{base}/2024/06/09/harga-cabai-naik/</link>"
+            "<pubDate>Sun, 09 Jun 2024 07:00:00 +0700</pubDate"
+        )
+        return Response(xml, media_type="application/rss+xml; charset=UTF-8")
+
+    def wp_posts(request: Request) -> Response:
+        q = request.query_params
+        try:
+            per_page = min(100, int(q.get("per_page", 10)))
+            page = int(q.get("page", 1))
+        except ValueError:
+            return JSONResponse({"code": "rest_invalid_param"}, status_code=400)
+        articles = list(site.articles)
+        if q.get("modified_after"):
+            after = datetime.fromisoformat(q["modified_after"].replace("Z", "+00:00"))
+            if after.tzinfo is None:
+                after = after.replace(tzinfo=UTC)
+            articles = [a for a in articles if a.modified > after]
+        articles.sort(key=lambda a: a.modified if q.get("orderby") == "modified" else a.published, reverse=q.get("order", "desc") == "desc")
+        total_pages = _pages(len(articles), per_page) if articles else 0
+        if page > max(total_pages, 1):
+            return JSONResponse({"code": "rest_post_invalid_page_number", "message": "Jumlah halaman yang diminta lebih besar dari jumlah halaman yang tersedia."}, status_code=400)
+        base = _base(request)
+        posts = [
+            {
+                "id": a.id,
+                "date": a.published.replace(tzinfo=None).isoformat(),
+                "date_gmt": a.published.astimezone(UTC).replace(tzinfo=None).isoformat(),
+                "modified": a.modified.replace(tzinfo=None).isoformat(),
+                "modified_gmt": a.modified.astimezone(UTC).replace(tzinfo=None).isoformat(),
+                "slug": a.slug,
+                "link": f"{base}{lintasmuria_path(a)}",
+                "title": {"rendered": a.title},
+                "excerpt": {"rendered": f"<p>{a.first_sentence}</p>"},
+            }
+            for a in articles[(page - 1) * per_page : page * per_page]
+        ]
+        body = json.dumps(posts, ensure_ascii=False)
+        response = _respond(request, stats, key, body, "application/json; charset=UTF-8")
+        response.headers["X-WP-Total"] = str(len(articles))
+        response.headers["X-WP-TotalPages"] = str(total_pages)
+        return response
+
+    def sitemap_index(request: Request) -> Response:
+        return _xml(request, stats, key, _sitemap_index([f"{_base(request)}/wp-sitemap-posts-post-1.xml"]))
+
+    def sitemap_posts(request: Request) -> Response:
+        base = _base(request)
+        return _xml(request, stats, key, _urlset([(f"{base}{lintasmuria_path(a)}", a) for a in site.articles]))
+
+    def robots(request: Request) -> Response:
+        text = f"User-agent: *\nDisallow: /wp-admin/\nAllow: /wp-admin/admin-ajax.php\n\nSitemap: {_base(request)}/wp-sitemap.xml\n"
+        return _respond(request, stats, key, text, "text/plain; charset=utf-8")
+
+    c = lambda h: _counted(key, stats, h)  # noqa: E731
+    return Starlette(
+        routes=[
+            Route("/", c(home)),
+            Route("/page/{page:int}/", c(home)),
+            Route("/robots.txt", c(robots)),
+            Route("/feed/", c(feed)),
+            Route("/category/ekonomi/feed/", c(broken_feed)),
+            Route("/category/{slug}/", c(category)),
+            Route("/category/{slug}/page/{page:int}/", c(category)),
+            Route("/wp-json/wp/v2/posts", c(wp_posts)),
+            Route("/wp-sitemap.xml", c(sitemap_index)),
+            Route("/wp-sitemap-posts-post-1.xml", c(sitemap_posts)),
+            Route("/{y:int}/{m:int}/{d:int}/{slug}/", c(article)),
+        ]
+    )
+
+
+# --- 2. Kabar Serayu: custom CMS, sitemap and listing pages only --------------------------------
+
+
+def kabarserayu_path(a: DemoArticle) -> str:
+    return f"/berita/{a.published:%Y/%m}/{a.slug}.html"
+
+
+def kabarserayu_app(stats: Stats) -> Starlette:
+    site = load_site("kabarserayu")
+    key = site.key
+    per_page = 3
+    rate_limited_once: set[str] = set()
+    lock = threading.Lock()
+
+    def card(a: DemoArticle) -> dict[str, Any]:
+        path = kabarserayu_path(a)
+        return {
+            "path": path,
+            "rel_href": path.removeprefix("/berita/"),  # relative to /berita/ (and to other articles? no: see detail)
+            "title": a.title,
+            "first_sentence": a.first_sentence,
+            "display_date": tanggal(a.published, site.zone),
+        }
+
+    popular = [card(a) for a in site.articles[1:4]]
+
+    def indeks(request: Request) -> Response:
+        raw = request.query_params.get("hal", "1")
+        page = int(raw) if raw.isdigit() else 1
+        pages = _pages(len(site.articles), per_page)
+        if page > pages:
+            return PlainTextResponse("Halaman tidak ada", status_code=404)
+        extra = []
+        if page == 1:
+            extra = [
+                {"href": DRAFT, "text": "Rancangan APBD Perubahan (draf)"},
+                {"href": LOOP_A, "text": "Jadwal Samsat Keliling"},
+                {"href": PRIVATE_LINK, "text": "Arsip rapat internal"},
+            ]
+        return _html(
+            request, stats, key, "kabarserayu/indeks.html", site=site, popular=popular, page=page,
+            items=[card(a) for a in site.articles[(page - 1) * per_page : page * per_page]],
+            pages=list(range(1, pages + 1)), next_href=f"?hal={page + 1}" if page < pages else None, extra_links=extra,
+        )
+
+    def home(request: Request) -> Response:
+        return _html(
+            request, stats, key, "kabarserayu/indeks.html", site=site, popular=popular, page=1,
+            items=[{**card(a), "rel_href": kabarserayu_path(a)} for a in site.articles[:3]], pages=[], next_href=None, extra_links=[],
+        )
+
+    def detail(request: Request) -> Response:
+        slug = request.path_params["slug"]
+        a = site.by_slug(slug)
+        if a is None or kabarserayu_path(a) != request.url.path:
+            return PlainTextResponse("Berita tidak ditemukan", status_code=404)
+        if slug == RATE_LIMITED_SLUG:
+            with lock:
+                first = slug not in rate_limited_once
+                rate_limited_once.add(slug)
+            if first:
+                return PlainTextResponse("Terlalu banyak permintaan", status_code=429, headers={"Retry-After": "1"})
+        # Links inside an article are relative to the article's directory: other articles of the same month.
+        related = [{**card(r), "rel_href": kabarserayu_path(r).rsplit("/", 1)[-1] if r.published.month == a.published.month else kabarserayu_path(r)} for r in site.articles if r is not a][:3]
+        return _html(
+            request, stats, key, "kabarserayu/detail.html", last_modified=a.modified, charset=a.encoding, site=site, a=a,
+            path=kabarserayu_path(a), display_date=tanggal(a.published, site.zone), related=related, popular=popular,
+        )
+
+    def loop_a(request: Request) -> Response:
+        return RedirectResponse(LOOP_B, status_code=302)
+
+    def loop_b(request: Request) -> Response:
+        return RedirectResponse(LOOP_A, status_code=302)
+
+    def draft(request: Request) -> Response:
+        return HTMLResponse_("<html><body><h1>DRAF - jangan diterbitkan</h1><p>Rancangan internal.</p></body></html>")
+
+    def sitemap(request: Request) -> Response:
+        base = _base(request)
+        return _xml(request, stats, key, _urlset([(f"{base}{kabarserayu_path(a)}", a) for a in site.articles], news=site.name))
+
+    def busy_sitemap(request: Request) -> Response:
+        return PlainTextResponse("Server sibuk, coba lagi nanti", status_code=429, headers={"Retry-After": "120"})
+
+    def robots(request: Request) -> Response:
+        return _respond(request, stats, key, "User-agent: *\nDisallow: /berita/draf/\nDisallow: /cari\n", "text/plain")
+
+    c = lambda h: _counted(key, stats, h)  # noqa: E731
+    return Starlette(
+        routes=[
+            Route("/", c(home)),
+            Route("/robots.txt", c(robots)),
+            Route("/berita/", c(indeks)),
+            Route(LOOP_A, c(loop_a)),
+            Route(LOOP_B, c(loop_b)),
+            Route(DRAFT, c(draft)),
+            Route("/berita/{y:int}/{m:int}/{slug}.html", c(detail)),
+            Route("/sitemap.xml", c(sitemap)),
+            Route("/sitemap-arsip.xml", c(busy_sitemap)),
+        ]
+    )
+
+
+def HTMLResponse_(html: str) -> Response:  # noqa: N802
+    return Response(html, media_type="text/html; charset=utf-8")
+
+
+# --- 3. Pena Dewata: JSON-LD article pages ---------------------------------------------------
+
+
+def penadewata_path(a: DemoArticle) -> str:
+    return f"/kabar/{a.slug}-{a.id}"
+
+
+def penadewata_app(stats: Stats) -> Starlette:
+    site = load_site("penadewata")
+    key = site.key
+    per_page = 4
+
+    def card(a: DemoArticle) -> dict[str, Any]:
+        return {"path": penadewata_path(a), "title": a.title, "display_date": tanggal(a.published, site.zone)}
+
+    def indeks(request: Request) -> Response:
+        raw = request.query_params.get("page", "1")
+        page = int(raw) if raw.isdigit() else 1
+        pages = _pages(len(site.articles), per_page)
+        if page > pages:
+            return PlainTextResponse("Tidak ada", status_code=404)
+        return _html(
+            request, stats, key, "penadewata/indeks.html", site=site,
+            items=[card(a) for a in site.articles[(page - 1) * per_page : page * per_page]],
+            next_url=f"/indeks/?{urlencode({'page': page + 1})}" if page < pages else None,
+        )
+
+    def article(request: Request) -> Response:
+        slug, _, raw_id = request.path_params["slug_id"].rpartition("-")
+        a = site.by_id(int(raw_id)) if raw_id.isdigit() else None
+        if a is None or a.slug != slug:
+            return PlainTextResponse("Tidak ditemukan", status_code=404)
+        base = _base(request)
+        url = f"{base}{penadewata_path(a)}"
+        article_ld = {
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "mainEntityOfPage": {"@type": "WebPage", "@id": url},
+            "headline": a.title,
+            "image": [f"{base}/media/{a.id}/utama.jpg"],
+            "datePublished": a.published.isoformat(),
+            "dateModified": a.modified.isoformat(),
+            "author": [{"@type": "Person", "name": a.author}],
+            "publisher": {"@type": "Organization", "name": site.name, "logo": {"@type": "ImageObject", "url": f"{base}/logo.png"}},
+            "articleSection": a.category,
+            "keywords": a.tags,
+            "inLanguage": "id",
+            "description": a.first_sentence,
+            "articleBody": "\n\n".join(a.paragraphs),
+        }
+        breadcrumb_ld = {
+            "@context": "https://schema.org",
+            "@type": "BreadcrumbList",
+            "itemListElement": [
+                {"@type": "ListItem", "position": 1, "name": "Beranda", "item": f"{base}/"},
+                {"@type": "ListItem", "position": 2, "name": a.category, "item": f"{base}/kanal/{a.category.lower()}/"},
+            ],
+        }
+        related = [card(r) for r in site.articles if r is not a][:3]
+        return _html(
+            request, stats, key, "penadewata/article.html", last_modified=a.modified, site=site, a=a, path=penadewata_path(a),
+            display_date=tanggal(a.published, site.zone).replace(" |", ","), related=related,
+            article_ld=jinja2.filters.Markup(json.dumps(article_ld, ensure_ascii=False).replace("</", "<\\/")),
+            breadcrumb_ld=jinja2.filters.Markup(json.dumps(breadcrumb_ld, ensure_ascii=False)),
+        )
+
+    def sitemap_index(request: Request) -> Response:
+        base = _base(request)
+        return _xml(request, stats, key, _sitemap_index([f"{base}/post-sitemap.xml", f"{base}/news-sitemap.xml"]))
+
+    def post_sitemap(request: Request) -> Response:
+        base = _base(request)
+        return _xml(request, stats, key, _urlset([(f"{base}{penadewata_path(a)}", a) for a in site.articles]))
+
+    def news_sitemap(request: Request) -> Response:
+        base = _base(request)
+        # Google News sitemaps list recent articles only; tracking parameters sneak in via the CMS.
+        entries = [(f"{base}{penadewata_path(a)}?utm_source=googlenews", a) for a in site.articles[:3]]
+        return _xml(request, stats, key, _urlset(entries, news=site.name))
+
+    def robots(request: Request) -> Response:
+        return _respond(request, stats, key, f"User-agent: *\nDisallow:\n\nSitemap: {_base(request)}/sitemap_index.xml\n", "text/plain")
+
+    c = lambda h: _counted(key, stats, h)  # noqa: E731
+    return Starlette(
+        routes=[
+            Route("/", c(indeks)),
+            Route("/indeks/", c(indeks)),
+            Route("/robots.txt", c(robots)),
+            Route("/kabar/{slug_id}", c(article)),
+            Route("/sitemap_index.xml", c(sitemap_index)),
+            Route("/post-sitemap.xml", c(post_sitemap)),
+            Route("/news-sitemap.xml", c(news_sitemap)),
+        ]
+    )
+
+
+# --- 4. Gema Lereng: a slow host ---------------------------------------------------------------
+
+
+def gemalereng_path(a: DemoArticle) -> str:
+    return f"/artikel/{a.slug}/"
+
+
+def gemalereng_app(stats: Stats, delay_s: float) -> Starlette:
+    site = load_site("gemalereng")
+    key = site.key
+
+    def feed(request: Request) -> Response:
+        base = _base(request)
+        items = [(a, f"{base}{gemalereng_path(a)}") for a in site.articles]
+        return _xml(request, stats, key, _rss(base, site, items, sy_period="daily"), "application/rss+xml")
+
+    def article(request: Request) -> Response:
+        a = site.by_slug(request.path_params["slug"])
+        if a is None:
+            return PlainTextResponse("Tidak ditemukan", status_code=404)
+        return _html(request, stats, key, "gemalereng/article.html", last_modified=a.modified, site=site, a=a, path=gemalereng_path(a), display_date=tanggal(a.published, site.zone))
+
+    def not_found(request: Request) -> Response:
+        return PlainTextResponse("Not found", status_code=404)
+
+    c = lambda h: _counted(key, stats, h, delay_s)  # noqa: E731
+    return Starlette(routes=[Route("/feed.xml", c(feed)), Route("/artikel/{slug}/", c(article)), Route("/robots.txt", c(not_found))])
+
+
+def build_apps(stats: Stats, slow_delay_s: float = 1.0) -> dict[str, Starlette]:
+    """The site apps by key, in port order (base_port + index)."""
+    return {
+        "lintasmuria": lintasmuria_app(stats),
+        "kabarserayu": kabarserayu_app(stats),
+        "penadewata": penadewata_app(stats),
+        "gemalereng": gemalereng_app(stats, slow_delay_s),
+    }
+
+
+PATHS: dict[str, Callable[[DemoArticle], str]] = {
+    "lintasmuria": lintasmuria_path,
+    "kabarserayu": kabarserayu_path,
+    "penadewata": penadewata_path,
+    "gemalereng": gemalereng_path,
+}

@@ -1,0 +1,39 @@
+"""CLI handlers for the search processes: ``warta search indexer|serve``."""
+
+from __future__ import annotations
+
+import argparse
+
+from shared.logs import configure_logging
+
+from services.search.settings import SearchSettings
+
+
+def indexer(argv: list[str]) -> int:
+    argparse.ArgumentParser(prog="warta search indexer").parse_args(argv)
+    from shared.metrics import serve_metrics
+    from shared.process import StopSignal
+
+    from services.search.indexer import Indexer
+
+    settings = SearchSettings()
+    configure_logging("search-indexer", settings.log_level, settings.log_format)
+    serve_metrics(settings.metrics_port)
+    Indexer(settings).run(StopSignal())
+    return 0
+
+
+def serve(argv: list[str]) -> int:
+    import uvicorn
+
+    p = argparse.ArgumentParser(prog="warta search serve")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    a = p.parse_args(argv)
+    settings = SearchSettings()
+    configure_logging("search-api", settings.log_level, settings.log_format)
+    from services.search.api import create_app
+
+    uvicorn.run(create_app(settings), host=a.host or settings.host, port=a.port or settings.port,
+                log_level="warning", timeout_graceful_shutdown=20)  # fmt: skip
+    return 0

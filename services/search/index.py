@@ -1,0 +1,125 @@
+"""The article index: explicit mapping, versioned indices behind one alias.
+
+Only server-core analysis is used (the ``standard`` analyzer and the built-in ``lowercase``
+normalizer), so the same mapping works on the Elasticsearch test distribution (no analysis-common)
+and on the full distribution. Text is matched without stemming: what a monitor types is what
+matches.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from elasticsearch.exceptions import BadRequestError
+
+from shared.schemas import EnrichedArticle
+
+MAPPING_VERSION = 1
+
+_KW = {"type": "keyword"}
+_KW_LC = {"type": "keyword", "normalizer": "lowercase"}
+_DATE = {"type": "date"}
+_TEXT = {"type": "text", "analyzer": "standard"}
+
+MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "id": _KW,
+        "url": {"type": "keyword", "index": False},
+        "canonical_url": _KW,
+        "title": {**_TEXT, "fields": {"raw": {"type": "keyword", "ignore_above": 512}}},
+        "body": _TEXT,
+        "source": _KW_LC,
+        "outlet": _KW,
+        "published_at": _DATE,
+        "date_source": _KW,
+        "modified_at": _DATE,
+        "authors": _KW,
+        "image": {"type": "keyword", "index": False},
+        "description": _TEXT,
+        "tags": _KW_LC,
+        "language": _KW_LC,
+        "language_confidence": {"type": "float"},
+        "region_hint": _KW,
+        "source_id": _KW,
+        "origin": _KW,
+        "ingested_at": _DATE,
+        "enriched_at": _DATE,
+        "indexed_at": _DATE,
+        "word_count": {"type": "integer"},
+        "summary": {"type": "text", "analyzer": "standard"},
+        "keywords": _KW_LC,
+        "entities": {
+            "type": "object",
+            "properties": {
+                "start": {"type": "integer", "index": False},
+                "end": {"type": "integer", "index": False},
+                "type": _KW,
+                "text": {"type": "keyword", "index": False},
+                "canonical": {"type": "keyword", "index": False},
+                "role": {"type": "keyword", "index": False},
+            },
+        },
+        # Flat keyword projections of entities and regions, for filters and facets.
+        "entity_names": _KW_LC,
+        "persons": _KW,
+        "organizations": _KW,
+        "locations": _KW,
+        "regions": {
+            "type": "object",
+            "properties": {"code": _KW, "name": _KW, "level": _KW},
+        },
+        "region_codes": _KW,
+        "region_names": _KW_LC,
+        "story_id": _KW,
+        "story_size": {"type": "integer"},
+    },
+}
+
+SETTINGS: dict[str, Any] = {
+    "number_of_shards": 1,
+    "number_of_replicas": 0,
+    "refresh_interval": "1s",
+    "max_result_window": 10_000,
+}
+
+
+def index_name(prefix: str, version: int = MAPPING_VERSION) -> str:
+    return f"{prefix}articles-v{version}"
+
+
+def ensure_index(es: Elasticsearch, prefix: str, replicas: int = 0) -> str:
+    """Create the current versioned index and point the alias at it, unless the alias exists.
+    Idempotent and safe to call from several processes at once. Returns the alias."""
+    alias = f"{prefix}articles"
+    if es.indices.exists_alias(name=alias):
+        return alias
+    name = index_name(prefix)
+    try:
+        es.indices.create(
+            index=name,
+            settings={**SETTINGS, "number_of_replicas": replicas},
+            mappings=MAPPING,
+            aliases={alias: {"is_write_index": True}},
+        )
+    except BadRequestError as exc:
+        if "resource_already_exists_exception" not in str(exc):
+            raise
+    return alias
+
+
+def to_document(article: EnrichedArticle, indexed_at: str) -> dict[str, Any]:
+    """Project an EnrichedArticle onto the mapping. The raw ``text`` is not stored twice: ``body``
+    is its normalised form."""
+    doc = article.model_dump(mode="json", exclude={"schema_version", "text"}, exclude_none=True)
+    by_type: dict[str, list[str]] = {"PER": [], "ORG": [], "LOC": []}
+    for e in article.entities:
+        if e.canonical not in by_type[e.type]:
+            by_type[e.type].append(e.canonical)
+    doc["entity_names"] = sorted({e.canonical for e in article.entities})
+    doc["persons"], doc["organizations"], doc["locations"] = by_type["PER"], by_type["ORG"], by_type["LOC"]
+    doc["region_codes"] = sorted({r.code for r in article.regions})
+    doc["region_names"] = sorted({r.name for r in article.regions})
+    doc["indexed_at"] = indexed_at
+    return doc

@@ -1,0 +1,225 @@
+"""The indexer: ``articles.enriched`` -> Elasticsearch, in batches, committing after the bulk.
+
+Per-item outcomes of a bulk request are classified:
+- 2xx, or a 409 version conflict (a newer copy is already indexed): done;
+- 400-class mapping/validation errors: the DLQ (``search.dlq``), never retried;
+- 429 and 5xx: retried with exponential backoff. While retrying, the partitions are paused and the
+  consumer keeps polling, so it stays in its group.
+Documents are written with ``_id`` = article id and external version = ingest time in ms, so
+re-delivery is idempotent and an older copy never overwrites a newer one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from elastic_transport import ConnectionError as ESConnectionError
+from elastic_transport import ConnectionTimeout
+from elasticsearch import Elasticsearch
+from elasticsearch.exceptions import ApiError
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from shared.kafka import DlqLimit, DlqPublisher, consumer_lag, make_consumer
+from shared.metrics import CONSUMER_LAG, DLQ, FRESHNESS, MESSAGES, PAUSED, STAGE_SECONDS
+from shared.process import beat
+from shared.schemas import EnrichedArticle, MessageError, UnknownSchemaVersion, decode, payload_text
+from shared.topics import Stage, Topic
+
+from services.search.index import ensure_index, to_document
+from services.search.settings import SearchSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Pending:
+    tp: TopicPartition
+    offset: int
+    value: bytes | None
+    article: EnrichedArticle | None = None
+    attempts: int = 0
+
+
+def make_es(settings: SearchSettings) -> Elasticsearch:
+    return Elasticsearch(settings.es_url, request_timeout=settings.request_timeout_s, retry_on_timeout=False, max_retries=0)
+
+
+class Indexer:
+    def __init__(
+        self,
+        settings: SearchSettings,
+        es: Elasticsearch | None = None,
+        consumer: KafkaConsumer | None = None,
+        on_indexed: Callable[[list[str]], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.es = es or make_es(settings)
+        self.topic = settings.topic(Topic.ARTICLES_ENRICHED)
+        self.consumer = consumer or make_consumer(settings, "search-indexer", max_poll_records=settings.batch_size)
+        self.dlq = DlqPublisher(settings, Stage.SEARCH)
+        self.dlq_limit = DlqLimit()
+        self.alias = settings.alias
+        self.batch: list[Pending] = []
+        self.batch_started = 0.0
+        self.on_indexed = on_indexed
+        self._last_lag = 0.0
+        self._stop: Any = None
+
+    def run(self, stop: Any) -> None:
+        self._stop = stop
+        self._wait_for_index(stop)
+        self.consumer.subscribe([self.topic], listener=_Listener(self))
+        log.info("indexer started", extra={"topic": self.topic})
+        try:
+            while not stop.is_set():
+                self.step()
+            self.flush()
+        finally:
+            self.consumer.close(autocommit=False)
+            self.dlq.close()
+            log.info("indexer stopped")
+
+    def _wait_for_index(self, stop: Any) -> None:
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                ensure_index(self.es, self.settings.index_prefix)
+                return
+            except (ESConnectionError, ConnectionTimeout, ApiError) as exc:
+                log.warning("Elasticsearch not ready", extra={"error": repr(exc)})
+                stop.wait(delay)
+                delay = min(delay * 2, self.settings.backoff_max_s)
+
+    def step(self) -> None:
+        room = self.settings.batch_size - len(self.batch)
+        records = self.consumer.poll(timeout_ms=50, max_records=max(room, 1))
+        for tp, recs in records.items():
+            for r in recs:
+                if not self.batch:
+                    self.batch_started = time.monotonic()
+                self.batch.append(Pending(tp, r.offset, r.value))
+        age_ms = (time.monotonic() - self.batch_started) * 1000 if self.batch else 0
+        if len(self.batch) >= self.settings.batch_size or (self.batch and age_ms >= self.settings.batch_max_ms):
+            self.flush()
+        now = time.monotonic()
+        if now - self._last_lag >= 5.0:
+            self._last_lag = now
+            for tp, lag in consumer_lag(self.consumer).items():
+                CONSUMER_LAG.labels("index", str(tp.partition)).set(lag)
+        beat(self.settings.health_file)
+
+    # --- flushing ------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Index the batch until every item is done or in the DLQ, then commit its offsets."""
+        if not self.batch:
+            return
+        batch, self.batch = self.batch, []
+        t0 = time.perf_counter()
+        todo = []
+        for p in batch:
+            try:
+                p.article = decode(EnrichedArticle, p.value or b"")
+                todo.append(p)
+            except MessageError as exc:
+                reason = "unknown_schema" if isinstance(exc, UnknownSchemaVersion) else "invalid"
+                self._to_dlq(p, reason, str(exc))
+        delay = 0.2
+        paused = False
+        while todo:
+            todo = self._bulk(todo)
+            if not todo:
+                break
+            if self._stop is not None and self._stop.is_set():
+                # Shutting down during an outage: leave the batch uncommitted; it is re-delivered.
+                log.warning("stopping with an unindexed batch; not committing it", extra={"count": len(todo)})
+                return
+            if not paused:
+                self.consumer.pause(*self.consumer.assignment())
+                PAUSED.labels("index").set(1)
+                paused = True
+            log.warning("retrying items after backoff", extra={"count": len(todo), "duration_ms": int(delay * 1000)})
+            # Poll while waiting: keeps group membership; paused partitions return nothing.
+            self.consumer.poll(timeout_ms=int(delay * 1000))
+            beat(self.settings.health_file)
+            delay = min(delay * 2, self.settings.backoff_max_s)
+        if paused:
+            self.consumer.resume(*self.consumer.assignment())
+            PAUSED.labels("index").set(0)
+        self._commit(batch)
+        STAGE_SECONDS.labels("index").observe(time.perf_counter() - t0)
+
+    def _bulk(self, items: list[Pending]) -> list[Pending]:
+        """One bulk request. Returns the items to retry."""
+        now = datetime.now(UTC)
+        ops: list[dict[str, Any]] = []
+        for p in items:
+            assert p.article is not None
+            version = int(p.article.ingested_at.timestamp() * 1000)
+            ops.append({"index": {"_index": self.alias, "_id": p.article.id, "version": version, "version_type": "external_gte"}})
+            ops.append(to_document(p.article, now.isoformat()))
+        try:
+            resp = self.es.bulk(operations=ops, refresh=False)
+        except (ESConnectionError, ConnectionTimeout) as exc:
+            log.warning("Elasticsearch unreachable", extra={"error": repr(exc)})
+            return items
+        except ApiError as exc:
+            if exc.meta.status == 429 or exc.meta.status >= 500:
+                log.warning("bulk rejected", extra={"error": f"{exc.meta.status}"})
+                return items
+            raise
+        retry: list[Pending] = []
+        indexed: list[str] = []
+        for p, result in zip(items, resp["items"], strict=True):
+            outcome = result["index"]
+            status = outcome.get("status", 500)
+            if status < 300 or status == 409:
+                assert p.article is not None
+                indexed.append(p.article.id)
+                MESSAGES.labels("index", "duplicate" if status == 409 else "ok").inc()
+                FRESHNESS.observe(max(0.0, (now - p.article.ingested_at).total_seconds()))
+                self.dlq_limit.record(False)
+            elif status == 429 or (status >= 500 and p.attempts < self.settings.max_item_retries):
+                p.attempts += status >= 500
+                retry.append(p)
+            else:
+                self._to_dlq(p, "rejected", f"{status}: {outcome.get('error')}")
+        if indexed and self.on_indexed is not None:
+            self.on_indexed(indexed)
+        return retry
+
+    def _to_dlq(self, p: Pending, reason: str, error: str) -> None:
+        self.dlq.publish(reason=reason, error=error, payload=p.value, source_topic=p.tp.topic, partition=p.tp.partition,
+                         offset=p.offset, article_id=p.article.id if p.article else None, attempts=p.attempts + 1)  # fmt: skip
+        DLQ.labels("search", reason).inc()
+        MESSAGES.labels("index", "dlq").inc()
+        self.dlq_limit.record(True)
+
+    def _commit(self, batch: list[Pending]) -> None:
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for p in batch:
+            cur = offsets.get(p.tp)
+            if cur is None or p.offset + 1 > cur.offset:
+                offsets[p.tp] = OffsetAndMetadata(p.offset + 1, "", -1)
+        try:
+            self.consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            log.warning("commit failed; the batch will be re-delivered and re-indexed", extra={"error": repr(exc)})
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, indexer: Indexer) -> None:
+        self.indexer = indexer
+
+    def on_partitions_revoked(self, revoked):  # type: ignore[no-untyped-def]
+        self.indexer.flush()
+
+    def on_partitions_assigned(self, assigned):  # type: ignore[no-untyped-def]
+        return None

@@ -1,0 +1,204 @@
+"""Run Warta processes for tests and benchmarks: real processes, real Kafka/ES/Redis, isolated by
+a per-test topic, index and Redis key prefix."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import redis
+from elasticsearch import Elasticsearch
+
+from shared.kafka import delete_topics, ensure_topics
+from shared.settings import CommonSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+WARTA = str(Path(sys.executable).parent / "warta")
+KAFKA = os.environ.get("WARTA_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+ES_URL = os.environ.get("WARTA_ES_URL", "http://127.0.0.1:9200")
+REDIS_URL = os.environ.get("WARTA_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def new_prefix() -> str:
+    return f"t{uuid.uuid4().hex[:10]}-"
+
+
+@dataclass
+class Namespace:
+    """One isolated slice of the shared infrastructure."""
+
+    prefix: str = field(default_factory=new_prefix)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "WARTA_ENV": "test",
+            "WARTA_KAFKA_BOOTSTRAP": KAFKA,
+            "WARTA_ES_URL": ES_URL,
+            "WARTA_REDIS_URL": REDIS_URL,
+            "WARTA_TOPIC_PREFIX": self.prefix,
+            "WARTA_INDEX_PREFIX": self.prefix,
+            "WARTA_REDIS_PREFIX": f"{self.prefix}warta:",
+        }
+
+    @property
+    def settings(self) -> CommonSettings:
+        return CommonSettings(
+            kafka_bootstrap=KAFKA, es_url=ES_URL, redis_url=REDIS_URL, topic_prefix=self.prefix,
+            index_prefix=self.prefix, redis_prefix=f"{self.prefix}warta:",
+        )  # fmt: skip
+
+    def create(self, partitions: int = 3) -> None:
+        ensure_topics(self.settings, partitions=partitions)
+
+    def cleanup(self) -> None:
+        try:
+            delete_topics(self.settings)
+        except Exception:
+            pass
+        es = Elasticsearch(ES_URL)
+        try:
+            es.options(ignore_status=404).indices.delete(index=f"{self.prefix}*", expand_wildcards="all")
+        finally:
+            es.close()
+        r = redis.Redis.from_url(REDIS_URL)
+        keys = list(r.scan_iter(match=f"{self.prefix}*", count=1000))
+        for i in range(0, len(keys), 500):
+            r.delete(*keys[i : i + 500])
+        r.close()
+
+
+@dataclass
+class Proc:
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    log: Path
+    port: int | None = None
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        fh = open(self.log, "ab")
+        self.popen = subprocess.Popen([WARTA, *self.args], env=self.env, stdout=fh, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, start_new_session=True, cwd=ROOT)  # fmt: skip
+        fh.close()
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def signal(self, sig: int) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            os.killpg(self.popen.pid, sig)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.popen is None:
+            return
+        self.signal(signal.SIGTERM)
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            self.popen.wait(10)
+
+    def kill(self) -> None:
+        self.signal(signal.SIGKILL)
+        if self.popen is not None:
+            self.popen.wait(10)
+
+    def children(self) -> list[int]:
+        """PIDs of this process's direct children (e.g. Celery's pool processes)."""
+        if self.popen is None:
+            return []
+        out = subprocess.run(["pgrep", "-P", str(self.popen.pid)], capture_output=True, text=True).stdout
+        return [int(x) for x in out.split()]
+
+
+class Pipeline:
+    """The five Warta processes on one namespace. ``extra_env`` tunes them (fault hooks, timeouts)."""
+
+    def __init__(self, ns: Namespace, log_dir: Path, extra_env: dict[str, str] | None = None,
+                 workers: int = 1, concurrency: int = 1) -> None:  # fmt: skip
+        self.ns = ns
+        self.log_dir = log_dir
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.env = {**os.environ, **ns.env, "WARTA_LOG_FORMAT": "json", **(extra_env or {})}
+        self.ingest_port = free_port()
+        self.search_port = free_port()
+        self.procs: dict[str, Proc] = {}
+        self._add("ingest-api", ["ingest", "serve", "--port", str(self.ingest_port)], self.ingest_port)
+        self._add("search-api", ["search", "serve", "--port", str(self.search_port)], self.search_port)
+        self._add("bridge", ["enrich", "bridge"])
+        self._add("indexer", ["search", "indexer"])
+        for i in range(workers):
+            self._add(f"worker-{i + 1}", ["enrich", "worker", "--concurrency", str(concurrency)])
+
+    def _add(self, name: str, args: list[str], port: int | None = None) -> Proc:
+        env = dict(self.env)
+        proc = Proc(name, args, env, self.log_dir / f"{name}.log", port)
+        self.procs[name] = proc
+        return proc
+
+    @property
+    def ingest_url(self) -> str:
+        return f"http://127.0.0.1:{self.ingest_port}"
+
+    @property
+    def search_url(self) -> str:
+        return f"http://127.0.0.1:{self.search_port}"
+
+    def start(self, names: list[str] | None = None, timeout: float = 60.0) -> None:
+        for name, proc in self.procs.items():
+            if names is None or name in names:
+                proc.start()
+        deadline = time.monotonic() + timeout
+        for url in (f"{self.ingest_url}/readyz", f"{self.search_url}/readyz"):
+            while True:
+                try:
+                    if httpx.get(url, timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{url} not ready; logs in {self.log_dir}")
+                time.sleep(0.3)
+
+    def restart(self, name: str) -> None:
+        self.procs[name].start()
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.stop()
+
+    def post(self, article: dict[str, object], timeout: float = 30) -> httpx.Response:
+        return httpx.post(f"{self.ingest_url}/v1/articles", json=article, timeout=timeout)
+
+    def search(self, q: str, **params: object) -> dict[str, object]:
+        r = httpx.get(f"{self.search_url}/v1/search", params={"q": q, **params}, timeout=30)
+        r.raise_for_status()
+        return r.json()  # type: ignore[no-any-return]
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.25, message: str = "condition"):  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it returns a truthy value; fail with ``message`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}; last value: {last!r}")
