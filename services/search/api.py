@@ -9,13 +9,17 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Literal
 
-from elasticsearch import AsyncElasticsearch, NotFoundError
+from elastic_transport import ConnectionError as ESConnectionError
+from elastic_transport import ConnectionTimeout
+from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch, NotFoundError
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from shared.metrics import metrics_asgi_app
 
+from services.search.index import ensure_index
 from services.search.settings import SearchSettings
 
 log = logging.getLogger(__name__)
@@ -73,12 +77,24 @@ def build_query(q: str) -> dict[str, Any]:
     }
 
 
+def _ensure_index(settings: SearchSettings) -> None:
+    es = Elasticsearch(settings.es_url, request_timeout=10)
+    try:
+        ensure_index(es, settings.index_prefix)
+    finally:
+        es.close()
+
+
 def create_app(settings: SearchSettings | None = None) -> FastAPI:
     settings = settings or SearchSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         app.state.es = AsyncElasticsearch(settings.es_url, request_timeout=settings.request_timeout_s)
+        try:
+            await run_in_threadpool(_ensure_index, settings)
+        except Exception as exc:  # ES down at start-up: /readyz reports it; requests answer 503
+            log.warning("could not ensure the index", extra={"error": repr(exc)})
         yield
         await app.state.es.close()
 
@@ -89,6 +105,17 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
         body = exc.detail if isinstance(exc.detail, dict) else {"error": str(exc.detail)}
         return JSONResponse(status_code=exc.status_code, content=body)
+
+    @app.exception_handler(ApiError)
+    async def _es_error(request: Request, exc: ApiError) -> JSONResponse:
+        status = 503 if exc.meta.status >= 500 or exc.meta.status == 429 else 400
+        log.warning("Elasticsearch error", extra={"error": f"{exc.meta.status} {exc.message}"})
+        return JSONResponse(status_code=status, content={"error": f"search backend error: {exc.message}"})
+
+    @app.exception_handler(ESConnectionError)
+    @app.exception_handler(ConnectionTimeout)
+    async def _es_down(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"error": "search backend unavailable, try again shortly"})
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -44,7 +44,7 @@ _DATELINE = re.compile(
     re.VERBOSE,
 )
 # Credits in parentheses at the very end: "(ant/rid)", "(*)", "(hms)".
-_TRAILING_CREDIT = re.compile(r"\(\s*[\w*/.,\s-]{1,20}\)\s*$")
+_TRAILING_CREDIT = re.compile(r"(?:(?<=[.!?\"”])\s*|^)\(\s*[\w*/.,\s-]{1,20}\)\s*$")
 _TOKEN = re.compile(r"\w+")
 
 # Odd 64-bit multipliers combining token hashes into shingle hashes (fixed: part of the format).

@@ -21,6 +21,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
+@lru_cache(maxsize=200_000)
 def normalize_alias(text: str) -> str:
     """Lower-case, drop dots and apostrophes, turn other punctuation into spaces, collapse.
 

@@ -17,11 +17,11 @@ DATA_DIR = Path(__file__).resolve().parent / "data" / "langid"
 LANGUAGES = ("id", "jv", "su", "ms", "en")
 NGRAM_ORDERS = (1, 2, 3, 4)
 # Only the start of long articles is needed; bounding it keeps the cost per article constant.
-MAX_CHARS = 2000
+MAX_CHARS = 800
 ALPHA = 0.1
 # Naive Bayes over-counts correlated n-grams; dividing the log-likelihood by this before the
 # softmax gives confidences that are not all 1.0 (checked on the eval set, see docs/nlp.md).
-TEMPERATURE = 8.0
+TEMPERATURE = 3.0
 
 _WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
 
@@ -50,20 +50,23 @@ class LanguageIdentifier:
             self._logp[lang] = {f: math.log((n + ALPHA) / total) for f, n in c.items()}
             self._unk[lang] = math.log(ALPHA / total)
         self._vocab = frozenset(vocab)
+        # Per-feature vector of log-probabilities, language order fixed: one lookup per feature.
+        self._vec = {f: tuple(self._logp[lang].get(f, self._unk[lang]) for lang in self.languages) for f in vocab}
 
     def predict(self, text: str) -> tuple[str, float]:
         """Most likely language and its posterior confidence in [0, 1].
 
         Text without letters, or with no known n-gram, returns ("und", 0.0).
         """
-        feats = [f for f in features(text) if f in self._vocab]
-        if not feats:
+        counts = Counter(f for f in features(text) if f in self._vocab)
+        if not counts:
             return "und", 0.0
-        scores = {}
-        for lang in self.languages:
-            lp, unk = self._logp[lang], self._unk[lang]
-            scores[lang] = sum(lp.get(f, unk) for f in feats)
-        scale = TEMPERATURE * math.sqrt(len(feats))
+        totals = [0.0] * len(self.languages)
+        for f, n in counts.items():
+            for i, lp in enumerate(self._vec[f]):
+                totals[i] += n * lp
+        scores = dict(zip(self.languages, totals, strict=True))
+        scale = TEMPERATURE * math.sqrt(sum(counts.values()))
         best = max(scores, key=scores.__getitem__)
         z = sum(math.exp((s - scores[best]) / scale) for s in scores.values())
         return best, 1.0 / z

@@ -37,6 +37,23 @@ def _cos(a: Counter[str], b: Counter[str]) -> float:
     return dot / (na * nb)
 
 
+def _cos_minus(bag: Counter[str], centroid: Counter[str]) -> float:
+    """Cosine of ``bag`` with ``centroid - bag`` without materialising the difference."""
+    if not bag:
+        return 0.0
+    dot = sum(v * (centroid[k] - v) for k, v in bag.items())
+    nb = math.sqrt(sum(v * v for v in bag.values()))
+    # |c - b|^2 = |c|^2 - 2 c.b + |b|^2
+    cn2 = _norm2(centroid)
+    cb = sum(v * centroid[k] for k, v in bag.items())
+    rest = cn2 - 2 * cb + nb * nb
+    return dot / (nb * math.sqrt(rest)) if rest > 1e-12 else 0.0
+
+
+def _norm2(c: Counter[str]) -> float:
+    return float(sum(v * v for v in c.values()))
+
+
 FEATURE_NAMES = (
     "bias", "pos0", "pos1", "pos2", "pos3_5", "rel_pos", "inv_pos", "para0", "first_in_para",
     "len_words", "len_short", "len_long", "sim_centroid", "sim_title", "sim_lead", "quote",
@@ -79,7 +96,7 @@ def sentence_features(
                 min(nw, 60) / 60.0,
                 float(nw < 8),
                 float(nw > 40),
-                _cos(bags[i], centroid - bags[i]),
+                _cos_minus(bags[i], centroid),
                 _cos(bags[i], title_bag),
                 _cos(bags[i], lead_bag) if i > 0 else 1.0,
                 float(any(q in text for q in ('"', "“", "”"))),

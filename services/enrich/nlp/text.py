@@ -38,7 +38,7 @@ ABBREVIATIONS: frozenset[str] = frozenset(
     ph.d phd ak a.md dll dsb dst dkk tsb yth no nomor hlm jl jln kab kec kel ds rt rw gg kp
     tel telp hp a.n u.p u.b an up ub vs etc inc ltd co corp mr mrs ms jr sr bsc msc mba ssi sst
     kol letkol mayjen brigjen jend irjen kombes akbp kompol iptu ipda aiptu bripka brigpol bripda
-    kapt lettu letda serma pelda sertu kopda pratu bm wib wita wit pt cv tbk persero
+    kapt lettu letda serma pelda sertu kopda pratu bm pt cv
     """.split()
 )
 

@@ -129,7 +129,8 @@ def parse_feed(body: bytes, feed_url: str, content_type: str | None = None) -> D
     for entry in parsed.entries:
         link = entry.get("feedburner_origlink") or entry.get("link")
         published = parse_feed_date(entry.get("published") or entry.get("created"))
-        updated = parse_feed_date(entry.get("updated")) or published
+        # dict.get: FeedParserDict maps a missing "updated" to "published" with a DeprecationWarning.
+        updated = parse_feed_date(dict.get(entry, "updated")) or published
         discovery.add(feed_url, link, lastmod=updated, published_at=published, date_source="feed", title=entry.get("title"))
     return discovery
 

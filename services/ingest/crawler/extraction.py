@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import lxml.html
@@ -43,6 +44,42 @@ class ExtractedArticle:
 
 
 Extractor = Callable[..., Any]
+
+# Generic boilerplate containers: comments, share bars, related/"Baca juga" boxes, sidebars, ads.
+_PRUNE = [
+    "//aside",
+    "//form",
+    "//nav",
+    "//footer",
+    *(
+        f"//*[contains(@class,'{word}') or contains(@id,'{word}')]"
+        for word in ("comment", "komentar", "respond", "share", "social", "related", "terkait", "lainnya",
+                     "baca-juga", "bacajuga", "sidebar", "widget", "iklan", "advert", "editor", "breadcrumb")
+    ),
+]
+_BOILERPLATE_LINE = re.compile(r"^\s*(baca juga|simak juga|lihat juga|berita terkait|editor|penulis|reporter)\s*:", re.IGNORECASE)
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    ("januari", "februari", "maret", "april", "mei", "juni", "juli", "agustus", "september", "oktober", "november", "desember")
+)}
+_ZONES = {"wib": 7, "wita": 8, "wit": 9}
+_ID_DATE = re.compile(
+    r"(\d{1,2})\s+(" + "|".join(_MONTHS) + r")\s+(\d{4})\D{1,12}?(\d{1,2})[.:](\d{2})\s*(WIB|WITA|WIT)\b", re.IGNORECASE
+)
+
+
+def parse_indonesian_date(text: str) -> datetime | None:
+    """First ``3 Juni 2024 | 09:15 WIB``-style date in ``text``, with its zone offset."""
+    match = _ID_DATE.search(text)
+    if not match:
+        return None
+    day, month, year, hour, minute, zone = match.groups()
+    try:
+        return datetime(
+            int(year), _MONTHS[month.lower()], int(day), int(hour), int(minute),
+            tzinfo=timezone(timedelta(hours=_ZONES[zone.lower()])),
+        )
+    except ValueError:
+        return None
 
 
 def _json_ld_articles(document: Any) -> list[dict[str, Any]]:
@@ -101,7 +138,8 @@ def fallback_extract(
     except (lxml.etree.ParserError, ValueError):
         return article
     result = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, favor_precision=True, include_tables=False
+        html, url=url, with_metadata=True, include_comments=False, favor_precision=True, include_tables=False,
+        prune_xpath=_PRUNE,
     )
     ld = (_json_ld_articles(document) or [{}])[0]
     article.title = (
@@ -113,16 +151,22 @@ def fallback_extract(
     article.text = str(body).strip() if body else (getattr(result, "text", None) if result else None)
     if article.text and article.title and article.text.startswith(article.title):
         article.text = article.text[len(article.title) :].lstrip()
+    if article.text:
+        article.text = "\n".join(line for line in article.text.splitlines() if not _BOILERPLATE_LINE.match(line))
     for source, value in (
         ("json-ld", ld.get("datePublished")),
         ("meta", _meta(document, "article:published_time", "datepublished")),
+        ("time", next((t.get("datetime") for t in document.iter("time") if t.get("datetime")), None)),
     ):
         published = plausible(parse_iso(str(value)) if value else None)
         if published:
             article.published_at, article.date_source = published, source
             break
     else:
-        if fallback_published_at is not None:
+        visible = plausible(parse_indonesian_date(document.text_content()[:20000]))
+        if visible is not None:
+            article.published_at, article.date_source = visible, "text"
+        elif fallback_published_at is not None:
             article.published_at, article.date_source = plausible(fallback_published_at), fallback_date_source
     modified = ld.get("dateModified") or _meta(document, "article:modified_time")
     article.modified_at = plausible(parse_iso(str(modified))) if modified else None

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import jinja2
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from services.ingest.demo_sites.content import DemoArticle, DemoSite, load_site, rfc822, tanggal
@@ -105,13 +105,15 @@ def _respond(
     if fresh:
         stats.count_304(site)
         return Response(status_code=304, headers=headers)
-    return Response(data, media_type=media_type, headers=headers)
+    # Set Content-Type by hand: Starlette would append "charset=utf-8" to any text/* type, and the
+    # windows-1252 page must be served without a charset in the header.
+    return Response(data, headers={**headers, "Content-Type": media_type})
 
 
-def _html(request: Request, stats: Stats, site: str, template: str, *, last_modified: datetime | None = None, charset: str = "utf-8", **ctx: Any) -> Response:
+def _html(request: Request, stats: Stats, site_key: str, template: str, *, last_modified: datetime | None = None, charset: str = "utf-8", **ctx: Any) -> Response:
     html = TEMPLATES.get_template(template).render(base=_base(request), charset=charset, **ctx)
     media = "text/html; charset=utf-8" if charset == "utf-8" else "text/html"  # windows-1252 page: no header charset
-    return _respond(request, stats, site, html.encode(charset), media, last_modified=last_modified)
+    return _respond(request, stats, site_key, html.encode(charset), media, last_modified=last_modified)
 
 
 def _xml(request: Request, stats: Stats, site: str, xml: str, media: str = "application/xml; charset=utf-8") -> Response:
@@ -334,7 +336,7 @@ def kabarserayu_app(stats: Stats) -> Starlette:
         path = kabarserayu_path(a)
         return {
             "path": path,
-            "rel_href": path.removeprefix("/berita/"),  # relative to /berita/ (and to other articles? no: see detail)
+            "rel_href": path.removeprefix("/berita/"),  # relative to the /berita/ index page
             "title": a.title,
             "first_sentence": a.first_sentence,
             "display_date": tanggal(a.published, site.zone),
@@ -392,7 +394,7 @@ def kabarserayu_app(stats: Stats) -> Starlette:
         return RedirectResponse(LOOP_A, status_code=302)
 
     def draft(request: Request) -> Response:
-        return HTMLResponse_("<html><body><h1>DRAF - jangan diterbitkan</h1><p>Rancangan internal.</p></body></html>")
+        return HTMLResponse("<html><body><h1>DRAF - jangan diterbitkan</h1><p>Rancangan internal.</p></body></html>")
 
     def sitemap(request: Request) -> Response:
         base = _base(request)
@@ -418,10 +420,6 @@ def kabarserayu_app(stats: Stats) -> Starlette:
             Route("/sitemap-arsip.xml", c(busy_sitemap)),
         ]
     )
-
-
-def HTMLResponse_(html: str) -> Response:  # noqa: N802
-    return Response(html, media_type="text/html; charset=utf-8")
 
 
 # --- 3. Pena Dewata: JSON-LD article pages ---------------------------------------------------
