@@ -14,6 +14,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("stack", "down"): ("shared.stack.cli", "stack_down"),
     ("stack", "status"): ("shared.stack.cli", "stack_status"),
     ("stack", "versions"): ("shared.stack.cli", "stack_versions"),
+    ("stack", "init"): ("shared.stack.cli", "stack_init"),
     ("ingest", "serve"): ("services.ingest.cli", "serve"),
     ("ingest", "crawler"): ("services.ingest.cli", "crawler"),
     ("enrich", "bridge"): ("services.enrich.cli", "bridge"),

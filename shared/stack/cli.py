@@ -50,3 +50,17 @@ def stack_versions(argv: list[str]) -> int:
     argparse.ArgumentParser(prog="warta stack versions").parse_args(argv)
     print(json.dumps(manager.versions()))
     return 0
+
+
+def stack_init(argv: list[str]) -> int:
+    """Create the topics with explicit partition counts (idempotent); used by docker compose."""
+    p = argparse.ArgumentParser(prog="warta stack init")
+    p.add_argument("--partitions", type=int, default=3)
+    p.add_argument("--replication", type=int, default=1)
+    a = p.parse_args(argv)
+    from shared.kafka import ensure_topics
+    from shared.settings import CommonSettings
+
+    names = ensure_topics(CommonSettings(), partitions=a.partitions, replication=a.replication, timeout_s=120)
+    print("topics: " + ", ".join(names))
+    return 0

@@ -3,7 +3,8 @@
 One algorithm for every backend (in-memory or Redis):
 
 1. Fingerprint the body (boilerplate stripped): word-shingle sample + MinHash LSH band keys.
-2. Read the band owners in the generations of the time window (LSH candidates).
+2. Read the band owners in the generations of the time window (LSH candidates). Without any,
+   the article is stored as a new story in the same atomic step (the common, fast case).
 3. Verify each candidate on shingles: containment >= ``threshold`` and Jaccard >=
    ``min_jaccard``. The best verified candidate's story is joined; otherwise the article starts
    a story whose id is its own id (the first article seen is the canonical member).
@@ -82,8 +83,16 @@ class StoryClusterer:
         generations = self._generations(event_time, now) if fingerprint.band_keys.size else []
         own_generation = self._generation(event_time)
         write_generation = own_generation if generations and own_generation >= self._generation(now - window) else None
+        new_story = StoredArticle(
+            article_id=article_id,
+            story_id=article_id,
+            story_size=0,
+            event_time=event_time,
+            shingles=fingerprint.shingles,
+            truncated=fingerprint.truncated,
+        )
         for _ in range(settings.max_retries):
-            lookup = self.store.lookup(article_id, fingerprint.band_keys, generations, now)
+            lookup = self.store.lookup(new_story, fingerprint.band_keys, generations, write_generation, now)
             if lookup.existing is not None:
                 return _assignment(lookup.existing)
             candidate_ids = sorted({owner for owner in lookup.owners if owner and owner != article_id})

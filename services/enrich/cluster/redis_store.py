@@ -63,36 +63,48 @@ local function owners(prefix, shards, fields, generations)
 end
 """
 
-# KEYS[1] record. Returns {1, record} for a known article, else {0, owners}.
-_LOOKUP = _OWNERS + """
-local record = redis.call('GET', KEYS[1])
-if record then return {1, record} end
-return {0, owners(ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4])}
+# Writes the record, counts it in its story and claims its band keys. Arguments as _COMMIT.
+_WRITE = """
+local function write()
+  local size = redis.call('INCR', KEYS[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[8])
+  local body = size .. ':' .. ARGV[6]
+  redis.call('SET', KEYS[1], body, 'PX', ARGV[7])
+  if ARGV[9] ~= '' then
+    local base = ARGV[1] .. ':g:' .. ARGV[9] .. ':'
+    local shards = tonumber(ARGV[2])
+    for i = 1, #ARGV[3], 8 do
+      local field = string.sub(ARGV[3], i, i + 7)
+      local key = base .. shard_of(field, shards)
+      redis.call('HSETNX', key, field, ARGV[11])
+      redis.call('PEXPIRE', key, ARGV[10])
+    end
+  end
+  return body
+end
 """
 
 # KEYS[1] record, KEYS[2] story counter. ARGV[1..4] as _OWNERS, ARGV[5] expected owners,
 # ARGV[6] record body, ARGV[7] record ttl ms, ARGV[8] counter ttl ms, ARGV[9] write generation
 # ('' for none), ARGV[10] generation ttl ms, ARGV[11] article id.
 # Returns {'exists', record}, {'conflict'} or {'ok', record}.
-_COMMIT = _OWNERS + """
+_COMMIT = _OWNERS + _WRITE + """
 local record = redis.call('GET', KEYS[1])
 if record then return {'exists', record} end
 if owners(ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]) ~= ARGV[5] then return {'conflict'} end
-local size = redis.call('INCR', KEYS[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[8])
-local body = size .. ':' .. ARGV[6]
-redis.call('SET', KEYS[1], body, 'PX', ARGV[7])
-if ARGV[9] ~= '' then
-  local base = ARGV[1] .. ':g:' .. ARGV[9] .. ':'
-  local shards = tonumber(ARGV[2])
-  for i = 1, #ARGV[3], 8 do
-    local field = string.sub(ARGV[3], i, i + 7)
-    local key = base .. shard_of(field, shards)
-    redis.call('HSETNX', key, field, ARGV[11])
-    redis.call('PEXPIRE', key, ARGV[10])
-  end
-end
-return {'ok', body}
+return {'ok', write()}
+"""
+
+# The lookup, with a fast path for the common case of an article without LSH candidates: it
+# is stored as a new story in the same atomic step (the record argument is the new-story
+# record, ARGV[5] is ignored). Returns {'exists', record}, {'ok', record} (stored as a new
+# story) or {'candidates', owners}.
+_LOOKUP = _OWNERS + _WRITE + """
+local record = redis.call('GET', KEYS[1])
+if record then return {'exists', record} end
+local found = owners(ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4])
+if found ~= '' then return {'candidates', found} end
+return {'ok', write()}
 """
 
 
@@ -168,12 +180,17 @@ class RedisClusterStore:
         ]
 
     def lookup(
-        self, article_id: str, band_keys: npt.NDArray[np.uint64], generations: Sequence[int], now: float
+        self,
+        article: StoredArticle,
+        band_keys: npt.NDArray[np.uint64],
+        generations: Sequence[int],
+        write_generation: int | None,
+        now: float,
     ) -> Lookup:
-        found, payload = self._lookup(keys=[self.record_key(article_id)], args=self._owner_args(band_keys, generations))
-        if found:
-            return Lookup(decode_record(article_id, payload), ())
-        return Lookup(None, tuple(owner.decode("utf-8") for owner in payload.split(b"\0")) if payload else ())
+        kind, payload = self._lookup(keys=self._keys(article), args=self._args(article, band_keys, generations, (), write_generation, now))
+        if kind == b"candidates":
+            return Lookup(None, tuple(owner.decode("utf-8") for owner in payload.split(b"\0")))
+        return Lookup(decode_record(article.article_id, payload), ())
 
     def load(self, article_ids: Sequence[str], now: float) -> dict[str, StoredArticle]:
         if not article_ids:
@@ -194,23 +211,36 @@ class RedisClusterStore:
         write_generation: int | None,
         now: float,
     ) -> StoredArticle | None:
+        kind, *payload = self._commit(
+            keys=self._keys(article), args=self._args(article, band_keys, generations, expected_owners, write_generation, now)
+        )
+        if kind == b"conflict":
+            return None
+        return decode_record(article.article_id, payload[0])
+
+    def _keys(self, article: StoredArticle) -> list[str]:
+        return [self.record_key(article.article_id), self.story_key(article.story_id)]
+
+    def _args(
+        self,
+        article: StoredArticle,
+        band_keys: npt.NDArray[np.uint64],
+        generations: Sequence[int],
+        expected_owners: tuple[str, ...],
+        write_generation: int | None,
+        now: float,
+    ) -> list[bytes | str | int]:
         settings = self._settings
         window_ms = int(settings.window_seconds * 1000)
         writes = write_generation is not None and band_keys.size > 0
         generation_ms = int(generation_ttl(settings, write_generation, now) * 1000) if writes else 1  # type: ignore[arg-type]
-        reply = self._commit(
-            keys=[self.record_key(article.article_id), self.story_key(article.story_id)],
-            args=[
-                *self._owner_args(band_keys, generations),
-                "\0".join(expected_owners),
-                encode_record(article),
-                window_ms,
-                window_ms,
-                str(write_generation) if writes else "",
-                generation_ms,
-                article.article_id,
-            ],
-        )
-        if reply[0] == b"conflict":
-            return None
-        return decode_record(article.article_id, reply[1])
+        return [
+            *self._owner_args(band_keys, generations),
+            "\0".join(expected_owners),
+            encode_record(article),
+            window_ms,
+            window_ms,
+            str(write_generation) if writes else "",
+            generation_ms,
+            article.article_id,
+        ]

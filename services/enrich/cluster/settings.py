@@ -15,13 +15,13 @@ class ClusterSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WARTA_CLUSTER_", extra="ignore")
 
     # Word n-grams after boilerplate removal.
-    shingle_size: int = Field(default=3, ge=1, le=8)
+    shingle_size: int = Field(default=2, ge=1, le=8)
     # MinHash permutations; LSH uses num_perm // lsh_rows bands of lsh_rows rows each.
     num_perm: int = Field(default=128, ge=8, le=1024)
-    lsh_rows: int = Field(default=3, ge=1, le=16)
+    lsh_rows: int = Field(default=2, ge=1, le=16)
     # Verification of LSH candidates on the stored shingles: containment of the smaller article
     # in the larger one AND Jaccard must both reach their threshold.
-    threshold: float = Field(default=0.5, gt=0.0, le=1.0)
+    threshold: float = Field(default=0.4, gt=0.0, le=1.0)
     min_jaccard: float = Field(default=0.2, ge=0.0, le=1.0)
     # Bound on stored shingles per article (bottom-k by hash): bounds memory for long articles.
     max_shingles: int = Field(default=512, ge=16)

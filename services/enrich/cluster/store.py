@@ -42,7 +42,8 @@ class StoredArticle:
 class Lookup:
     """Result of :meth:`ClusterStore.lookup`.
 
-    ``existing`` is the stored article when ``article_id`` was already assigned; otherwise
+    ``existing`` is the stored article when the article was already assigned, or was just
+    stored as a new story because it had no LSH candidates; otherwise
     ``owners`` holds the distinct articles owning any of its band keys in the looked-up
     generations (the LSH candidates), sorted. Only this set matters to the decision, so it is
     what ``commit`` compares.
@@ -54,9 +55,16 @@ class Lookup:
 
 class ClusterStore(Protocol):
     def lookup(
-        self, article_id: str, band_keys: npt.NDArray[np.uint64], generations: Sequence[int], now: float
+        self,
+        article: StoredArticle,
+        band_keys: npt.NDArray[np.uint64],
+        generations: Sequence[int],
+        write_generation: int | None,
+        now: float,
     ) -> Lookup:
-        """Read the article's record, or else the owners of its band keys. Read-only."""
+        """Return the stored record of ``article.article_id`` if any; else, if its band keys
+        have no owner in ``generations``, atomically store ``article`` (a new-story record) as
+        :meth:`commit` would and return it; else return the owners (LSH candidates)."""
         ...
 
     def load(self, article_ids: Sequence[str], now: float) -> dict[str, StoredArticle]:
@@ -133,14 +141,22 @@ class MemoryClusterStore:
         return tuple(sorted(owners))
 
     def lookup(
-        self, article_id: str, band_keys: npt.NDArray[np.uint64], generations: Sequence[int], now: float
+        self,
+        article: StoredArticle,
+        band_keys: npt.NDArray[np.uint64],
+        generations: Sequence[int],
+        write_generation: int | None,
+        now: float,
     ) -> Lookup:
         with self._lock:
             self._expire(now)
-            entry = self._articles.get(article_id)
+            entry = self._articles.get(article.article_id)
             if entry is not None:
                 return Lookup(entry[0], ())
-            return Lookup(None, self._owners_of(band_keys, generations))
+            owners = self._owners_of(band_keys, generations)
+            if owners:
+                return Lookup(None, owners)
+            return Lookup(self._write(article, band_keys, write_generation, now), ())
 
     def load(self, article_ids: Sequence[str], now: float) -> dict[str, StoredArticle]:
         with self._lock:
@@ -160,7 +176,6 @@ class MemoryClusterStore:
         write_generation: int | None,
         now: float,
     ) -> StoredArticle | None:
-        window = self._settings.window_seconds
         with self._lock:
             self._expire(now)
             entry = self._articles.get(article.article_id)
@@ -168,20 +183,27 @@ class MemoryClusterStore:
                 return entry[0]
             if self._owners_of(band_keys, generations) != expected_owners:
                 return None
-            size = self._story_sizes.get(article.story_id, (0, 0.0))[0] + 1
-            self._story_sizes[article.story_id] = (size, now + window)
-            self._story_expiry.append((now + window, article.story_id))
-            stored = replace(article, story_size=size)
-            self._articles[article.article_id] = (stored, now + window)
-            self._article_expiry.append((now + window, article.article_id))
-            if write_generation is not None and band_keys.size:
-                table = self._owners.setdefault(write_generation, {})
-                for key in band_keys.tolist():
-                    table.setdefault(key, article.article_id)
-                self._generation_expiry[write_generation] = now + generation_ttl(
-                    self._settings, write_generation, now
-                )
-            return stored
+            return self._write(article, band_keys, write_generation, now)
+
+    def _write(
+        self, article: StoredArticle, band_keys: npt.NDArray[np.uint64], write_generation: int | None, now: float
+    ) -> StoredArticle:
+        """Store and count ``article``; the caller holds the lock."""
+        window = self._settings.window_seconds
+        size = self._story_sizes.get(article.story_id, (0, 0.0))[0] + 1
+        self._story_sizes[article.story_id] = (size, now + window)
+        self._story_expiry.append((now + window, article.story_id))
+        stored = replace(article, story_size=size)
+        self._articles[article.article_id] = (stored, now + window)
+        self._article_expiry.append((now + window, article.article_id))
+        if write_generation is not None and band_keys.size:
+            table = self._owners.setdefault(write_generation, {})
+            for key in band_keys.tolist():
+                table.setdefault(key, article.article_id)
+            self._generation_expiry[write_generation] = now + generation_ttl(
+                self._settings, write_generation, now
+            )
+        return stored
 
     def story_size(self, story_id: str) -> int:
         """Current size of a story (0 if unknown or expired at the last operation)."""

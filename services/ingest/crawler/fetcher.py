@@ -244,8 +244,10 @@ class Fetcher:
                 target = self.guard.check(current)
             except BlockedUrl as exc:
                 raise FetchError(current, "ssrf_blocked" if exc.reason != "dns" else "dns", str(exc)) from exc
-            if check_robots and not self.robots.allowed(current):
-                raise FetchError(current, "robots")
+            if check_robots:
+                refusal = self.robots.check(current)
+                if refusal is not None:
+                    raise FetchError(current, refusal)
             delay = self.robots.crawl_delay(current) if check_robots else None
             if delay is not None:
                 delay = min(delay, self.settings.crawl_max_crawl_delay_s)

@@ -22,6 +22,8 @@ MAX_ROBOTS_CHARS = 500_000  # RFC 9309 asks parsers to handle at least 500 KiB
 class _Entry:
     parser: RobotFileParser
     expires_at: float
+    # Why everything is disallowed when robots.txt could not be read (e.g. "timeout"), else None.
+    error: str | None = None
 
 
 def robots_url(url: str) -> str:
@@ -54,7 +56,7 @@ class RobotsCache:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def _parser(self, url: str) -> RobotFileParser:
+    def _entry(self, url: str) -> _Entry:
         key = robots_url(url)
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
@@ -62,11 +64,12 @@ class RobotsCache:
             entry = self._entries.get(key)
             now = time.monotonic()
             if entry is not None and entry.expires_at > now:
-                return entry.parser
-            ttl = self._ttl
+                return entry
+            ttl, error = self._ttl, None
             try:
                 status, text = self._fetch(key)
-            except Exception:  # noqa: BLE001 - any failure to read robots.txt means "unreachable"
+            except Exception as exc:  # noqa: BLE001 - any failure to read robots.txt means "unreachable"
+                error = str(getattr(exc, "reason", "") or "robots_unreachable")
                 parser, ttl = parse_robots("", disallow_all=True), min(ERROR_TTL_S, self._ttl)
             else:
                 if 200 <= status < 300:
@@ -74,14 +77,25 @@ class RobotsCache:
                 elif 400 <= status < 500:
                     parser = parse_robots("", allow_all=True)
                 else:
+                    error = "robots_unreachable"
                     parser, ttl = parse_robots("", disallow_all=True), min(ERROR_TTL_S, self._ttl)
-            self._entries[key] = _Entry(parser, now + ttl)
-            return parser
+            entry = _Entry(parser, now + ttl, error)
+            self._entries[key] = entry
+            return entry
+
+    def check(self, url: str) -> str | None:
+        """None when robots.txt lets our user agent fetch ``url``; otherwise the reason:
+        ``robots`` (disallowed) or why robots.txt could not be read (``timeout``,
+        ``connect_error``, ``robots_unreachable``...), in which case RFC 9309 says to stay away."""
+        entry = self._entry(url)
+        if entry.parser.can_fetch(self._agent, url):
+            return None
+        return entry.error or "robots"
 
     def allowed(self, url: str) -> bool:
         """True when robots.txt of the URL's host lets our user agent fetch it."""
-        return self._parser(url).can_fetch(self._agent, url)
+        return self.check(url) is None
 
     def crawl_delay(self, url: str) -> float | None:
-        delay = self._parser(url).crawl_delay(self._agent)
+        delay = self._entry(url).parser.crawl_delay(self._agent)
         return float(delay) if delay is not None else None

@@ -7,7 +7,7 @@ span queries (``NEAR``) are built from exact index terms and a phrase must line 
 consecutive positions. The brute-force evaluator uses this module too, so that tests can compare
 Elasticsearch with an independent model of the same semantics.
 
-What is modelled (the rules that matter for Latin-script news text):
+Character classes come from Unicode data (``wordbreak_table.py``, generated). The rules:
 
 - letters and digits join (``rp10``, ``3316abc``); ``_`` and other connector punctuation join
   anything word-like (``foo_bar``);
@@ -17,25 +17,29 @@ What is modelled (the rules that matter for Latin-script news text):
 - combining marks and format characters (soft hyphen, ZWJ) stick to the previous character;
 - Han and Hiragana characters are one token each, Katakana runs join, Southeast Asian scripts
   (Thai, Lao, Khmer, Myanmar) come out as whole runs, as Lucene does without a dictionary;
-- an emoji is a token of its own (with its modifiers and ZWJ-joined pictographs);
+- a pictograph (Extended_Pictographic: emoji, but also ``©`` and ``®``) is a token of its own,
+  with its modifiers and ZWJ-joined pictographs;
 - tokens longer than 255 characters are cut into 255-character pieces;
 - lowercasing is per code point, like Java's ``Character.toLowerCase``.
 
-Known approximations: emoji outside U+1F000-U+1FAFF, keycaps and flags, regional indicators and Hebrew-specific quote rules are not
-modelled; the Unicode version is Python's, not Lucene's. ``tests/integration/query`` compares this
-module with the live ``_analyze`` API.
+Known approximations: keycap and flag sequences, regional indicators and the Hebrew-specific quote
+rules are not modelled, and the Unicode data may be newer than Lucene's (characters assigned
+recently can differ). ``tests/integration/query`` compares this module with the live ``_analyze``
+API.
 """
 
 from __future__ import annotations
 
-import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
+from services.search.query.wordbreak_table import CLASSES, STARTS
+
 MAX_TOKEN_LENGTH: Final = 255
 
-# Word-break classes (a subset of UAX #29 WordBreakProperty, plus Lucene's token types).
+# Word-break classes; the values are those of wordbreak_table.py (generate_wordbreak_table.py).
 _OTHER: Final = 0
 _ALETTER: Final = 1
 _NUMERIC: Final = 2
@@ -46,75 +50,19 @@ _MIDNUM: Final = 6
 _MIDNUMLET: Final = 7  # includes Single_Quote: both join letters and digits alike
 _EXTEND: Final = 8  # Extend, Format, ZWJ: transparent (WB4)
 _IDEOGRAPHIC: Final = 9  # Han and Hiragana: one token per character
-_SOUTHEAST_ASIAN: Final = 10  # Complex_Context scripts: one token per run
-_EMOJI: Final = 11  # pictographs: one token per emoji (ZWJ sequences kept together)
-
-_MIDLETTER_CHARS: Final = frozenset("\u003a\u00b7\u0387\u05f4\u2027\ufe13\ufe55\uff1a")
-_MIDNUM_CHARS: Final = frozenset(
-    "\u002c\u003b\u037e\u0589\u060c\u060d\u066c\u07f8\u2044\ufe10\ufe14\ufe50\ufe54\uff0c\uff1b"
-)
-_MIDNUMLET_CHARS: Final = frozenset("\u002e\u2018\u2019\u2024\ufe52\uff07\uff0e\u0027")
+_SOUTHEAST_ASIAN: Final = 10  # Line_Break=Complex_Context: one token per run
+_EMOJI: Final = 11  # Extended_Pictographic: one token per emoji (ZWJ sequences kept together)
+_SOUTHEAST_ASIAN_EXTEND: Final = 12  # a Thai/Khmer/... mark: extends a word, or starts a run
 
 _WORDLIKE: Final = frozenset({_ALETTER, _NUMERIC, _EXTENDNUMLET, _KATAKANA})
-
-_SOUTHEAST_ASIAN_RANGES: Final = (
-    (0x0E00, 0x0EFF),  # Thai, Lao
-    (0x1000, 0x109F),  # Myanmar
-    (0x1780, 0x17FF),  # Khmer
-    (0x1950, 0x19DF),  # Tai Le, New Tai Lue
-    (0x1A20, 0x1AAF),  # Tai Tham
-    (0xA9E0, 0xA9FF),  # Myanmar Extended-B
-    (0xAA60, 0xAADF),  # Myanmar Extended-A, Tai Viet
-)
-_IDEOGRAPHIC_RANGES: Final = (
-    (0x3005, 0x3007),
-    (0x3040, 0x309F),  # Hiragana
-    (0x3400, 0x4DBF),
-    (0x4E00, 0x9FFF),
-    (0xF900, 0xFAFF),
-    (0x20000, 0x3FFFF),
-)
-_KATAKANA_RANGES: Final = ((0x30A0, 0x30FF), (0x31F0, 0x31FF), (0xFF66, 0xFF9D))
-_EMOJI_RANGES: Final = ((0x1F000, 0x1F3FA), (0x1F400, 0x1FAFF))  # skin tones 1F3FB-F extend
-_EMOJI_MODIFIERS: Final = ((0x1F3FB, 0x1F3FF),)
+_TRANSPARENT: Final = frozenset({_EXTEND, _SOUTHEAST_ASIAN_EXTEND})
+_SOUTHEAST_ASIAN_ANY: Final = frozenset({_SOUTHEAST_ASIAN, _SOUTHEAST_ASIAN_EXTEND})
 _ZWJ: Final = "\u200d"
 
 
-def _in(ranges: tuple[tuple[int, int], ...], code: int) -> bool:
-    return any(low <= code <= high for low, high in ranges)
-
-
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=8192)
 def _word_break_class(char: str) -> int:
-    code = ord(char)
-    if char in _MIDNUMLET_CHARS:
-        return _MIDNUMLET
-    if char in _MIDLETTER_CHARS:
-        return _MIDLETTER
-    if char in _MIDNUM_CHARS:
-        return _MIDNUM
-    if code == 0x202F:
-        return _EXTENDNUMLET
-    if _in(_EMOJI_RANGES, code):
-        return _EMOJI
-    if _in(_EMOJI_MODIFIERS, code):
-        return _EXTEND
-    category = unicodedata.category(char)
-    if category[0] == "M" or category == "Cf":
-        return _EXTEND
-    if category == "Pc":
-        return _EXTENDNUMLET
-    if category == "Nd":
-        return _NUMERIC
-    if category[0] == "L" or category == "Nl":
-        if _in(_SOUTHEAST_ASIAN_RANGES, code):
-            return _SOUTHEAST_ASIAN
-        if _in(_KATAKANA_RANGES, code):
-            return _KATAKANA
-        if _in(_IDEOGRAPHIC_RANGES, code):
-            return _IDEOGRAPHIC
-        return _ALETTER
-    return _OTHER
+    return CLASSES[bisect_right(STARTS, ord(char)) - 1]
 
 
 def _joins(left: int, right: int) -> bool:
@@ -155,7 +103,7 @@ def lowercase(text: str) -> str:
 
 
 def _skip_extend(text: str, index: int) -> int:
-    while index < len(text) and _word_break_class(text[index]) == _EXTEND:
+    while index < len(text) and _word_break_class(text[index]) in _TRANSPARENT:
         index += 1
     return index
 
@@ -205,11 +153,11 @@ def _segments(text: str) -> list[tuple[int, int]]:
                 end = _skip_extend(text, end + 1)
             spans.append((index, end))
             index = end
-        elif kind == _SOUTHEAST_ASIAN:
+        elif kind in _SOUTHEAST_ASIAN_ANY:
             end = index + 1
             while True:
                 nxt = _skip_extend(text, end)
-                if nxt < length and _word_break_class(text[nxt]) == _SOUTHEAST_ASIAN:
+                if nxt < length and _word_break_class(text[nxt]) in _SOUTHEAST_ASIAN_ANY:
                     end = nxt + 1
                 else:
                     end = nxt

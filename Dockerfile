@@ -1,0 +1,11 @@
+# One image for every Warta process; the command picks the process (`warta <service> <process>`).
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY shared ./shared
+COPY services ./services
+RUN pip install . && useradd --system --uid 10001 warta && mkdir -p /data && chown warta /data
+USER warta
+ENV WARTA_LOG_FORMAT=json WARTA_INGEST_DATA_DIR=/data/ingest WARTA_SEARCH_DATA_DIR=/data/search
+ENTRYPOINT ["warta"]

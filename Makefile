@@ -1,0 +1,72 @@
+# Warta: everything runs from here. `make up` starts the whole system with demo data;
+# `make test` runs every test against the real stack. Both provision what is missing.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+WARTA := $(BIN)/warta
+STAMP := $(VENV)/.installed
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: up down status test test-unit test-chaos lint eval-extraction eval-nlp eval-dedup train-ner \
+        bench-search bench-pipeline contracts clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (set PYTHON=...)"' \
+	  || { echo "error: Python 3.11 not found. Install it (e.g. pyenv install 3.11) or run: make PYTHON=/path/to/python3.11"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+up: $(STAMP)
+	$(WARTA) stack up
+
+down:
+	@if [ -x $(WARTA) ]; then $(WARTA) stack down; else echo "nothing to stop (no $(VENV))"; fi
+
+status: $(STAMP)
+	$(WARTA) stack status
+
+test: $(STAMP)
+	$(WARTA) stack up --infra-only
+	$(BIN)/python -m tests.browser_setup
+	$(PYTEST) tests
+
+test-unit: $(STAMP)
+	$(PYTEST) tests/unit
+
+test-chaos: $(STAMP)
+	$(WARTA) stack up --infra-only
+	$(PYTEST) tests -m chaos
+
+lint: $(STAMP)
+	$(BIN)/ruff check shared services tests evals
+	$(BIN)/ruff format --check shared services tests evals
+	$(BIN)/mypy shared
+
+contracts: $(STAMP)
+	$(BIN)/python -m shared.contracts
+
+train-ner: $(STAMP)
+	$(BIN)/python -m services.enrich.nlp.train_ner
+
+eval-extraction: $(STAMP)
+	$(BIN)/python -m evals.eval_extraction
+
+eval-nlp: $(STAMP)
+	$(BIN)/python -m evals.eval_nlp
+
+eval-dedup: $(STAMP)
+	$(BIN)/python -m evals.eval_dedup
+
+bench-search: $(STAMP)
+	$(WARTA) stack up --infra-only
+	$(BIN)/python -m benchmarks.bench_search
+
+bench-pipeline: $(STAMP)
+	$(WARTA) stack up --infra-only
+	$(BIN)/python -m benchmarks.bench_pipeline
+
+clean: down
+	rm -rf .stack artifacts

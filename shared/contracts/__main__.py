@@ -1,0 +1,5 @@
+import sys
+
+from shared.contracts import main
+
+sys.exit(main())

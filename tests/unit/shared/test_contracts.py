@@ -1,0 +1,65 @@
+"""Contract tests: the exported schemas match the models, and every example message goes through
+every consumer's decoding and processing code."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared.contracts import examples, schema_path
+from shared.schemas import MODELS, SUPPORTED_VERSIONS, EnrichedArticle, MessageError, RawArticle, decode
+from services.enrich.enrichment import enrich
+from services.search.index import MAPPING, to_document
+
+
+def test_exported_schemas_match_models() -> None:
+    for topic, model in MODELS.items():
+        for version in SUPPORTED_VERSIONS[model]:
+            on_disk = json.loads(schema_path(topic, version).read_text())
+            assert on_disk == model.model_json_schema(), f"run `make contracts`: {topic} v{version} drifted"
+
+
+@pytest.mark.parametrize("topic", list(MODELS))
+def test_every_topic_has_valid_and_invalid_examples(topic: str) -> None:
+    assert examples(topic), f"no valid example for {topic}"
+    if topic.startswith("articles."):
+        assert examples(topic, valid=False), f"no invalid example for {topic}"
+
+
+@pytest.mark.parametrize("path", examples("articles.raw"), ids=lambda p: p.name)
+def test_raw_examples_through_enrich(path) -> None:  # type: ignore[no-untyped-def]
+    raw = decode(RawArticle, path.read_bytes())
+    enriched = enrich(raw)
+    assert enriched.id == raw.id
+    again = decode(EnrichedArticle, enriched.to_bytes())
+    assert again == enriched
+    doc = to_document(enriched, "2025-05-06T00:00:00Z")
+    _assert_fits_mapping(doc, MAPPING["properties"])
+
+
+@pytest.mark.parametrize("path", examples("articles.enriched"), ids=lambda p: p.name)
+def test_enriched_examples_through_indexer_projection(path) -> None:  # type: ignore[no-untyped-def]
+    article = decode(EnrichedArticle, path.read_bytes())
+    doc = to_document(article, "2025-05-06T00:00:00Z")
+    _assert_fits_mapping(doc, MAPPING["properties"])
+    assert "text" not in doc and doc["body"] == article.body
+    assert set(doc["region_codes"]) == {r.code for r in article.regions}
+    assert set(doc["entity_names"]) == {e.canonical for e in article.entities}
+
+
+@pytest.mark.parametrize("topic", list(MODELS))
+def test_invalid_examples_raise_typed_errors(topic: str) -> None:
+    for path in examples(topic, valid=False):
+        with pytest.raises(MessageError):
+            decode(MODELS[topic], path.read_bytes())
+
+
+def _assert_fits_mapping(doc: dict, props: dict) -> None:  # type: ignore[type-arg]
+    """The mapping is ``dynamic: strict``: every field the indexer writes must be mapped."""
+    for key, value in doc.items():
+        assert key in props, f"field {key!r} is not in the mapping"
+        sub = props[key].get("properties")
+        if sub is not None:
+            for item in value if isinstance(value, list) else [value]:
+                _assert_fits_mapping(item, sub)
