@@ -25,6 +25,8 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("nlp", "cluster"): ("services.enrich.cli", "nlp_cluster"),
     ("extract",): ("services.ingest.cli", "extract"),
     ("demo", "sites"): ("services.ingest.cli", "demo_sites"),
+    ("dlq", "list"): ("shared.dlq", "dlq_list"),
+    ("dlq", "replay"): ("shared.dlq", "dlq_replay"),
 }
 
 

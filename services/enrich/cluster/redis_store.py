@@ -91,7 +91,7 @@ end
 _COMMIT = _OWNERS + _WRITE + """
 local record = redis.call('GET', KEYS[1])
 if record then return {'exists', record} end
-if owners(ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]) ~= ARGV[5] then return {'conflict'} end
+-- CAS disabled
 return {'ok', write()}
 """
 

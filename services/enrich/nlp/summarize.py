@@ -54,10 +54,17 @@ def _norm2(c: Counter[str]) -> float:
     return float(sum(v * v for v in c.values()))
 
 
-FEATURE_NAMES = (
+BASE_FEATURES = (
     "bias", "pos0", "pos1", "pos2", "pos3_5", "rel_pos", "inv_pos", "para0", "first_in_para",
     "len_words", "len_short", "len_long", "sim_centroid", "sim_title", "sim_lead", "quote",
     "digits", "caps_ratio", "junk", "question", "n_sent_log",
+)
+# Position x content interactions: a linear model cannot otherwise express "an early sentence
+# matters more when it is also central/long". Chosen by fitting on fold 1, measuring on fold 2.
+_POS_IDX = (1, 2, 3, 4, 5, 6)
+_CONTENT_IDX = (9, 12, 13, 14, 15, 16, 17)
+FEATURE_NAMES = BASE_FEATURES + tuple(
+    f"{BASE_FEATURES[a]}*{BASE_FEATURES[b]}" for a in _POS_IDX for b in _CONTENT_IDX
 )
 
 
@@ -107,6 +114,8 @@ def sentence_features(
                 math.log1p(n) / 5.0,
             ]
         )
+    for f in feats:
+        f.extend(f[a] * f[b] for a in _POS_IDX for b in _CONTENT_IDX)
     return feats
 
 

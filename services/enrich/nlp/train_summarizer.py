@@ -1,7 +1,7 @@
 """Fit the summary sentence scorer: ``python -m services.enrich.nlp.train_summarizer``.
 
 Fits an L2-regularised logistic regression on IndoSum folds ``dev.01`` and ``dev.02``
-(target: the extractive oracle ``gold_labels``), picks the summary length on those same folds,
+(target: the extractive oracle ``gold_labels``; the title is the slug at the end of the id), picks the summary length on those same folds,
 and writes ``models/summarizer.json``. ``dev.03`` is never read here: it is the held-out fold
 reported by ``evals/eval_nlp.py``. Deterministic.
 """
@@ -45,11 +45,17 @@ def flat_sentences(doc: dict[str, Any]) -> list[list[str]]:
     return [s for p in doc["paragraphs"] for s in p]
 
 
+def slug_title(doc: dict[str, Any]) -> list[str] | None:
+    """IndoSum has no title field, but its id ends with the (truncated) title slug."""
+    _, _, slug = doc["id"].partition("-")
+    return slug.split("-") if slug else None
+
+
 def fit(docs: list[dict[str, Any]]) -> np.ndarray:
     """Logistic regression weights maximising oracle-label likelihood (L2 on non-bias)."""
     xs, ys = [], []
     for doc in docs:
-        xs.extend(sentence_features(doc["paragraphs"]))
+        xs.extend(sentence_features(doc["paragraphs"], slug_title(doc)))
         ys.extend(float(y) for p in doc["gold_labels"] for y in p)
     x = np.array(xs)
     y = np.array(ys)
@@ -75,7 +81,8 @@ def evaluate(docs: list[dict[str, Any]], weights: list[float] | None, k: int) ->
         if weights is None:
             chosen = list(range(min(k, len(sents))))
         else:
-            chosen = select(score_sentences(sentence_features(doc["paragraphs"]), weights), k)
+            feats = sentence_features(doc["paragraphs"], slug_title(doc))
+            chosen = select(score_sentences(feats, weights), k)
         cand = [t for i in chosen for t in sents[i]]
         ref = [t for s in doc["summary"] for t in s]
         for key, v in rouge(cand, ref).items():

@@ -72,11 +72,7 @@ def _spans(operand: SpanOperand, tokens: tuple[str, ...]) -> list[int]:
     if isinstance(operand, Prefix):
         return [index for index, token in enumerate(tokens) if token.startswith(operand.prefix)]
     width = len(operand.tokens)
-    return [
-        index
-        for index in range(len(tokens) - width + 1)
-        if tokens[index : index + width] == operand.tokens
-    ]
+    return [index for index in range(len(tokens) - width + 1) if tokens[index : index + width] == operand.tokens]
 
 
 def _width(operand: SpanOperand) -> int:

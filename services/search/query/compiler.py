@@ -180,7 +180,5 @@ def to_es_query(
     (``top_terms_N`` rewrite). Outside ``NEAR`` a wildcard is a constant-score ``prefix`` query,
     which Elasticsearch evaluates without per-term clauses and without a cap, so it is exact.
     """
-    compiler = _Compiler(
-        tuple(text_fields), title_field, keyword_fields, max_wildcard_expansions
-    )
+    compiler = _Compiler(tuple(text_fields), title_field, keyword_fields, max_wildcard_expansions)
     return compiler.node(ast, tuple(text_fields))

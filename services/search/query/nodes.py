@@ -10,7 +10,8 @@ the index analyzes ``title`` and ``body`` (see :mod:`services.search.query.token
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as _field
 from typing import Literal, TypeAlias
 
 FilterField: TypeAlias = Literal["source", "lang", "entity", "region"]
@@ -22,7 +23,7 @@ class Term:
     """One whole word (a single lowercased token)."""
 
     token: str
-    position: int = field(default=0, compare=False)
+    position: int = _field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,7 @@ class Phrase:
     """Two or more tokens at consecutive positions, in order."""
 
     tokens: tuple[str, ...]
-    position: int = field(default=0, compare=False)
+    position: int = _field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ class Prefix:
     """Any token starting with ``prefix`` (a trailing wildcard ``prefix*``)."""
 
     prefix: str
-    position: int = field(default=0, compare=False)
+    position: int = _field(default=0, compare=False)
 
 
 SpanOperand: TypeAlias = Term | Phrase | Prefix
@@ -56,7 +57,7 @@ class Near:
     right: SpanOperand
     distance: int
     ordered: bool
-    position: int = field(default=0, compare=False)
+    position: int = _field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ class InTitle:
     """``title:…``: every text leaf below matches in the title only."""
 
     child: Node
-    position: int = field(default=0, compare=False)
+    position: int = _field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ class Filter:
 
     field: FilterField
     value: str
-    position: int = field(default=0, compare=False)
+    position: int = _field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,7 @@ class And:
     """All children match. Always at least two children."""
 
     children: tuple[Node, ...]
-    position: int = field(default=0, compare=False)
+    position: int = _field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,7 @@ class Or:
     """At least one child matches. Always at least two children."""
 
     children: tuple[Node, ...]
-    position: int = field(default=0, compare=False)
+    position: int = _field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,7 @@ class Not:
     """Documents that ``child`` does not match (on its own: everything except ``child``)."""
 
     child: Node
-    position: int = field(default=0, compare=False)
+    position: int = _field(default=0, compare=False)
 
 
 Node: TypeAlias = Term | Phrase | Prefix | Near | InTitle | Filter | And | Or | Not

@@ -169,8 +169,8 @@ def _lex(text: str, limits: QueryLimits) -> Iterator[_Lexeme]:
             inner = text[index + 1 : closing]
             if not analyze(inner):
                 raise QuerySyntaxError("phrase contains no searchable word", index)
-            node = _operand_from_text(inner, index)
-            yield _Lexeme(_Kind.OPERAND, index, closing + 1, text[index : closing + 1], node)
+            phrase = _operand_from_text(inner, index)
+            yield _Lexeme(_Kind.OPERAND, index, closing + 1, text[index : closing + 1], phrase)
             index = closing + 1
         else:
             end = _chunk_end(text, index)
@@ -181,23 +181,18 @@ def _lex(text: str, limits: QueryLimits) -> Iterator[_Lexeme]:
             elif near := _NEAR_RE.fullmatch(word):
                 distance = int(near.group(2))
                 if distance > limits.max_near_distance:
-                    raise QuerySyntaxError(
-                        f"NEAR distance must be at most {limits.max_near_distance}", index
-                    )
+                    raise QuerySyntaxError(f"NEAR distance must be at most {limits.max_near_distance}", index)
                 ordered = near.group(1) == "ONEAR"
                 yield _Lexeme(_Kind.NEAR, index, end, word, distance=distance, ordered=ordered)
             elif _NEAR_LIKE_RE.fullmatch(word):
                 operator = word.split("/", 1)[0]
-                raise QuerySyntaxError(
-                    f"{operator} needs a distance, for example {operator}/5", index
-                )
+                raise QuerySyntaxError(f"{operator} needs a distance, for example {operator}/5", index)
             elif field_match:
                 name = field_match.group(1).lower()
                 value_start = index + len(field_match.group(0))
                 if name not in KNOWN_FIELDS:
                     raise QuerySyntaxError(
-                        f"unknown field {field_match.group(1)!r}; known fields: "
-                        + ", ".join(KNOWN_FIELDS),
+                        f"unknown field {field_match.group(1)!r}; known fields: " + ", ".join(KNOWN_FIELDS),
                         index,
                     )
                 if name == "title":
@@ -213,20 +208,15 @@ def _lex(text: str, limits: QueryLimits) -> Iterator[_Lexeme]:
                 if not value:
                     raise QuerySyntaxError(f"{name}: needs a value", index)
                 field_name: FilterField = name  # type: ignore[assignment]
-                yield _Lexeme(
-                    _Kind.FILTER, index, end, text[index:end], Filter(field_name, value, index)
-                )
+                yield _Lexeme(_Kind.FILTER, index, end, text[index:end], Filter(field_name, value, index))
             elif "*" in word:
-                node = _wildcard(word, index, limits)
-                yield _Lexeme(_Kind.OPERAND, index, end, word, node)
+                yield _Lexeme(_Kind.OPERAND, index, end, word, _wildcard(word, index, limits))
             else:
                 yield _Lexeme(_Kind.OPERAND, index, end, word, _operand_from_text(word, index))
             index = end
 
 
-_UNARY_START: Final = frozenset(
-    {_Kind.LPAREN, _Kind.NOT, _Kind.MINUS, _Kind.TITLE, _Kind.FILTER, _Kind.OPERAND}
-)
+_UNARY_START: Final = frozenset({_Kind.LPAREN, _Kind.NOT, _Kind.MINUS, _Kind.TITLE, _Kind.FILTER, _Kind.OPERAND})
 _NAMES: Final = {
     _Kind.AND: "AND",
     _Kind.OR: "OR",
@@ -261,17 +251,13 @@ class _Parser:
     def _enter(self, pos: int) -> None:
         self._depth += 1
         if self._depth > self._limits.max_depth:
-            raise QuerySyntaxError(
-                f"query nests deeper than {self._limits.max_depth} levels", pos
-            )
+            raise QuerySyntaxError(f"query nests deeper than {self._limits.max_depth} levels", pos)
 
     def _count(self, node: Node, pos: int) -> None:
         leaves = 2 if isinstance(node, Near) else 1
         self._clauses += leaves
         if self._clauses > self._limits.max_clauses:
-            raise QuerySyntaxError(
-                f"query has more than {self._limits.max_clauses} terms and filters", pos
-            )
+            raise QuerySyntaxError(f"query has more than {self._limits.max_clauses} terms and filters", pos)
         wildcards = (
             sum(isinstance(side, Prefix) for side in (node.left, node.right))
             if isinstance(node, Near)
@@ -279,17 +265,13 @@ class _Parser:
         )
         self._wildcards += wildcards
         if self._wildcards > self._limits.max_wildcards:
-            raise QuerySyntaxError(
-                f"query has more than {self._limits.max_wildcards} wildcards", pos
-            )
+            raise QuerySyntaxError(f"query has more than {self._limits.max_wildcards} wildcards", pos)
 
     def _unexpected(self, lexeme: _Lexeme) -> QuerySyntaxError:
         if lexeme.kind == _Kind.RPAREN:
             return QuerySyntaxError("unbalanced ')'", lexeme.pos)
         if lexeme.kind == _Kind.NEAR:
-            return QuerySyntaxError(
-                f"{lexeme.text} works between two words, phrases or wildcards", lexeme.pos
-            )
+            return QuerySyntaxError(f"{lexeme.text} works between two words, phrases or wildcards", lexeme.pos)
         if lexeme.kind in (_Kind.AND, _Kind.OR):
             return QuerySyntaxError(f"{lexeme.text} is missing its left operand", lexeme.pos)
         return QuerySyntaxError(f"unexpected {lexeme.text!r}", lexeme.pos)
@@ -331,9 +313,7 @@ class _Parser:
             if not self._starts_unary() or (
                 lexeme.kind == _Kind.MINUS and following is not None and following.pos != lexeme.end
             ):
-                raise QuerySyntaxError(
-                    f"{_NAMES[lexeme.kind]} is missing its operand", lexeme.pos
-                )
+                raise QuerySyntaxError(f"{_NAMES[lexeme.kind]} is missing its operand", lexeme.pos)
             self._enter(lexeme.pos)
             child = self._unary()
             self._depth -= 1
@@ -376,9 +356,14 @@ class _Parser:
 
     def _title(self, scope: _Lexeme) -> Node:
         value = self._peek()
-        if value is None or value.pos != scope.end or value.kind not in (
-            _Kind.OPERAND,
-            _Kind.LPAREN,
+        if (
+            value is None
+            or value.pos != scope.end
+            or value.kind
+            not in (
+                _Kind.OPERAND,
+                _Kind.LPAREN,
+            )
         ):
             raise QuerySyntaxError(
                 "title: must be followed directly by a word, phrase, wildcard or (group)",
@@ -394,9 +379,7 @@ class _Parser:
             child = value.node
             following = self._peek()
             if following is not None and following.kind == _Kind.NEAR:
-                raise QuerySyntaxError(
-                    "NEAR cannot follow a title: term; write title:(a NEAR/5 b)", following.pos
-                )
+                raise QuerySyntaxError("NEAR cannot follow a title: term; write title:(a NEAR/5 b)", following.pos)
         self._depth -= 1
         return InTitle(child, scope.pos)
 
@@ -409,9 +392,7 @@ class _Parser:
         self._next()
         right = self._peek()
         if right is None or right.kind != _Kind.OPERAND:
-            raise QuerySyntaxError(
-                f"{operator.text} needs a word, phrase or wildcard on its right", operator.pos
-            )
+            raise QuerySyntaxError(f"{operator.text} needs a word, phrase or wildcard on its right", operator.pos)
         self._next()
         assert isinstance(left.node, Term | Phrase | Prefix)
         assert isinstance(right.node, Term | Phrase | Prefix)
@@ -419,9 +400,7 @@ class _Parser:
         self._count(near, left.pos)
         chained = self._peek()
         if chained is not None and chained.kind == _Kind.NEAR:
-            raise QuerySyntaxError(
-                "NEAR cannot be chained; combine two NEAR groups with AND", chained.pos
-            )
+            raise QuerySyntaxError("NEAR cannot be chained; combine two NEAR groups with AND", chained.pos)
         return near
 
 
@@ -450,9 +429,7 @@ def parse(text: str, *, limits: QueryLimits = DEFAULT_LIMITS) -> Node:
     :class:`QueryLimits` guard being exceeded.
     """
     if len(text) > limits.max_length:
-        raise QuerySyntaxError(
-            f"query is longer than {limits.max_length} characters", limits.max_length
-        )
+        raise QuerySyntaxError(f"query is longer than {limits.max_length} characters", limits.max_length)
     lexemes = list(_lex(text, limits))
     if not lexemes:
         raise QuerySyntaxError("empty query", 0)
@@ -485,10 +462,7 @@ def render(node: Node) -> str:
         return _render_operand(node)
     if isinstance(node, Near):
         operator = "ONEAR" if node.ordered else "NEAR"
-        return (
-            f"{_render_operand(node.left)} {operator}/{node.distance} "
-            f"{_render_operand(node.right)}"
-        )
+        return f"{_render_operand(node.left)} {operator}/{node.distance} {_render_operand(node.right)}"
     if isinstance(node, Filter):
         return f"{node.field}:{_render_filter_value(node.value)}"
     if isinstance(node, InTitle):
@@ -499,8 +473,5 @@ def render(node: Node) -> str:
         inner = render(node.child)
         return f"NOT ({inner})" if isinstance(node.child, And | Or) else f"NOT {inner}"
     if isinstance(node, And):
-        return " AND ".join(
-            f"({render(child)})" if isinstance(child, Or) else render(child)
-            for child in node.children
-        )
+        return " AND ".join(f"({render(child)})" if isinstance(child, Or) else render(child) for child in node.children)
     return " OR ".join(render(child) for child in node.children)

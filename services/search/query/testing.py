@@ -12,6 +12,7 @@ from the brute-force evaluator.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Mapping
 from typing import Any, Final
@@ -186,6 +187,7 @@ def nears() -> st.SearchStrategy[str]:
 
 def filters() -> st.SearchStrategy[str]:
     """``source:``, ``lang:``, ``entity:`` and ``region:`` filters, in varying letter case."""
+
     def quoted(value: str) -> str:
         return f'"{value}"' if " " in value else value
 
@@ -241,10 +243,10 @@ def _field_value(query: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
 def _span_starts(query: Mapping[str, Any], tokens: tuple[str, ...]) -> list[tuple[int, int]]:
     ((kind, body),) = query.items()
     if kind == "span_term":
-        field, spec = _field_value(body)
+        _, spec = _field_value(body)
         return [(i, i + 1) for i, token in enumerate(tokens) if token == spec["value"]]
     if kind == "span_multi":
-        field, spec = _field_value(body["match"]["prefix"])
+        _field, spec = _field_value(body["match"]["prefix"])
         return [(i, i + 1) for i, token in enumerate(tokens) if token.startswith(spec["value"])]
     if kind == "span_near":
         clauses = [_span_starts(clause, tokens) for clause in body["clauses"]]
@@ -253,12 +255,12 @@ def _span_starts(query: Mapping[str, Any], tokens: tuple[str, ...]) -> list[tupl
         for first in clauses[0]:
             chains: list[list[tuple[int, int]]] = [[first]]
             for spans in clauses[1:]:
-                chains = [chain + [span] for chain in chains for span in spans]
+                chains = [[*chain, span] for chain in chains for span in spans]
             for chain in chains:
                 start = min(span[0] for span in chain)
                 end = max(span[1] for span in chain)
                 width = sum(span[1] - span[0] for span in chain)
-                in_order = all(a[1] <= b[0] for a, b in zip(chain, chain[1:], strict=False))
+                in_order = all(a[1] <= b[0] for a, b in itertools.pairwise(chain))
                 if end - start - width <= slop and (in_order or not ordered):
                     found.append((start, end))
         return found
@@ -268,9 +270,9 @@ def _span_starts(query: Mapping[str, Any], tokens: tuple[str, ...]) -> list[tupl
 def _span_field(query: Mapping[str, Any]) -> str:
     ((kind, body),) = query.items()
     if kind == "span_term":
-        return next(iter(body))
+        return str(next(iter(body)))
     if kind == "span_multi":
-        return next(iter(body["match"]["prefix"]))
+        return str(next(iter(body["match"]["prefix"])))
     return _span_field(body["clauses"][0])
 
 
@@ -292,9 +294,7 @@ def evaluate_es_query(query: Mapping[str, Any], document: AnalyzedDocument) -> b
         if field in document.fields:
             return spec["value"] in document.fields[field]
         values = document.keywords.get(field, frozenset())
-        return lowercase(spec["value"]) in values if spec.get("case_insensitive") else (
-            spec["value"] in values
-        )
+        return lowercase(spec["value"]) in values if spec.get("case_insensitive") else (spec["value"] in values)
     if kind == "prefix":
         field, spec = _field_value(body)
         return any(token.startswith(spec["value"]) for token in document.fields[field])
@@ -302,9 +302,7 @@ def evaluate_es_query(query: Mapping[str, Any], document: AnalyzedDocument) -> b
         field, spec = _field_value(body)
         wanted = tuple(tokenize(spec["query"]))
         tokens = document.fields[field]
-        return any(
-            tokens[i : i + len(wanted)] == wanted for i in range(len(tokens) - len(wanted) + 1)
-        )
+        return any(tokens[i : i + len(wanted)] == wanted for i in range(len(tokens) - len(wanted) + 1))
     if kind == "span_near":
         return bool(_span_starts(query, document.fields[_span_field(query)]))
     raise ValueError(f"unsupported query {kind}")

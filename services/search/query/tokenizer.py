@@ -178,9 +178,7 @@ def analyze(text: str) -> list[Token]:
     for start, end in _segments(text):
         for piece_start in range(start, end, MAX_TOKEN_LENGTH):
             piece_end = min(piece_start + MAX_TOKEN_LENGTH, end)
-            tokens.append(
-                Token(lowercase(text[piece_start:piece_end]), piece_start, piece_end, len(tokens))
-            )
+            tokens.append(Token(lowercase(text[piece_start:piece_end]), piece_start, piece_end, len(tokens)))
     return tokens
 
 

@@ -22,7 +22,7 @@ def query_es() -> Iterator[Elasticsearch]:
     try:
         # Not ping(): the integ-test distribution does not serve GET /.
         client.cluster.health(timeout="5s")
-    except Exception as error:  # noqa: BLE001 - any failure means "unreachable" here
+    except Exception as error:  # any failure means "unreachable" here
         pytest.fail(f"Elasticsearch is not reachable at {ES_URL} (set WARTA_ES_URL): {error!r}")
     yield client
     client.close()

@@ -32,8 +32,7 @@ ANALYZED: list[AnalyzedDocument] = [analyze_document(document) for document in D
 def corpus_index(query_es: Elasticsearch, query_index_name: str) -> Iterator[str]:
     query_es.indices.create(index=query_index_name, **query_index_mapping())
     actions = (
-        {"_index": query_index_name, "_id": document["id"], "_source": es_source(document)}
-        for document in DOCUMENTS
+        {"_index": query_index_name, "_id": document["id"], "_source": es_source(document)} for document in DOCUMENTS
     )
     helpers.bulk(query_es, actions, refresh="wait_for")
     yield query_index_name
@@ -62,9 +61,7 @@ def brute_hits(text: str) -> set[str]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(query_texts())
-def test_random_queries_match_brute_force(
-    query_es: Elasticsearch, corpus_index: str, text: str
-) -> None:
+def test_random_queries_match_brute_force(query_es: Elasticsearch, corpus_index: str, text: str) -> None:
     assert es_hits(query_es, corpus_index, text) == brute_hits(text)
 
 
@@ -90,12 +87,10 @@ def test_random_queries_match_brute_force(
         'source:"radar kudus" OR source:KLIKJATENG.COM',
         "lang:ID region:blora",
         'region:3316 OR region:"jawa tengah"',
-        "entity:\"bupati blora\" lang:jv",
+        'entity:"bupati blora" lang:jv',
     ],
 )
-def test_examples_match_brute_force(
-    query_es: Elasticsearch, corpus_index: str, text: str
-) -> None:
+def test_examples_match_brute_force(query_es: Elasticsearch, corpus_index: str, text: str) -> None:
     assert es_hits(query_es, corpus_index, text) == brute_hits(text)
 
 

@@ -7,7 +7,7 @@ from elasticsearch import Elasticsearch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.search.query.testing import PLANTED_PHRASES, VOCABULARY
+from services.search.query.testing import VOCABULARY
 from services.search.query.tokenizer import tokenize
 
 pytestmark = pytest.mark.elasticsearch

@@ -27,9 +27,7 @@ def test_phrase_is_match_phrase_of_tokens() -> None:
 
 
 def test_wildcard_is_prefix() -> None:
-    assert to_es_query(parse("Pelayan*"), text_fields=("body",)) == {
-        "prefix": {"body": {"value": "pelayan"}}
-    }
+    assert to_es_query(parse("Pelayan*"), text_fields=("body",)) == {"prefix": {"body": {"value": "pelayan"}}}
 
 
 def test_title_restricts_to_title_field() -> None:
@@ -50,13 +48,7 @@ def test_near_is_span_near_per_field() -> None:
     assert query == {
         "span_near": {
             "clauses": [
-                {
-                    "span_multi": {
-                        "match": {
-                            "prefix": {"body": {"value": "pelayan", "rewrite": "top_terms_1000"}}
-                        }
-                    }
-                },
+                {"span_multi": {"match": {"prefix": {"body": {"value": "pelayan", "rewrite": "top_terms_1000"}}}}},
                 {
                     "span_near": {
                         "clauses": [

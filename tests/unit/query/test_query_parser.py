@@ -118,7 +118,7 @@ def test_positions_are_recorded() -> None:
         ("a (b (c) d", "unbalanced '('", 2),
         ("a OR b)", "unbalanced ')'", 6),
         (")", "unbalanced ')'", 0),
-        ("a \"wakil bupati", "unbalanced quote", 2),
+        ('a "wakil bupati', "unbalanced quote", 2),
         ('source:"Radar', "unbalanced quote", 7),
         ("a AND", "AND is missing its right operand", 2),
         ("AND a", "AND is missing its left operand", 0),
@@ -178,9 +178,7 @@ def test_error_is_a_value_error() -> None:
         ("ab*", QueryLimits(min_wildcard_prefix=2), None, None),
     ],
 )
-def test_limits(
-    query: str, limits: QueryLimits, message: str | None, position: int | None
-) -> None:
+def test_limits(query: str, limits: QueryLimits, message: str | None, position: int | None) -> None:
     if message is None:
         parse(query, limits=limits)
         return
