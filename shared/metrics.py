@@ -66,7 +66,7 @@ def metrics_asgi_app():  # type: ignore[no-untyped-def]
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         return
 
 

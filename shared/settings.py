@@ -8,6 +8,7 @@ environment variables with the ``WARTA_`` prefix (pydantic-settings). ``WARTA_EN
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,24 +36,20 @@ class CommonSettings(BaseSettings):
     # Consumers touch this file after every successful loop iteration (liveness for compose/k8s).
     health_file: Path | None = None
 
+    # Names of fields holding secrets; placeholder values are refused outside dev and test.
+    secret_fields: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets(self) -> CommonSettings:
+        if self.production:
+            for name in self.secret_fields:
+                if str(getattr(self, name, "") or "") in PLACEHOLDER_SECRETS:
+                    raise ValueError(f"WARTA_{name.upper()} must be set to a real secret when WARTA_ENV={self.env}")
+        return self
+
     def topic(self, topic: Topic) -> str:
         return physical(topic, self.topic_prefix)
 
     @property
     def production(self) -> bool:
         return self.env not in {"dev", "test"}
-
-
-class SecretSettingsMixin(BaseSettings):
-    """Refuses placeholder secrets outside dev and test."""
-
-    secret_fields: tuple[str, ...] = ()
-
-    @model_validator(mode="after")
-    def _no_placeholder_secrets(self) -> SecretSettingsMixin:
-        if getattr(self, "env", "dev") in {"dev", "test"}:
-            return self
-        for name in self.secret_fields:
-            if str(getattr(self, name, "")) in PLACEHOLDER_SECRETS:
-                raise ValueError(f"WARTA_{name.upper()} must be set to a real secret when WARTA_ENV={self.env}")  # type: ignore[attr-defined]
-        return self

@@ -7,17 +7,17 @@ Code refers to logical names only. The physical name is the logical name with th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Topic(str, Enum):
+class Topic(StrEnum):
     ARTICLES_RAW = "articles.raw"
     ARTICLES_ENRICHED = "articles.enriched"
     ENRICH_DLQ = "enrich.dlq"
     SEARCH_DLQ = "search.dlq"
 
 
-class Stage(str, Enum):
+class Stage(StrEnum):
     """A consuming stage: the owner of one DLQ topic."""
 
     ENRICH = "enrich"

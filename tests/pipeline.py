@@ -53,7 +53,16 @@ class Namespace:
             "WARTA_TOPIC_PREFIX": self.prefix,
             "WARTA_INDEX_PREFIX": self.prefix,
             "WARTA_REDIS_PREFIX": f"{self.prefix}warta:",
+            "WARTA_ADMIN_KEY": self.admin_key,
         }
+
+    @property
+    def admin_key(self) -> str:
+        return f"wk_test_admin_{self.prefix}"
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_key}"}
 
     @property
     def settings(self) -> CommonSettings:
@@ -131,7 +140,7 @@ class Pipeline:
     """The five Warta processes on one namespace. ``extra_env`` tunes them (fault hooks, timeouts)."""
 
     def __init__(self, ns: Namespace, log_dir: Path, extra_env: dict[str, str] | None = None,
-                 workers: int = 1, concurrency: int = 1) -> None:  # fmt: skip
+                 workers: int = 1, concurrency: int = 1, indexers: int = 1) -> None:  # fmt: skip
         self.ns = ns
         self.log_dir = log_dir
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -143,6 +152,8 @@ class Pipeline:
         self._add("search-api", ["search", "serve", "--port", str(self.search_port)], self.search_port)
         self._add("bridge", ["enrich", "bridge"])
         self._add("indexer", ["search", "indexer"])
+        for i in range(2, indexers + 1):  # more indexers join the same consumer group
+            self._add(f"indexer-{i}", ["search", "indexer"])
         for i in range(workers):
             self._add(f"worker-{i + 1}", ["enrich", "worker", "--concurrency", str(concurrency)])
 
@@ -184,10 +195,14 @@ class Pipeline:
             proc.stop()
 
     def post(self, article: dict[str, object], timeout: float = 30) -> httpx.Response:
-        return httpx.post(f"{self.ingest_url}/v1/articles", json=article, timeout=timeout)
+        return httpx.post(f"{self.ingest_url}/v1/articles", json=article, headers=self.ns.auth, timeout=timeout)
+
+    def get(self, path: str, **params: object) -> httpx.Response:
+        """GET on the search API with the admin key."""
+        return httpx.get(f"{self.search_url}{path}", params=params, headers=self.ns.auth, timeout=30)  # type: ignore[arg-type]
 
     def search(self, q: str, **params: object) -> dict[str, object]:
-        r = httpx.get(f"{self.search_url}/v1/search", params={"q": q, **params}, timeout=30)
+        r = self.get("/v1/search", q=q, **params)
         r.raise_for_status()
         return r.json()  # type: ignore[no-any-return]
 

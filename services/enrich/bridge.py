@@ -27,13 +27,12 @@ from celery import Celery
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
 
+from services.enrich.settings import EnrichSettings
 from shared.kafka import DlqLimit, DlqPublisher, OffsetTracker, consumer_lag, make_consumer
 from shared.metrics import CELERY_QUEUE, CONSUMER_LAG, DLQ, IN_FLIGHT, MESSAGES, PAUSED
 from shared.process import beat
 from shared.schemas import MessageError, RawArticle, UnknownSchemaVersion, decode, payload_text
 from shared.topics import Stage, Topic
-
-from services.enrich.settings import EnrichSettings
 
 log = logging.getLogger(__name__)
 TASK_NAME = "warta.enrich_article"

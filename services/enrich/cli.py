@@ -12,11 +12,10 @@ from shared.logs import configure_logging
 
 def bridge(argv: list[str]) -> int:
     argparse.ArgumentParser(prog="warta enrich bridge").parse_args(argv)
-    from shared.metrics import serve_metrics
-    from shared.process import StopSignal
-
     from services.enrich.bridge import Bridge
     from services.enrich.celery_app import app, settings
+    from shared.metrics import serve_metrics
+    from shared.process import StopSignal
 
     configure_logging("enrich-bridge", settings.log_level, settings.log_format)
     serve_metrics(settings.metrics_port)
@@ -32,9 +31,8 @@ def worker(argv: list[str]) -> int:
     # Metrics from the pool's child processes are aggregated through files; this must be set
     # before prometheus_client is first imported.
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="warta-metrics-"))
-    from shared.metrics import HEARTBEAT, serve_metrics
-
     from services.enrich.celery_app import app, settings
+    from shared.metrics import HEARTBEAT, serve_metrics
 
     configure_logging("enrich-worker", settings.log_level, settings.log_format)
     # Celery supervises its own pool; liveness is "the main process is up".

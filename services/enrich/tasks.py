@@ -17,13 +17,12 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 
+from services.enrich.celery_app import app, settings
+from services.enrich.enrichment import enrich
 from shared.kafka import DlqPublisher, make_producer
 from shared.metrics import DLQ, MESSAGES, STAGE_SECONDS
 from shared.schemas import MessageError, RawArticle, UnknownSchemaVersion, decode
 from shared.topics import Stage, Topic
-
-from services.enrich.celery_app import app, settings
-from services.enrich.enrichment import enrich
 
 log = logging.getLogger(__name__)
 

@@ -9,19 +9,21 @@ import logging
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Body, FastAPI, Request
+from elasticsearch import Elasticsearch
+from fastapi import Body, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-
-from shared.metrics import MESSAGES, metrics_asgi_app
 
 from services.ingest.articles import ArticleIn, EmptyArticle, to_raw
 from services.ingest.publisher import ArticlePublisher, PublishError
 from services.ingest.settings import IngestSettings
+from shared.auth import KeyStore, RateLimiter, require
+from shared.http import describe_validation, install_error_handlers
+from shared.metrics import MESSAGES, metrics_asgi_app
 
 log = logging.getLogger(__name__)
+ADMIN = Depends(require("admin"))
 
 
 class Accepted(BaseModel):
@@ -46,21 +48,22 @@ class ErrorBody(BaseModel):
     detail: list[dict[str, Any]] | None = None
 
 
-def _describe(errors: list[Any]) -> str:
-    parts = []
-    for err in errors[:10]:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
-        parts.append(f"{'.'.join(loc) or 'body'}: {err.get('msg')}")
-    return "; ".join(parts)
-
-
 def create_app(settings: IngestSettings | None = None, publisher: ArticlePublisher | None = None) -> FastAPI:
     settings = settings or IngestSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         app.state.publisher = publisher or ArticlePublisher(settings)
+        es = Elasticsearch(settings.es_url, request_timeout=10)
+        app.state.keys = KeyStore(es, settings.index_prefix)
+        app.state.limiter = RateLimiter(settings.redis_url, settings.redis_prefix, settings.rate_limit_per_minute)
+        try:
+            await run_in_threadpool(app.state.keys.ensure_index)
+            await run_in_threadpool(app.state.keys.bootstrap_admin, settings.admin_key)
+        except Exception as exc:  # ES down: authenticated calls answer 503 until it is back
+            log.warning("key store not ready", extra={"error": repr(exc)})
         yield
+        es.close()
         if publisher is None:
             app.state.publisher.close()
 
@@ -73,10 +76,7 @@ def create_app(settings: IngestSettings | None = None, publisher: ArticlePublish
     )
     app.mount("/metrics", metrics_asgi_app())
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
-        return JSONResponse(status_code=422, content={"error": _describe(errors), "detail": errors})
+    install_error_handlers(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -96,7 +96,7 @@ def create_app(settings: IngestSettings | None = None, publisher: ArticlePublish
         tags=["articles"],
         responses={503: {"model": ErrorBody, "description": "Kafka did not acknowledge the write"}},
     )
-    async def post_article(request: Request, article: ArticleIn) -> Any:
+    async def post_article(request: Request, article: ArticleIn, _: Any = ADMIN) -> Any:
         try:
             raw = await run_in_threadpool(to_raw, article)
         except EmptyArticle as exc:
@@ -114,14 +114,14 @@ def create_app(settings: IngestSettings | None = None, publisher: ArticlePublish
         tags=["articles"],
         description=f"Up to {settings.max_batch} articles; one result per item. A bad item never sinks the good ones.",
     )
-    async def post_batch(request: Request, articles: list[dict[str, Any]] = Body(..., embed=True, max_length=settings.max_batch)) -> Any:
+    async def post_batch(request: Request, _: Any = ADMIN, articles: list[dict[str, Any]] = Body(..., embed=True, max_length=settings.max_batch)) -> Any:
         results: list[ItemResult | None] = [None] * len(articles)
         raws = []
         for i, item in enumerate(articles):
             try:
                 raw = await run_in_threadpool(to_raw, ArticleIn.model_validate(item))
             except ValidationError as exc:
-                results[i] = ItemResult(index=i, status=422, error=_describe(exc.errors()))
+                results[i] = ItemResult(index=i, status=422, error=describe_validation(exc.errors()))
                 continue
             except EmptyArticle as exc:
                 results[i] = ItemResult(index=i, status=422, error=str(exc))

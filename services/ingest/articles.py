@@ -7,10 +7,9 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.ingest.urls import InvalidURL, canonical_url, domain_of
 from shared.ids import article_id
 from shared.schemas import MAX_TEXT_CHARS, RawArticle, utcnow
-
-from services.ingest.urls import InvalidURL, canonical_url, domain_of
 
 # Clock skew we tolerate on publication dates supplied by clients.
 FUTURE_SKEW = timedelta(hours=1)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from shared.logs import configure_logging
-
 from services.ingest.settings import IngestSettings
+from shared.logs import configure_logging
 
 
 def serve(argv: list[str]) -> int:
@@ -34,11 +33,10 @@ def serve(argv: list[str]) -> int:
 
 def crawler(argv: list[str]) -> int:
     argparse.ArgumentParser(prog="warta ingest crawler").parse_args(argv)
-    from shared.metrics import serve_metrics
-    from shared.process import StopSignal
-
     from services.ingest.crawler.runner import run_crawler
     from services.ingest.publisher import ArticlePublisher
+    from shared.metrics import serve_metrics
+    from shared.process import StopSignal
 
     settings = IngestSettings()
     configure_logging("ingest-crawler", settings.log_level, settings.log_format)
@@ -63,9 +61,8 @@ def demo_sites(argv: list[str]) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8101)
     a = p.parse_args(argv)
-    from shared.process import StopSignal
-
     from services.ingest.demo_sites import serve_demo_sites
+    from shared.process import StopSignal
 
     configure_logging("demo-sites")
     stop = StopSignal()

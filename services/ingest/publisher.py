@@ -8,12 +8,11 @@ from collections.abc import Sequence
 
 from kafka.errors import KafkaError
 
+from services.ingest.settings import IngestSettings
 from shared.kafka import make_producer
 from shared.metrics import MESSAGES, STAGE_SECONDS
 from shared.schemas import RawArticle
 from shared.topics import Topic
-
-from services.ingest.settings import IngestSettings
 
 log = logging.getLogger(__name__)
 

@@ -17,3 +17,5 @@ class IngestSettings(CommonSettings):
     # Largest HTML or text accepted through the API (bytes of the UTF-8 encoding).
     max_body_bytes: int = 2_000_000
     data_dir: Path = Path(".stack/data/ingest")
+    admin_key: str | None = None
+    rate_limit_per_minute: int = Field(default=6000, ge=1)

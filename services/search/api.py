@@ -1,43 +1,51 @@
-"""The search HTTP API (foundation): full-text search with cursors, and article lookup."""
+"""The search HTTP API: search, articles, stories, analytics, export, saved searches with alerts,
+and API keys. Every endpoint that selects articles goes through :class:`Criteria` (one query path).
+"""
 
 from __future__ import annotations
 
-import base64
+import csv
+import io
 import json
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from elastic_transport import ConnectionError as ESConnectionError
-from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch, NotFoundError
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
 
-from shared.metrics import metrics_asgi_app
-
+from services.search.alerts import AlertIndices, SavedSearchStore
 from services.search.index import ensure_index
+from services.search.query import QuerySyntaxError
+from services.search.requests import (
+    HIGHLIGHT,
+    HIT_SOURCE,
+    JAKARTA,
+    TOP_FIELDS,
+    BadRequest,
+    Criteria,
+    Sort,
+    decode_cursor,
+    encode_cursor,
+    sort_clause,
+)
 from services.search.settings import SearchSettings
+from shared.auth import ApiKey, KeyStore, RateLimiter, Role, require
+from shared.http import install_error_handlers
+from shared.metrics import metrics_asgi_app
 
 log = logging.getLogger(__name__)
 
-
-class Hit(BaseModel):
-    id: str
-    url: str
-    title: str
-    source: str
-    published_at: datetime | None = None
-    snippet: str | None = None
+READER = Depends(require("reader"))
+ADMIN = Depends(require("admin"))
 
 
-class SearchResult(BaseModel):
-    total: int
-    hits: list[Hit]
-    next_cursor: str | None = None
+# --- response models ------------------------------------------------------------------------------
 
 
 class ErrorBody(BaseModel):
@@ -45,77 +53,255 @@ class ErrorBody(BaseModel):
     position: int | None = None
 
 
-def encode_cursor(sort: str, values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"s": sort, "v": values}).encode()).decode().rstrip("=")
+class EntityOut(BaseModel):
+    type: str
+    canonical: str
+    role: str | None = None
 
 
-def decode_cursor(cursor: str, sort: str) -> list[Any]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if data["s"] != sort or not isinstance(data["v"], list):
-            raise ValueError("cursor belongs to another sort order")
-        return list(data["v"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise HTTPException(status_code=400, detail=f"cursor: invalid cursor ({exc})") from exc
+class RegionOut(BaseModel):
+    code: str
+    name: str
+    level: str
 
 
-def sort_clause(sort: str) -> list[dict[str, Any]]:
-    newest = [{"published_at": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
-    return newest if sort == "newest" else [{"_score": "desc"}, *newest]
+class StoryInfo(BaseModel):
+    story_id: str
+    story_size: int
+    outlets: list[str]
+    earliest_published_at: datetime | None = None
 
 
-def build_query(q: str) -> dict[str, Any]:
-    if not q.strip():
-        return {"match_all": {}}
-    return {
-        "bool": {
-            "must": [
-                {"bool": {"should": [{"match": {"title": {"query": w}}}, {"match": {"body": {"query": w}}}], "minimum_should_match": 1}}
-                for w in q.split()
-            ]
-        }
-    }
+class Hit(BaseModel):
+    id: str
+    url: str
+    title: str
+    source: str
+    outlet: str | None = None
+    published_at: datetime | None = None
+    language: str | None = None
+    snippet: str | None = None
+    highlights: dict[str, list[str]] = Field(default_factory=dict)
+    summary: list[str] = Field(default_factory=list)
+    entities: list[EntityOut] = Field(default_factory=list)
+    regions: list[RegionOut] = Field(default_factory=list)
+    story_id: str | None = None
+    story_size: int | None = None
+    story: StoryInfo | None = None
 
 
-def _ensure_index(settings: SearchSettings) -> None:
+class SearchResult(BaseModel):
+    total: int
+    total_stories: int | None = None
+    hits: list[Hit]
+    next_cursor: str | None = None
+
+
+class Bucket(BaseModel):
+    key: str
+    count: int
+
+
+class Timeline(BaseModel):
+    interval: str
+    count: Literal["articles", "stories"]
+    time_zone: str
+    buckets: list[Bucket]
+
+
+class TopResult(BaseModel):
+    field: str
+    count: Literal["articles", "stories"]
+    values: list[Bucket]
+    significant_terms: list[Bucket]
+
+
+class StoryResult(BaseModel):
+    story: StoryInfo
+    members: list[Hit]
+
+
+class SavedSearchIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    query: str = Field(min_length=1, max_length=2000)
+    webhook_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
+
+
+class SavedSearchPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    query: str | None = Field(default=None, min_length=1, max_length=2000)
+    webhook_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
+    enabled: bool | None = None
+
+
+class SavedSearch(BaseModel):
+    id: str
+    name: str
+    query: str
+    webhook_url: str | None = None
+    enabled: bool = True
+    created_at: datetime
+    updated_at: datetime
+
+
+class Match(BaseModel):
+    saved_search_id: str
+    article_id: str
+    matched_at: datetime
+    published_at: datetime | None = None
+    title: str | None = None
+    url: str | None = None
+    source: str | None = None
+
+
+class Delivery(BaseModel):
+    id: str
+    saved_search_id: str
+    article_ids: list[str]
+    status: str
+    attempts: int
+    created_at: datetime
+    delivered_at: datetime | None = None
+    log: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class KeyIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+
+
+class KeyCreated(BaseModel):
+    id: str
+    name: str
+    role: Role
+    key: str = Field(description="The plaintext key. It is shown once and stored only as a hash.")
+
+
+class KeyInfo(BaseModel):
+    id: str
+    name: str
+    role: Role
+    created_at: datetime
+    disabled: bool
+    prefix: str | None = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Malformed query or parameter"},
+    401: {"model": ErrorBody, "description": "Missing or invalid API key"},
+    403: {"model": ErrorBody, "description": "The key's role is not allowed here"},
+    429: {"model": ErrorBody, "description": "Rate limit exceeded"},
+    503: {"model": ErrorBody, "description": "Search backend unavailable"},
+}
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def criteria(
+    q: Annotated[str, Query(max_length=2000, description="Query in the Warta query language")] = "",
+    date_from: Annotated[str | None, Query(alias="from", description="ISO date or date-time; default zone Asia/Jakarta")] = None,
+    date_to: Annotated[str | None, Query(alias="to", description="ISO date or date-time; default zone Asia/Jakarta")] = None,
+    source: Annotated[list[str], Query(description="Outlet filter (repeatable)")] = [],  # noqa: B006
+    language: Annotated[list[str], Query(description="Language filter (repeatable)")] = [],  # noqa: B006
+    region: Annotated[list[str], Query(description="Region code or name (repeatable)")] = [],  # noqa: B006
+    entity: Annotated[list[str], Query(description="Canonical entity name (repeatable)")] = [],  # noqa: B006
+) -> Criteria:
+    return Criteria(q=q, date_from=date_from, date_to=date_to, sources=source, languages=language, regions=region,
+                    entities=entity)  # fmt: skip
+
+
+def to_hit(h: dict[str, Any], story: StoryInfo | None = None) -> Hit:
+    src = h["_source"]
+    hl = h.get("highlight", {})
+    snippet = (hl.get("body") or [None])[0] or (" ".join(src.get("summary") or [])[:240] or None)
+    entities, seen = [], set()
+    for e in src.get("entities") or []:
+        key = (e["type"], e["canonical"])
+        if key not in seen:
+            seen.add(key)
+            entities.append(EntityOut(type=e["type"], canonical=e["canonical"], role=e.get("role")))
+    return Hit(
+        id=src["id"], url=src["url"], title=src["title"], source=src["source"], outlet=src.get("outlet"),
+        published_at=src.get("published_at"), language=src.get("language"), snippet=snippet, highlights=hl,
+        summary=src.get("summary") or [], entities=entities, regions=src.get("regions") or [],
+        story_id=src.get("story_id"), story_size=src.get("story_size"), story=story,
+    )  # fmt: skip
+
+
+async def story_infos(es: AsyncElasticsearch, alias: str, story_ids: list[str]) -> dict[str, StoryInfo]:
+    if not story_ids:
+        return {}
+    resp = await es.search(index=alias, size=0, query={"terms": {"story_id": story_ids}}, aggs={
+        "stories": {"terms": {"field": "story_id", "size": len(story_ids)}, "aggs": {
+            "outlets": {"terms": {"field": "source", "size": 100}},
+            "earliest": {"min": {"field": "published_at"}},
+        }},
+    })  # fmt: skip
+    out = {}
+    for b in resp["aggregations"]["stories"]["buckets"]:
+        earliest = b["earliest"].get("value_as_string")
+        out[b["key"]] = StoryInfo(story_id=b["key"], story_size=b["doc_count"], outlets=[o["key"] for o in b["outlets"]["buckets"]],
+                                  earliest_published_at=earliest)  # fmt: skip
+    return out
+
+
+def _ensure_indices(settings: SearchSettings) -> KeyStore:
     es = Elasticsearch(settings.es_url, request_timeout=10)
-    try:
-        ensure_index(es, settings.index_prefix)
-    finally:
-        es.close()
+    ensure_index(es, settings.index_prefix)
+    AlertIndices(settings.index_prefix).ensure(es)
+    keys = KeyStore(es, settings.index_prefix)
+    keys.ensure_index()
+    keys.bootstrap_admin(settings.admin_key)
+    return keys
 
 
 def create_app(settings: SearchSettings | None = None) -> FastAPI:
     settings = settings or SearchSettings()
+    alias = settings.alias
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         app.state.es = AsyncElasticsearch(settings.es_url, request_timeout=settings.request_timeout_s)
+        app.state.sync_es = Elasticsearch(settings.es_url, request_timeout=settings.request_timeout_s)
+        app.state.keys = KeyStore(app.state.sync_es, settings.index_prefix)
+        app.state.saved = SavedSearchStore(app.state.sync_es, settings.index_prefix)
+        app.state.limiter = RateLimiter(settings.redis_url, settings.redis_prefix, settings.rate_limit_per_minute)
         try:
-            await run_in_threadpool(_ensure_index, settings)
+            await run_in_threadpool(_ensure_indices, settings)
         except Exception as exc:  # ES down at start-up: /readyz reports it; requests answer 503
-            log.warning("could not ensure the index", extra={"error": repr(exc)})
+            log.warning("could not ensure the indices", extra={"error": repr(exc)})
         yield
         await app.state.es.close()
+        app.state.sync_es.close()
 
-    app = FastAPI(title="Warta search API", version="1", lifespan=lifespan)
+    app = FastAPI(
+        title="Warta search API",
+        version="1",
+        description="Search, analytics, export and alerts over Indonesian regional news. "
+        "Authenticate with `Authorization: Bearer <key>`.",
+        lifespan=lifespan,
+    )
     app.mount("/metrics", metrics_asgi_app())
 
-    @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        body = exc.detail if isinstance(exc.detail, dict) else {"error": str(exc.detail)}
-        return JSONResponse(status_code=exc.status_code, content=body)
+    install_error_handlers(app)
+
+    @app.exception_handler(BadRequest)
+    async def _bad_request(request: Request, exc: BadRequest) -> JSONResponse:
+        return JSONResponse(status_code=400, content={"error": exc.message, "position": exc.position})
+
+    @app.exception_handler(QuerySyntaxError)
+    async def _bad_query(request: Request, exc: QuerySyntaxError) -> JSONResponse:
+        return JSONResponse(status_code=400, content={"error": exc.message, "position": exc.position})
 
     @app.exception_handler(ApiError)
     async def _es_error(request: Request, exc: ApiError) -> JSONResponse:
         status = 503 if exc.meta.status >= 500 or exc.meta.status == 429 else 400
         log.warning("Elasticsearch error", extra={"error": f"{exc.meta.status} {exc.message}"})
-        return JSONResponse(status_code=status, content={"error": f"search backend error: {exc.message}"})
+        msg = "search backend busy, try again shortly" if status == 503 else f"query rejected by the search backend: {exc.message}"
+        return JSONResponse(status_code=status, content={"error": msg})
 
-    @app.exception_handler(ESConnectionError)
-    @app.exception_handler(ConnectionTimeout)
-    async def _es_down(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(status_code=503, content={"error": "search backend unavailable, try again shortly"})
+    # --- health -----------------------------------------------------------------------------
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -129,42 +315,236 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
             return JSONResponse(status_code=503, content={"error": f"Elasticsearch is not reachable: {exc}"})
         return {"status": "ready"}
 
-    @app.get("/v1/search", response_model=SearchResult, tags=["search"], responses={400: {"model": ErrorBody}})
+    # --- search -----------------------------------------------------------------------------
+
+    @app.get("/v1/search", response_model=SearchResult, tags=["search"], responses=ERRORS)
     async def search(
         request: Request,
-        q: str = Query("", max_length=4000),
-        size: int = Query(10, ge=1, le=100),
-        sort: Literal["relevance", "newest"] = "relevance",
-        cursor: str | None = None,
+        c: Annotated[Criteria, Depends(criteria)],
+        _: Annotated[ApiKey, READER],
+        size: Annotated[int, Query(ge=1, le=100)] = 10,
+        sort: Sort = "relevance",
+        cursor: Annotated[str | None, Query(max_length=2000)] = None,
+        collapse: Annotated[bool, Query(description="One hit per story")] = False,
     ) -> Any:
+        es: AsyncElasticsearch = request.app.state.es
+        query = await run_in_threadpool(c.es_query)
         body: dict[str, Any] = {
-            "query": build_query(q),
-            "size": size,
-            "sort": sort_clause(sort),
-            "track_total_hits": True,
-            "timeout": settings.search_timeout,
-            "_source": ["id", "url", "title", "source", "published_at", "summary"],
-            "highlight": {"fields": {"body": {"fragment_size": 160, "number_of_fragments": 1}}},
-        }
-        if cursor:
-            body["search_after"] = decode_cursor(cursor, sort)
-        resp = await request.app.state.es.search(index=settings.alias, **body)
-        hits = []
-        for h in resp["hits"]["hits"]:
-            src = h["_source"]
-            snippet = (h.get("highlight", {}).get("body") or [None])[0] or " ".join(src.get("summary") or [])[:200] or None
-            hits.append(Hit(id=src["id"], url=src["url"], title=src["title"], source=src["source"],
-                            published_at=src.get("published_at"), snippet=snippet))  # fmt: skip
-        raw_hits = resp["hits"]["hits"]
-        next_cursor = encode_cursor(sort, raw_hits[-1]["sort"]) if len(raw_hits) == size else None
-        return SearchResult(total=resp["hits"]["total"]["value"], hits=hits, next_cursor=next_cursor)
+            "query": query, "size": size, "sort": sort_clause(sort), "track_total_hits": True,
+            "timeout": settings.search_timeout, "_source": HIT_SOURCE, "highlight": HIGHLIGHT,
+        }  # fmt: skip
+        kind = f"{'story' if collapse else 'article'}:{sort}"
+        if collapse:
+            offset = int(decode_cursor(cursor, kind)[0]) if cursor else 0
+            if offset + size > 10_000:
+                raise BadRequest("cursor: collapsed results can be paged through the first 10,000 stories")
+            body.update(collapse={"field": "story_id"}, **{"from": offset})
+            body["aggs"] = {"stories": {"cardinality": {"field": "story_id", "precision_threshold": 40000}}}
+        elif cursor:
+            body["search_after"] = decode_cursor(cursor, kind)
+        resp = await es.search(index=alias, **body)
+        raw = resp["hits"]["hits"]
+        stories = await story_infos(es, alias, [h["_source"].get("story_id") for h in raw if h["_source"].get("story_id")]) if collapse else {}
+        hits = [to_hit(h, stories.get(h["_source"].get("story_id", ""))) for h in raw]
+        next_cursor = None
+        if len(raw) == size:
+            next_cursor = encode_cursor(kind, [offset + size] if collapse else raw[-1]["sort"])
+        total_stories = resp["aggregations"]["stories"]["value"] if collapse else None
+        return SearchResult(total=resp["hits"]["total"]["value"], total_stories=total_stories, hits=hits, next_cursor=next_cursor)
 
-    @app.get("/v1/articles/{article_id}", tags=["articles"], responses={404: {"model": ErrorBody}})
-    async def get_article(request: Request, article_id: str) -> Any:
+    @app.get("/v1/articles/{article_id}", tags=["articles"], responses={404: {"model": ErrorBody}, **ERRORS})
+    async def get_article(request: Request, article_id: str, _: Annotated[ApiKey, READER]) -> Any:
         try:
-            resp = await request.app.state.es.get(index=settings.alias, id=article_id)
+            resp = await request.app.state.es.get(index=alias, id=article_id)
         except NotFoundError as exc:
             raise HTTPException(status_code=404, detail=f"article {article_id} not found") from exc
         return resp["_source"]
+
+    @app.get("/v1/stories/{story_id}", response_model=StoryResult, tags=["articles"],
+             responses={404: {"model": ErrorBody}, **ERRORS})  # fmt: skip
+    async def get_story(request: Request, story_id: str, _: Annotated[ApiKey, READER],
+                        size: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:  # fmt: skip
+        es: AsyncElasticsearch = request.app.state.es
+        resp = await es.search(index=alias, query={"term": {"story_id": story_id}}, size=size, _source=HIT_SOURCE,
+                               sort=[{"published_at": {"order": "asc", "missing": "_last"}}, {"id": "asc"}])  # fmt: skip
+        if not resp["hits"]["hits"]:
+            raise HTTPException(status_code=404, detail=f"story {story_id} not found")
+        info = (await story_infos(es, alias, [story_id]))[story_id]
+        return StoryResult(story=info, members=[to_hit(h) for h in resp["hits"]["hits"]])
+
+    # --- analytics --------------------------------------------------------------------------
+
+    @app.get("/v1/analytics/timeline", response_model=Timeline, tags=["analytics"], responses=ERRORS)
+    async def timeline(
+        request: Request,
+        c: Annotated[Criteria, Depends(criteria)],
+        _: Annotated[ApiKey, READER],
+        interval: Literal["day", "week", "month"] = "day",
+        count: Literal["articles", "stories"] = "articles",
+    ) -> Any:
+        query = await run_in_threadpool(c.es_query)
+        hist: dict[str, Any] = {"date_histogram": {"field": "published_at", "calendar_interval": interval,
+                                                   "time_zone": str(JAKARTA), "min_doc_count": 0}}  # fmt: skip
+        if count == "stories":
+            hist["aggs"] = {"stories": {"cardinality": {"field": "story_id", "precision_threshold": 40000}}}
+        resp = await request.app.state.es.search(index=alias, size=0, query=query, aggs={"t": hist},
+                                                 timeout=settings.search_timeout)  # fmt: skip
+        buckets = [
+            Bucket(key=b["key_as_string"], count=b["stories"]["value"] if count == "stories" else b["doc_count"])
+            for b in resp["aggregations"]["t"]["buckets"]
+        ]
+        return Timeline(interval=interval, count=count, time_zone=str(JAKARTA), buckets=buckets)
+
+    @app.get("/v1/analytics/top", response_model=TopResult, tags=["analytics"], responses=ERRORS)
+    async def top(
+        request: Request,
+        c: Annotated[Criteria, Depends(criteria)],
+        _: Annotated[ApiKey, READER],
+        field: Literal["source", "entity", "person", "org", "location", "region", "language"] = "source",
+        size: Annotated[int, Query(ge=1, le=100)] = 10,
+        count: Literal["articles", "stories"] = "articles",
+    ) -> Any:
+        query = await run_in_threadpool(c.es_query)
+        terms: dict[str, Any] = {"terms": {"field": TOP_FIELDS[field], "size": size}}
+        if count == "stories":
+            terms["aggs"] = {"stories": {"cardinality": {"field": "story_id", "precision_threshold": 40000}}}
+            terms["terms"]["order"] = {"stories": "desc"}
+        aggs = {"top": terms, "sig": {"significant_terms": {"field": "keywords", "size": 10, "min_doc_count": 2}}}
+        resp = await request.app.state.es.search(index=alias, size=0, query=query, aggs=aggs, timeout=settings.search_timeout)
+        values = [Bucket(key=str(b["key"]), count=b["stories"]["value"] if count == "stories" else b["doc_count"])
+                  for b in resp["aggregations"]["top"]["buckets"]]  # fmt: skip
+        sig = [Bucket(key=str(b["key"]), count=b["doc_count"]) for b in resp["aggregations"]["sig"]["buckets"]]
+        return TopResult(field=field, count=count, values=values, significant_terms=sig)
+
+    # --- export -----------------------------------------------------------------------------
+
+    @app.get("/v1/export", tags=["search"], responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}, **ERRORS})
+    async def export(
+        request: Request,
+        c: Annotated[Criteria, Depends(criteria)],
+        _: Annotated[ApiKey, READER],
+        format: Literal["csv", "ndjson"] = "csv",
+    ) -> StreamingResponse:
+        es: AsyncElasticsearch = request.app.state.es
+        query = await run_in_threadpool(c.es_query)
+        columns = ["id", "published_at", "source", "title", "url", "language", "regions", "entities", "story_id", "summary"]
+
+        def row(src: dict[str, Any]) -> list[str]:
+            return [src.get("id", ""), src.get("published_at", ""), src.get("source", ""), src.get("title", ""), src.get("url", ""),
+                    src.get("language", ""), "; ".join(r["name"] for r in src.get("regions") or []),
+                    "; ".join(sorted({e["canonical"] for e in src.get("entities") or []})), src.get("story_id", ""),
+                    " ".join(src.get("summary") or [])]  # fmt: skip
+
+        async def stream() -> AsyncIterator[bytes]:
+            # Point in time + search_after: a consistent snapshot, no 10k cap, one page in memory.
+            pit = await es.open_point_in_time(index=alias, keep_alive="2m")
+            pit_id = pit["id"]
+            try:
+                if format == "csv":
+                    buf = io.StringIO()
+                    csv.writer(buf).writerow(columns)
+                    yield buf.getvalue().encode()
+                after = None
+                while True:
+                    body: dict[str, Any] = {"query": query, "size": 1000, "pit": {"id": pit_id, "keep_alive": "2m"},
+                                            "sort": [{"published_at": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
+                                            "_source": HIT_SOURCE}  # fmt: skip
+                    if after:
+                        body["search_after"] = after
+                    resp = await es.search(**body)
+                    hits = resp["hits"]["hits"]
+                    if not hits:
+                        break
+                    pit_id = resp.get("pit_id", pit_id)
+                    after = hits[-1]["sort"]
+                    buf = io.StringIO()
+                    if format == "csv":
+                        w = csv.writer(buf)
+                        for h in hits:
+                            w.writerow(row(h["_source"]))
+                    else:
+                        for h in hits:
+                            buf.write(json.dumps(h["_source"], ensure_ascii=False) + "\n")
+                    yield buf.getvalue().encode()
+            finally:
+                await es.close_point_in_time(id=pit_id)
+
+        media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
+        headers = {"Content-Disposition": f'attachment; filename="warta-export.{format}"'}
+        return StreamingResponse(stream(), media_type=media, headers=headers)
+
+    # --- saved searches ---------------------------------------------------------------------
+
+    def _store(request: Request) -> SavedSearchStore:
+        return request.app.state.saved  # type: ignore[no-any-return]
+
+    def _check_query(q: str | None) -> None:
+        if q is not None:
+            Criteria(q=q).es_query()
+
+    @app.post("/v1/saved-searches", status_code=201, response_model=SavedSearch, tags=["alerts"], responses=ERRORS)
+    async def create_saved(request: Request, body: SavedSearchIn, _: Annotated[ApiKey, ADMIN]) -> Any:
+        _check_query(body.query)
+        return await run_in_threadpool(_store(request).create, body.name, body.query, body.webhook_url)
+
+    @app.get("/v1/saved-searches", response_model=list[SavedSearch], tags=["alerts"], responses=ERRORS)
+    async def list_saved(request: Request, _: Annotated[ApiKey, ADMIN]) -> Any:
+        return await run_in_threadpool(_store(request).list)
+
+    @app.get("/v1/saved-searches/{saved_id}", response_model=SavedSearch, tags=["alerts"],
+             responses={404: {"model": ErrorBody}, **ERRORS})  # fmt: skip
+    async def get_saved(request: Request, saved_id: str, _: Annotated[ApiKey, ADMIN]) -> Any:
+        found = await run_in_threadpool(_store(request).get, saved_id)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"saved search {saved_id} not found")
+        return found
+
+    @app.patch("/v1/saved-searches/{saved_id}", response_model=SavedSearch, tags=["alerts"],
+               responses={404: {"model": ErrorBody}, **ERRORS})  # fmt: skip
+    async def update_saved(request: Request, saved_id: str, body: SavedSearchPatch, _: Annotated[ApiKey, ADMIN]) -> Any:
+        _check_query(body.query)
+        changes = body.model_dump(exclude_unset=True)
+        found = await run_in_threadpool(_store(request).update, saved_id, changes)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"saved search {saved_id} not found")
+        return found
+
+    @app.delete("/v1/saved-searches/{saved_id}", status_code=204, tags=["alerts"],
+                responses={404: {"model": ErrorBody}, **ERRORS})  # fmt: skip
+    async def delete_saved(request: Request, saved_id: str, _: Annotated[ApiKey, ADMIN]) -> None:
+        if not await run_in_threadpool(_store(request).delete, saved_id):
+            raise HTTPException(status_code=404, detail=f"saved search {saved_id} not found")
+
+    @app.get("/v1/saved-searches/{saved_id}/matches", response_model=list[Match], tags=["alerts"],
+             responses={404: {"model": ErrorBody}, **ERRORS})  # fmt: skip
+    async def saved_matches(request: Request, saved_id: str, _: Annotated[ApiKey, ADMIN],
+                            size: Annotated[int, Query(ge=1, le=500)] = 50) -> Any:  # fmt: skip
+        if await run_in_threadpool(_store(request).get, saved_id) is None:
+            raise HTTPException(status_code=404, detail=f"saved search {saved_id} not found")
+        return await run_in_threadpool(_store(request).matches, saved_id, size)
+
+    @app.get("/v1/saved-searches/{saved_id}/deliveries", response_model=list[Delivery], tags=["alerts"],
+             responses={404: {"model": ErrorBody}, **ERRORS})  # fmt: skip
+    async def saved_deliveries(request: Request, saved_id: str, _: Annotated[ApiKey, ADMIN],
+                               size: Annotated[int, Query(ge=1, le=500)] = 50) -> Any:  # fmt: skip
+        if await run_in_threadpool(_store(request).get, saved_id) is None:
+            raise HTTPException(status_code=404, detail=f"saved search {saved_id} not found")
+        return await run_in_threadpool(_store(request).deliveries, saved_id, size)
+
+    # --- API keys ---------------------------------------------------------------------------
+
+    @app.post("/v1/keys", status_code=201, response_model=KeyCreated, tags=["keys"], responses=ERRORS)
+    async def create_key(request: Request, body: KeyIn, _: Annotated[ApiKey, ADMIN]) -> Any:
+        key, info = await run_in_threadpool(request.app.state.keys.create, body.name, body.role)
+        return KeyCreated(id=info.id, name=info.name, role=info.role, key=key)
+
+    @app.get("/v1/keys", response_model=list[KeyInfo], tags=["keys"], responses=ERRORS)
+    async def list_keys(request: Request, _: Annotated[ApiKey, ADMIN]) -> Any:
+        return await run_in_threadpool(request.app.state.keys.list)
+
+    @app.delete("/v1/keys/{key_id}", status_code=204, tags=["keys"], responses={404: {"model": ErrorBody}, **ERRORS})
+    async def disable_key(request: Request, key_id: str, _: Annotated[ApiKey, ADMIN]) -> None:
+        if not await run_in_threadpool(request.app.state.keys.disable, key_id):
+            raise HTTPException(status_code=404, detail=f"key {key_id} not found")
 
     return app

@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import argparse
 
-from shared.logs import configure_logging
-
 from services.search.settings import SearchSettings
+from shared.logs import configure_logging
 
 
 def indexer(argv: list[str]) -> int:
     argparse.ArgumentParser(prog="warta search indexer").parse_args(argv)
+    from services.search.alerts import AlertIndices, AlertMatcher, WebhookDispatcher
+    from services.search.indexer import Indexer, make_es
     from shared.metrics import serve_metrics
     from shared.process import StopSignal
-
-    from services.search.indexer import Indexer
+    from shared.ssrf import SsrfGuard
 
     settings = SearchSettings()
     configure_logging("search-indexer", settings.log_level, settings.log_format)
     serve_metrics(settings.metrics_port)
-    Indexer(settings).run(StopSignal())
+    es = make_es(settings)
+    stop = StopSignal()
+    matcher = AlertMatcher(es, settings.index_prefix, settings.alias)
+    guard = SsrfGuard(allow_hosts=settings.webhook_allow_hosts.split(","))
+    dispatcher = WebhookDispatcher(es, settings.index_prefix, settings.alias, settings.webhook_secret, guard)
+    indexer = Indexer(settings, es=es, on_indexed=matcher.match)
+    indexer.on_ready = lambda: (AlertIndices(settings.index_prefix).ensure(es), dispatcher.start())
+    try:
+        indexer.run(stop)
+    finally:
+        dispatcher.stop()
     return 0
 
 

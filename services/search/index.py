@@ -122,4 +122,7 @@ def to_document(article: EnrichedArticle, indexed_at: str) -> dict[str, Any]:
     doc["region_codes"] = sorted({r.code for r in article.regions})
     doc["region_names"] = sorted({r.name for r in article.regions})
     doc["indexed_at"] = indexed_at
+    # Every article belongs to a story, if only its own: collapsing never merges unclustered ones.
+    doc.setdefault("story_id", article.id)
+    doc.setdefault("story_size", 1)
     return doc

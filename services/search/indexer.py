@@ -26,14 +26,13 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from services.search.index import ensure_index, to_document
+from services.search.settings import SearchSettings
 from shared.kafka import DlqLimit, DlqPublisher, consumer_lag, make_consumer
 from shared.metrics import CONSUMER_LAG, DLQ, FRESHNESS, MESSAGES, PAUSED, STAGE_SECONDS
 from shared.process import beat
-from shared.schemas import EnrichedArticle, MessageError, UnknownSchemaVersion, decode, payload_text
+from shared.schemas import EnrichedArticle, MessageError, UnknownSchemaVersion, decode
 from shared.topics import Stage, Topic
-
-from services.search.index import ensure_index, to_document
-from services.search.settings import SearchSettings
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +70,15 @@ class Indexer:
         self.on_indexed = on_indexed
         self._last_lag = 0.0
         self._stop: Any = None
+        self._indexed: list[str] = []
+        # Called once the index exists (e.g. to start the webhook dispatcher).
+        self.on_ready: Callable[[], object] | None = None
 
     def run(self, stop: Any) -> None:
         self._stop = stop
         self._wait_for_index(stop)
+        if self.on_ready is not None:
+            self.on_ready()
         self.consumer.subscribe([self.topic], listener=_Listener(self))
         log.info("indexer started", extra={"topic": self.topic})
         try:
@@ -133,9 +137,11 @@ class Indexer:
                 self._to_dlq(p, reason, str(exc))
         delay = 0.2
         paused = False
-        while todo:
-            todo = self._bulk(todo)
-            if not todo:
+        self._indexed = []
+        while True:
+            if todo:
+                todo = self._bulk(todo)
+            if not todo and self._after_index():
                 break
             if self._stop is not None and self._stop.is_set():
                 # Shutting down during an outage: leave the batch uncommitted; it is re-delivered.
@@ -155,6 +161,20 @@ class Indexer:
             PAUSED.labels("index").set(0)
         self._commit(batch)
         STAGE_SECONDS.labels("index").observe(time.perf_counter() - t0)
+
+    def _after_index(self) -> bool:
+        """Run the post-index hook (saved-search matching) on what this batch indexed. False means
+        it failed and must be retried before the batch may be committed."""
+        if not self._indexed or self.on_indexed is None:
+            self._indexed = []
+            return True
+        try:
+            self.on_indexed(self._indexed)
+        except Exception as exc:
+            log.warning("post-index hook failed; will retry", extra={"error": repr(exc)})
+            return False
+        self._indexed = []
+        return True
 
     def _bulk(self, items: list[Pending]) -> list[Pending]:
         """One bulk request. Returns the items to retry."""
@@ -191,8 +211,7 @@ class Indexer:
                 retry.append(p)
             else:
                 self._to_dlq(p, "rejected", f"{status}: {outcome.get('error')}")
-        if indexed and self.on_indexed is not None:
-            self.on_indexed(indexed)
+        self._indexed.extend(indexed)
         return retry
 
     def _to_dlq(self, p: Pending, reason: str, error: str) -> None:

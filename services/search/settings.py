@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -10,6 +11,8 @@ from shared.settings import CommonSettings
 
 
 class SearchSettings(CommonSettings):
+    secret_fields: ClassVar[tuple[str, ...]] = ("webhook_secret", "admin_key")
+
     host: str = "127.0.0.1"
     port: int = 8002
     # Indexer batching: flush at this many records or this age, whichever comes first.
@@ -22,6 +25,13 @@ class SearchSettings(CommonSettings):
     request_timeout_s: float = 30.0
     search_timeout: str = "10s"
     data_dir: Path = Path(".stack/data/search")
+    # The first admin key, ensured at start-up (make up writes it to .stack/admin-key).
+    admin_key: str | None = None
+    # Secret for the HMAC signature of alert webhooks (X-Warta-Signature: sha256=...).
+    webhook_secret: str = "dev-secret"
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    # host:port entries allowed as webhook targets although they are private (local testing).
+    webhook_allow_hosts: str = ""
 
     @property
     def alias(self) -> str:

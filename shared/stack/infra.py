@@ -34,10 +34,13 @@ class StackError(RuntimeError):
 @dataclass(frozen=True)
 class Paths:
     root: Path
+    # Where downloads are cached; defaults to ``root/downloads``. A throw-away stack (e.g. a
+    # dedicated Kafka for a chaos test) points this at the main stack's cache to reuse its jars.
+    downloads_dir: Path | None = None
 
     @property
     def downloads(self) -> Path:
-        return self.root / "downloads"
+        return self.downloads_dir if self.downloads_dir is not None else self.root / "downloads"
 
     @property
     def logs(self) -> Path:

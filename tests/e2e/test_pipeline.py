@@ -60,11 +60,11 @@ def test_posted_article_becomes_searchable(pipeline_factory) -> None:  # type: i
     assert hit["source"] == "warta-test.example"
     assert token in (hit["snippet"] or "")
 
-    doc = httpx.get(f"{p.search_url}/v1/articles/{article_id}", timeout=10).json()
+    doc = p.get(f"/v1/articles/{article_id}").json()
     assert doc["canonical_url"] == f"https://warta-test.example/berita/{token}"
     assert doc["language"] == "id"
     assert doc["word_count"] > 20
-    assert httpx.get(f"{p.search_url}/v1/articles/doesnotexist", timeout=10).status_code == 404
+    assert p.get("/v1/articles/doesnotexist").status_code == 404
 
 
 def test_same_article_twice_is_one_document(pipeline_factory) -> None:  # type: ignore[no-untyped-def]
@@ -134,13 +134,14 @@ def test_bad_input_gets_4xx_naming_the_field(pipeline_factory) -> None:  # type:
     assert r.status_code == 422 and "published_at" in r.json()["error"]
 
     batch = [article("b1"), {"title": "missing url", "text": "y"}, article("b2", url="https://a.example/b2")]
-    r = httpx.post(f"{p.ingest_url}/v1/articles/batch", json={"articles": batch}, timeout=30)
+    r = httpx.post(f"{p.ingest_url}/v1/articles/batch", json={"articles": batch}, headers=p.ns.auth, timeout=30)
     assert r.status_code == 200
     body = r.json()
     assert (body["accepted"], body["rejected"]) == (2, 1)
     assert [x["status"] for x in body["results"]] == [202, 422, 202]
     assert "url" in body["results"][1]["error"]
-    too_many = httpx.post(f"{p.ingest_url}/v1/articles/batch", json={"articles": [article("x")] * 501}, timeout=30)
+    too_many = httpx.post(f"{p.ingest_url}/v1/articles/batch", json={"articles": [article("x")] * 501},
+                          headers=p.ns.auth, timeout=30)  # fmt: skip
     assert too_many.status_code == 422
 
 

@@ -46,12 +46,16 @@ local function shard_of(field, shards)
   return (b1 + b2 * 256 + b3 * 65536 + b4 * 16777216) % shards
 end
 local function owners(prefix, shards, fields, generations)
-  local seen, list = {}, {}
+  local seen, list, names, suffixes = {}, {}, {}, {}
+  for i = 1, #fields, 8 do
+    local field = string.sub(fields, i, i + 7)
+    names[#names + 1] = field
+    suffixes[#suffixes + 1] = ':' .. shard_of(field, shards)
+  end
   for generation in string.gmatch(generations, '[^,]+') do
-    local base = prefix .. ':g:' .. generation .. ':'
-    for i = 1, #fields, 8 do
-      local field = string.sub(fields, i, i + 7)
-      local owner = redis.call('HGET', base .. shard_of(field, shards), field)
+    local base = prefix .. ':g:' .. generation
+    for j = 1, #names do
+      local owner = redis.call('HGET', base .. suffixes[j], names[j])
       if owner and not seen[owner] then
         seen[owner] = true
         list[#list + 1] = owner
@@ -91,7 +95,7 @@ end
 _COMMIT = _OWNERS + _WRITE + """
 local record = redis.call('GET', KEYS[1])
 if record then return {'exists', record} end
--- CAS disabled
+if owners(ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]) ~= ARGV[5] then return {'conflict'} end
 return {'ok', write()}
 """
 

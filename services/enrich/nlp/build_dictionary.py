@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from .canonical import normalize_alias
 
@@ -61,11 +61,15 @@ def build(regions: list[dict[str, str]], spec: dict[str, Any]) -> dict[str, Any]
             aliases[key] = {"canonical": canonical, "type": etype, "region": region}
 
     region_aliases: dict[str, list[str]] = {str(k): v for k, v in spec["region_aliases"].items()}
+    loc_names: dict[str, str] = {str(k): v for k, v in spec["loc_names"].items()}
     out_regions: list[dict[str, Any]] = []
     for r in regions:
         extra = list(region_aliases.get(r["kode"], []))
         names = [r["short"], *extra]
         full_name = "Provinsi " + r["name"] if r["kind"] == "Provinsi" else r["name"]
+        # Place names: the canonical LOC is the plain name people write ("Semarang",
+        # "Jawa Tengah"), so a Kota and a Kabupaten of the same name share one LOC entity.
+        loc_name = loc_names.get(r["kode"], r["short"])
         out_regions.append(
             {
                 "code": r["code"],
@@ -74,12 +78,11 @@ def build(regions: list[dict[str, str]], spec: dict[str, Any]) -> dict[str, Any]
                 "parent": r["parent"] or None,
                 "kind": r["kind"],
                 "short": r["short"],
+                "loc_name": loc_name,
                 "aliases": sorted({*names, full_name, r["name"]}),
             }
         )
-        kind_key = {"Kabupaten": "aliases_kabupaten", "Kota": "aliases_kota", "Provinsi": "aliases_provinsi"}[
-            r["kind"]
-        ]
+        kind_key = {"Kabupaten": "aliases_kabupaten", "Kota": "aliases_kota", "Provinsi": "aliases_provinsi"}[r["kind"]]
         fill = {"name": r["short"], "full": full_name, "kind": r["kind"]}
         for inst in spec["regional_institutions"]:
             templates = inst.get(kind_key)
@@ -95,9 +98,6 @@ def build(regions: list[dict[str, str]], spec: dict[str, Any]) -> dict[str, Any]
                 for head in [agency["name"], *agency["short"]]:
                     add(f"{head} {abbr}", canonical, "ORG", r["code"])
                     add(f"{head} {r['kind']} {abbr}", canonical, "ORG", r["code"])
-        # Place names: the canonical LOC is the plain name people write ("Semarang",
-        # "Jawa Tengah"), so a Kota and a Kabupaten of the same name share one LOC entity.
-        loc_name = r["short"] if r["kind"] != "Provinsi" else r["name"]
         for abbr in extra:
             add(abbr, loc_name, "LOC", r["code"])
     for etype, entries in spec["national_institutions"].items():
@@ -117,6 +117,7 @@ def build(regions: list[dict[str, str]], spec: dict[str, Any]) -> dict[str, Any]
         "regions": out_regions,
         "aliases": dict(sorted(aliases.items())),
         "roles": dict(sorted(roles.items())),
+        "ambiguous_region_names": sorted({normalize_alias(n) for n in spec["ambiguous_region_names"]}),
         "honorifics": sorted({normalize_alias(h) for h in spec["honorifics"]}),
     }
 

@@ -103,6 +103,7 @@ class Region:
     parent: str | None
     kind: str
     short: str
+    loc_name: str
 
 
 class Dictionary:
@@ -112,10 +113,11 @@ class Dictionary:
         self.aliases: dict[str, dict[str, Any]] = data["aliases"]
         self.roles: dict[str, str] = data["roles"]
         self.honorifics: frozenset[str] = frozenset(data["honorifics"])
+        self.ambiguous_region_names: frozenset[str] = frozenset(data["ambiguous_region_names"])
         self.regions: dict[str, Region] = {}
         region_alias_map: dict[str, list[str]] = {}
         for r in data["regions"]:
-            region = Region(r["code"], r["name"], r["level"], r["parent"], r["kind"], r["short"])
+            region = Region(r["code"], r["name"], r["level"], r["parent"], r["kind"], r["short"], r["loc_name"])
             self.regions[region.code] = region
             for alias in r["aliases"]:
                 region_alias_map.setdefault(normalize_alias(alias), []).append(region.code)
@@ -132,6 +134,17 @@ class Dictionary:
         if hit is None and "(" in surface:
             hit = self.aliases.get(normalize_alias(re.sub(r"\([^)]*\)", " ", surface)))
         return hit
+
+    def continues_into_other_name(self, match: PhraseMatch, tokens: Sequence[Token]) -> bool:
+        """Whether an alias built on an ambiguous region name is the head of a longer name.
+
+        "Polres Metro" inside "Polres Metro Jakarta Selatan" is not Kota Metro's police.
+        """
+        entry = self.aliases.get(match.key)
+        code = entry["region"] if entry else None
+        if code is None or normalize_alias(self.regions[code].short) not in self.ambiguous_region_names:
+            return False
+        return match.last < len(tokens) and tokens[match.last].text[:1].isupper()
 
     def is_honorific(self, word: str) -> bool:
         return normalize_alias(word) in self.honorifics

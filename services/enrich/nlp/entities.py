@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .canonical import Dictionary, normalize_alias
@@ -32,6 +33,8 @@ def merge_mentions(
             entry = dictionary.aliases[m.key]
             # Bare acronyms like "BI", "MA" or "RI" are too ambiguous without the CRF agreeing.
             if m.last - m.first == 1 and len(toks[m.first].text) <= 3:
+                continue
+            if dictionary.continues_into_other_name(m, toks):
                 continue
             dict_mentions.append(Mention(m.start, m.end, entry["type"], text[m.start : m.end]))
     if not dict_mentions:
@@ -128,7 +131,7 @@ def canonicalise(
             region_codes = dictionary.region_aliases.get(normalize_alias(m.text))
             if m.type == "LOC" and region_codes:
                 region = dictionary.regions[region_codes[0]]
-                ent["canonical"] = region.name if region.level == "provinsi" else m.text
+                ent["canonical"] = region.loc_name if region.level == "provinsi" else m.text
             else:
                 ent["canonical"] = " ".join(m.text.split())
         entities.append(ent)
@@ -155,12 +158,11 @@ def canonicalise(
     return entities
 
 
-def _sentence_index(sentences: Sequence[tuple[int, int]]):  # type: ignore[no-untyped-def]
+def _sentence_index(sentences: Sequence[tuple[int, int]]) -> Callable[[int], int]:
+    """Function mapping a character position to the index of its sentence (-1 if before all)."""
     starts = [s for s, _ in sentences]
 
     def find(pos: int) -> int:
-        import bisect
-
         return bisect.bisect_right(starts, pos) - 1
 
     return find

@@ -6,6 +6,7 @@ built by ``train_summarizer``); stopwords from stopwords-id plus news boilerplat
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -33,9 +34,7 @@ def idf_table() -> tuple[dict[str, float], float]:
     return table, math.log(n + 1) + 1
 
 
-def extract_keywords(
-    text: str, title: str | None, entities: Sequence[dict[str, Any]], limit: int = 8
-) -> list[str]:
+def extract_keywords(text: str, title: str | None, entities: Sequence[dict[str, Any]], limit: int = 8) -> list[str]:
     """5-10 keywords (lower-cased words/phrases, or entity canonical names), best first.
 
     Entities mentioned at least twice, or in the title, compete with TF-IDF words; words already
@@ -53,9 +52,7 @@ def extract_keywords(
     title_words = {w.lower() for w in _WORD_RE.findall(title or "")}
     content = [w if (w not in sw and len(w) > 2) else None for w in words]
     tf: Counter[str] = Counter(w for w in content if w)
-    bigrams: Counter[str] = Counter(
-        f"{a} {b}" for a, b in zip(content, content[1:], strict=False) if a and b and a != b
-    )
+    bigrams: Counter[str] = Counter(f"{a} {b}" for a, b in itertools.pairwise(content) if a and b and a != b)
     scores: dict[str, float] = {}
     for w, n in tf.items():
         scores[w] = (1 + math.log(n)) * idf.get(w, unk) * (1.5 if w in title_words else 1.0)

@@ -72,8 +72,22 @@ def region_tokens() -> tuple[frozenset[str], frozenset[str]]:
                 continue
             firsts.add(words[0])
             toks.update(words)
-    generic = {"utara", "selatan", "timur", "barat", "tengah", "raya", "daerah", "khusus",
-               "istimewa", "kepulauan", "baru", "besar", "kota", "pusat"}
+    generic = {
+        "utara",
+        "selatan",
+        "timur",
+        "barat",
+        "tengah",
+        "raya",
+        "daerah",
+        "khusus",
+        "istimewa",
+        "kepulauan",
+        "baru",
+        "besar",
+        "kota",
+        "pusat",
+    }
     return frozenset(toks - generic), frozenset(firsts - generic)
 
 
@@ -119,8 +133,6 @@ def _token_features(
         "p3": low[:3],
         "s3": low[-3:],
         "s2": low[-2:],
-        "s4": low[-4:],
-        "p2": low[:2],
     }
     if word[:1].isupper():
         f["title"] = 1.0
@@ -163,7 +175,7 @@ def sentence_features(words: Sequence[str]) -> list[dict[str, float | str]]:
                 b = base[j]
                 f[f"{off}:w"] = b["w"]
                 f[f"{off}:sh"] = b["sh"]
-                for k in ("title", "gz_reg", "cue_org", "cue_per", "cue_loc", "case", "k1", "k2", "k3"):
+                for k in ("title", "gz_reg", "cue_org", "cue_per", "cue_loc", "case", "k2", "k3"):
                     if k in b:
                         f[f"{off}:{k}"] = b[k]
         if i > 0:
@@ -182,7 +194,7 @@ def bio_to_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
     spans: list[tuple[int, int, str]] = []
     start: int | None = None
     etype = ""
-    for i, tag in enumerate(list(tags) + ["O"]):
+    for i, tag in enumerate([*list(tags), "O"]):
         if tag == "O" or tag.startswith("B-") or (tag.startswith("I-") and tag[2:] != etype):
             if start is not None:
                 spans.append((start, i, etype))

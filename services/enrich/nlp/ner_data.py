@@ -37,20 +37,48 @@ def _map_tag(tag: str, mapping: dict[str, str]) -> str:
     return "O" if mapped == "O" else f"{prefix}-{mapped}"
 
 
-def read_corpus(data_root: Path, name: str, split: str) -> list[Sentence]:
-    """Read ``split`` ("train" or "dev") of corpus ``name`` with tags mapped to PER/ORG/LOC."""
+def _recase(words: list[str], raw_tags: list[str]) -> list[str]:
+    """Restore plausible capitalisation of a lower-cased NERP sentence (training only).
+
+    Tokens inside any original entity (including EVT/FNB, which are proper names too) get
+    title case except function words; other tokens get the capitalisation they mostly have in
+    news text (the case lexicon); the first token is capitalised.
+    """
+    from .ner import case_lexicon
+    from .stopwords import stopwords
+
+    lex = case_lexicon()
+    sw = stopwords()
+    out = []
+    for i, (w, t) in enumerate(zip(words, raw_tags, strict=True)):
+        if t != "O" and w.isalpha() and w not in sw:
+            w = w[:1].upper() + w[1:]
+        elif lex.get(w) == "C" and w.isalpha():
+            w = w[:1].upper() + w[1:]
+        if i == 0:
+            w = w[:1].upper() + w[1:]
+        out.append(w)
+    return out
+
+
+def read_corpus(data_root: Path, name: str, split: str, recase: bool = False) -> list[Sentence]:
+    """Read ``split`` ("train" or "dev") of corpus ``name`` with tags mapped to PER/ORG/LOC.
+
+    ``recase`` restores capitalisation of a lower-cased corpus (NERP) for training.
+    """
     path = data_root / "ner" / name / FILES[name][split]
     mapping = LABEL_MAP[name]
     sentences: list[Sentence] = []
     words: list[str] = []
     tags: list[str] = []
+    raw: list[str] = []
     with path.open(encoding="utf-8") as fh:
-        for raw in fh:
-            line = raw.rstrip("\r\n")
+        for raw_line in fh:
+            line = raw_line.rstrip("\r\n")
             if not line.strip():
                 if words:
-                    sentences.append((words, tags))
-                words, tags = [], []
+                    sentences.append((_recase(words, raw) if recase else words, tags))
+                words, tags, raw = [], [], []
                 continue
             if name == "idner-news-2k":
                 parts = line.split(" ")
@@ -58,9 +86,10 @@ def read_corpus(data_root: Path, name: str, split: str) -> list[Sentence]:
             else:
                 word, tag = line.split("\t")[:2]
             words.append(word)
+            raw.append(tag.strip())
             tags.append(_map_tag(tag.strip(), mapping))
     if words:
-        sentences.append((words, tags))
+        sentences.append((_recase(words, raw) if recase else words, tags))
     # Re-validate BIO: a mapped-away B- can leave a dangling I- (NERP EVT inside nothing).
     fixed: list[Sentence] = []
     for w, t in sentences:

@@ -9,7 +9,7 @@ unless a "Kabupaten"/"Bupati"-style cue precedes them.
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +18,7 @@ from .text import Token, tokenize
 
 _KAB_CUES = frozenset({"kabupaten", "kab", "pemkab", "bupati", "wabup", "dprd", "polres", "kejari"})
 _KOTA_CUES = frozenset({"kota", "pemkot", "walikota", "wali", "wawali", "polresta", "polrestabes"})
+_PROV_CUES = frozenset({"provinsi", "prov", "pemprov", "gubernur", "wagub", "polda", "kejati"})
 _DATELINE_RE = re.compile(r"^[^\n–—-]{1,80}?[–—-]")
 
 W_INSTITUTION = 2.0
@@ -43,14 +44,16 @@ def _pick(codes: list[str], prev: str | None, dictionary: Dictionary) -> list[st
     return codes[:1]
 
 
-def _score_text(text: str, weight: float, dictionary: Dictionary, scores: Counter[str]) -> None:
+def _score_text(text: str, weight: float, dictionary: Dictionary, scores: defaultdict[str, float]) -> None:
     toks: list[Token] = tokenize(text)
     for m in dictionary.alias_matcher.find(toks):
         entry = dictionary.aliases[m.key]
-        if entry["region"]:
+        if entry["region"] and not dictionary.continues_into_other_name(m, toks):
             scores[entry["region"]] += W_INSTITUTION * weight
     for m in dictionary.region_matcher.find(toks):
         prev = normalize_alias(toks[m.first - 1].text) if m.first > 0 else None
+        if m.key in dictionary.ambiguous_region_names and prev not in _KAB_CUES | _KOTA_CUES | _PROV_CUES:
+            continue
         for code in _pick(dictionary.region_aliases[m.key], prev, dictionary):
             scores[code] += W_MENTION * weight
 
@@ -63,7 +66,7 @@ def detect_regions(
     Returns the strongest kabupaten/kota plus any scoring at least half as much, and their
     provinces plus directly mentioned provinces passing the same cut-off.
     """
-    scores: Counter[str] = Counter()
+    scores: defaultdict[str, float] = defaultdict(float)
     _score_text(text, 1.0, dictionary, scores)
     if title:
         _score_text(title, W_TITLE, dictionary, scores)
@@ -78,7 +81,9 @@ def detect_regions(
         if role:
             for r in dictionary.region_matcher.find(tokenize(role)):
                 prev_cues = {normalize_alias(w) for w in role.split()}
-                for code in _pick(dictionary.region_aliases[r.key], next(iter(prev_cues & (_KAB_CUES | _KOTA_CUES)), None), dictionary):
+                for code in _pick(
+                    dictionary.region_aliases[r.key], next(iter(prev_cues & (_KAB_CUES | _KOTA_CUES)), None), dictionary
+                ):
                     scores[code] += W_MENTION
 
     kab = {c: s for c, s in scores.items() if dictionary.regions[c].level != "provinsi"}
@@ -87,7 +92,7 @@ def detect_regions(
         top = max(kab.values())
         chosen_kab = sorted((c for c, s in kab.items() if s >= RELATIVE_CUTOFF * top), key=lambda c: -kab[c])
         chosen_kab = chosen_kab[:MAX_REGIONS_PER_LEVEL]
-    prov_scores: Counter[str] = Counter({c: s for c, s in scores.items() if dictionary.regions[c].level == "provinsi"})
+    prov_scores: defaultdict[str, float] = defaultdict(float, {c: s for c, s in scores.items() if dictionary.regions[c].level == "provinsi"})
     for c in chosen_kab:
         parent = dictionary.regions[c].parent
         if parent:
@@ -95,13 +100,13 @@ def detect_regions(
     chosen_prov: list[str] = []
     if prov_scores:
         top = max(prov_scores.values())
-        chosen_prov = [c for c, s in prov_scores.most_common(MAX_REGIONS_PER_LEVEL) if s >= RELATIVE_CUTOFF * top]
+        chosen_prov = [c for c, s in sorted(prov_scores.items(), key=lambda kv: -kv[1])[:MAX_REGIONS_PER_LEVEL] if s >= RELATIVE_CUTOFF * top]
         for c in chosen_kab:
             parent = dictionary.regions[c].parent
             if parent and parent not in chosen_prov:
                 chosen_prov.append(parent)
     out = []
     for c in [*chosen_kab, *chosen_prov]:
-        r = dictionary.regions[c]
-        out.append({"code": r.code, "name": r.name, "level": r.level})
+        region = dictionary.regions[c]
+        out.append({"code": region.code, "name": region.name, "level": region.level})
     return out

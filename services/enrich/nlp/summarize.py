@@ -55,17 +55,33 @@ def _norm2(c: Counter[str]) -> float:
 
 
 BASE_FEATURES = (
-    "bias", "pos0", "pos1", "pos2", "pos3_5", "rel_pos", "inv_pos", "para0", "first_in_para",
-    "len_words", "len_short", "len_long", "sim_centroid", "sim_title", "sim_lead", "quote",
-    "digits", "caps_ratio", "junk", "question", "n_sent_log",
+    "bias",
+    "pos0",
+    "pos1",
+    "pos2",
+    "pos3_5",
+    "rel_pos",
+    "inv_pos",
+    "para0",
+    "first_in_para",
+    "len_words",
+    "len_short",
+    "len_long",
+    "sim_centroid",
+    "sim_title",
+    "sim_lead",
+    "quote",
+    "digits",
+    "caps_ratio",
+    "junk",
+    "question",
+    "n_sent_log",
 )
 # Position x content interactions: a linear model cannot otherwise express "an early sentence
 # matters more when it is also central/long". Chosen by fitting on fold 1, measuring on fold 2.
 _POS_IDX = (1, 2, 3, 4, 5, 6)
 _CONTENT_IDX = (9, 12, 13, 14, 15, 16, 17)
-FEATURE_NAMES = BASE_FEATURES + tuple(
-    f"{BASE_FEATURES[a]}*{BASE_FEATURES[b]}" for a in _POS_IDX for b in _CONTENT_IDX
-)
+FEATURE_NAMES = BASE_FEATURES + tuple(f"{BASE_FEATURES[a]}*{BASE_FEATURES[b]}" for a in _POS_IDX for b in _CONTENT_IDX)
 
 
 def sentence_features(
@@ -109,7 +125,7 @@ def sentence_features(
                 float(any(q in text for q in ('"', "“", "”"))),
                 float(any(c.isdigit() for c in text)),
                 caps / nw if nw else 0.0,
-                float(bool(_JUNK_RE.match(text.strip("\"“ ")))),
+                float(bool(_JUNK_RE.match(text.strip('"“ ')))),
                 float(text.rstrip().endswith("?")),
                 math.log1p(n) / 5.0,
             ]

@@ -78,7 +78,7 @@ def _unlabelled_sentences(data_root: Path) -> list[list[str]]:
             for line in fh:
                 for para in json.loads(line)["paragraphs"]:
                     out.extend(para)
-    for corpus in ("idner-news-2k", "nergrit", "nerp"):
+    for corpus in ("idner-news-2k", "nergrit"):
         out.extend(words for words, _ in read_corpus(data_root, corpus, "train"))
     return out
 
@@ -157,10 +157,15 @@ def train(config: dict[str, Any], data_root: Path, out_dir: Path, verbose: bool 
     trainer = pycrfsuite.Trainer(algorithm=config["algorithm"], verbose=verbose)
     n = 0
     for corpus in config["train_corpora"]:
-        for words, tags in read_corpus(data_root, corpus, "train"):
+        recase = corpus in config.get("recase_corpora", [])
+        for words, tags in read_corpus(data_root, corpus, "train", recase=recase):
             trainer.append(sentence_features(words), tags)
             n += 1
-    params = {k: v for k, v in config.items() if k not in {"train_corpora", "algorithm", "case_lexicon", "word_clusters"}}
+    params = {
+        k: v
+        for k, v in config.items()
+        if k not in {"train_corpora", "algorithm", "case_lexicon", "word_clusters", "recase_corpora"}
+    }
     trainer.set_params(params)
     out_dir.mkdir(parents=True, exist_ok=True)
     model_path = out_dir / "ner.crfsuite"

@@ -53,7 +53,8 @@ def slug_title(doc: dict[str, Any]) -> list[str] | None:
 
 def fit(docs: list[dict[str, Any]]) -> np.ndarray:
     """Logistic regression weights maximising oracle-label likelihood (L2 on non-bias)."""
-    xs, ys = [], []
+    xs: list[list[float]] = []
+    ys: list[float] = []
     for doc in docs:
         xs.extend(sentence_features(doc["paragraphs"], slug_title(doc)))
         ys.extend(float(y) for p in doc["gold_labels"] for y in p)

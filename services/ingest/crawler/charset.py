@@ -80,15 +80,15 @@ def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
         (charset_from_content_type(content_type), "header"),
         (sniff_declared(body), "meta"),
     ]
-    for encoding, source in candidates:
-        if encoding is None:
+    for declared, source in candidates:
+        if declared is None:
             continue
         # A declared UTF-8 that does not decode is a lie often told by CMS templates.
         try:
-            return Decoded(body.decode(encoding), encoding, source)
+            return Decoded(body.decode(declared), declared, source)
         except UnicodeDecodeError:
-            if encoding != "utf-8":
-                return Decoded(body.decode(encoding, errors="replace"), encoding, source)
+            if declared != "utf-8":
+                return Decoded(body.decode(declared, errors="replace"), declared, source)
     try:
         return Decoded(body.decode("utf-8"), "utf-8", "default")
     except UnicodeDecodeError:

@@ -25,13 +25,19 @@ import lxml.etree
 import lxml.html
 
 from services.ingest.crawler.dates import parse_feed_date, parse_iso
-from services.ingest.crawler.fetcher import FetchError, Fetcher, FetchResult
+from services.ingest.crawler.fetcher import Fetcher, FetchError, FetchResult
 from services.ingest.crawler.models import Source
 from services.ingest.crawler.urls import InvalidUrl, canonicalize, compile_patterns, matches_patterns, same_site
 
 log = logging.getLogger(__name__)
 
-_UPDATE_PERIOD_S = {"hourly": 3600.0, "daily": 86400.0, "weekly": 7 * 86400.0, "monthly": 30 * 86400.0, "yearly": 365 * 86400.0}
+_UPDATE_PERIOD_S = {
+    "hourly": 3600.0,
+    "daily": 86400.0,
+    "weekly": 7 * 86400.0,
+    "monthly": 30 * 86400.0,
+    "yearly": 365 * 86400.0,
+}
 _NEXT_TEXT = re.compile(r"^\s*(selanjutnya|berikutnya|halaman berikutnya|next|older posts|›|»|>)\s*$", re.IGNORECASE)
 _ARTICLE_SLUG = re.compile(r"(\w+-){2,}\w+|\d{4,}")
 _HARMLESS_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
@@ -82,7 +88,12 @@ class Discovery:
 
 def discover(fetcher: Fetcher, source: Source, *, cursor: str | None = None, max_items: int = 500) -> Discovery:
     """Run the discovery for ``source.type``. May block on the network; see module doc for errors."""
-    handler = {"rss": discover_feed, "sitemap": discover_sitemap, "wordpress": discover_wordpress, "listing": discover_listing}[source.type]
+    handler = {
+        "rss": discover_feed,
+        "sitemap": discover_sitemap,
+        "wordpress": discover_wordpress,
+        "listing": discover_listing,
+    }[source.type]
     discovery = handler(fetcher, source, cursor=cursor, max_items=max_items)
     if source.type != "listing":  # listing applies patterns while it walks the pages
         include, exclude = compile_patterns(source.include_patterns), compile_patterns(source.exclude_patterns)
@@ -131,7 +142,9 @@ def parse_feed(body: bytes, feed_url: str, content_type: str | None = None) -> D
         published = parse_feed_date(entry.get("published") or entry.get("created"))
         # dict.get: FeedParserDict maps a missing "updated" to "published" with a DeprecationWarning.
         updated = parse_feed_date(dict.get(entry, "updated")) or published
-        discovery.add(feed_url, link, lastmod=updated, published_at=published, date_source="feed", title=entry.get("title"))
+        discovery.add(
+            feed_url, link, lastmod=updated, published_at=published, date_source="feed", title=entry.get("title")
+        )
     return discovery
 
 
@@ -259,7 +272,9 @@ def wordpress_posts_url(base_url: str, page: int, per_page: int, modified_after:
     return urljoin(root, "wp-json/wp/v2/posts") + "?" + urlencode(params)
 
 
-def discover_wordpress(fetcher: Fetcher, source: Source, *, cursor: str | None = None, max_items: int = 500) -> Discovery:
+def discover_wordpress(
+    fetcher: Fetcher, source: Source, *, cursor: str | None = None, max_items: int = 500
+) -> Discovery:
     """Page through ``/wp-json/wp/v2/posts`` (newest modification first) from ``cursor``
     (``modified_after``, ISO 8601 UTC). The new cursor is the latest ``modified_gmt`` seen."""
     settings = fetcher.settings
@@ -394,7 +409,11 @@ def discover_listing(fetcher: Fetcher, source: Source, *, cursor: str | None = N
             if include:
                 ok = matches_patterns(canonical, include, exclude)
             else:
-                ok = same_site(canonical, source.url) and looks_like_article(canonical) and matches_patterns(canonical, (), exclude)
+                ok = (
+                    same_site(canonical, source.url)
+                    and looks_like_article(canonical)
+                    and matches_patterns(canonical, (), exclude)
+                )
             if ok:
                 discovery.items.append(DiscoveredUrl(url=canonical))
     discovery.items = discovery.items[:max_items]

@@ -53,14 +53,48 @@ _PRUNE = [
     "//footer",
     *(
         f"//*[contains(@class,'{word}') or contains(@id,'{word}')]"
-        for word in ("comment", "komentar", "respond", "share", "social", "related", "terkait", "lainnya",
-                     "baca-juga", "bacajuga", "sidebar", "widget", "iklan", "advert", "editor", "breadcrumb")
+        for word in (
+            "comment",
+            "komentar",
+            "respond",
+            "share",
+            "social",
+            "related",
+            "terkait",
+            "lainnya",
+            "baca-juga",
+            "bacajuga",
+            "sidebar",
+            "widget",
+            "iklan",
+            "advert",
+            "editor",
+            "breadcrumb",
+        )
     ),
 ]
-_BOILERPLATE_LINE = re.compile(r"^\s*(baca juga|simak juga|lihat juga|berita terkait|editor|penulis|reporter)\s*:", re.IGNORECASE)
-_MONTHS = {m: i + 1 for i, m in enumerate(
-    ("januari", "februari", "maret", "april", "mei", "juni", "juli", "agustus", "september", "oktober", "november", "desember")
-)}
+_BOILERPLATE_LINE = re.compile(
+    r"^\s*(baca juga|simak juga|lihat juga|berita terkait|editor|penulis|reporter)\s*:", re.IGNORECASE
+)
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        (
+            "januari",
+            "februari",
+            "maret",
+            "april",
+            "mei",
+            "juni",
+            "juli",
+            "agustus",
+            "september",
+            "oktober",
+            "november",
+            "desember",
+        )
+    )
+}
 _ZONES = {"wib": 7, "wita": 8, "wit": 9}
 _ID_DATE = re.compile(
     r"(\d{1,2})\s+(" + "|".join(_MONTHS) + r")\s+(\d{4})\D{1,12}?(\d{1,2})[.:](\d{2})\s*(WIB|WITA|WIT)\b", re.IGNORECASE
@@ -75,7 +109,11 @@ def parse_indonesian_date(text: str) -> datetime | None:
     day, month, year, hour, minute, zone = match.groups()
     try:
         return datetime(
-            int(year), _MONTHS[month.lower()], int(day), int(hour), int(minute),
+            int(year),
+            _MONTHS[month.lower()],
+            int(day),
+            int(hour),
+            int(minute),
             tzinfo=timezone(timedelta(hours=_ZONES[zone.lower()])),
         )
     except ValueError:
@@ -138,7 +176,12 @@ def fallback_extract(
     except (lxml.etree.ParserError, ValueError):
         return article
     result = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, favor_precision=True, include_tables=False,
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        favor_precision=True,
+        include_tables=False,
         prune_xpath=_PRUNE,
     )
     ld = (_json_ld_articles(document) or [{}])[0]
@@ -180,18 +223,20 @@ def fallback_extract(
     article.language = (document.get("lang") or "").split("-")[0].lower() or None
     article.tags = [t for t in (_meta(document, "keywords") or "").split(",") if t.strip()]
     article.tags = [t.strip() for t in article.tags]
-    article.outlet = _meta(document, "og:site_name") or _names(ld.get("publisher"))[:1] and _names(ld.get("publisher"))[0] or None
+    article.outlet = (
+        _meta(document, "og:site_name") or (_names(ld.get("publisher"))[:1] and _names(ld.get("publisher"))[0]) or None
+    )
     return article
 
 
 def resolve_extractor() -> Extractor:
     """The ingest extractor when available, else :func:`fallback_extract`."""
     try:
-        from services.ingest.extract import extract  # noqa: PLC0415 - optional at import time
+        from services.ingest.extract import extract
     except ImportError:
         log.warning("services.ingest.extract not available; using the crawler's fallback extractor")
         return fallback_extract
-    return extract  # type: ignore[no-any-return]
+    return extract
 
 
 def extract_article(

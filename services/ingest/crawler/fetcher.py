@@ -53,7 +53,7 @@ CONTENT_TYPES: dict[str, frozenset[str]] = {
 
 class FetchError(Exception):
     """A fetch that produced no usable document. ``reason`` is a low-cardinality label:
-    ssrf_blocked, bad_url, robots, timeout, connect_error, http_404, http_410, http_429, http_503,
+    ssrf_blocked, dns, robots, robots_unreachable, host_backoff, timeout, connect_error, http_404, http_410, http_429, http_503,
     http_4xx, http_5xx, too_large, content_type, redirect_loop, too_many_redirects, stopped."""
 
     def __init__(
@@ -127,7 +127,16 @@ class HostGate:
             self._blocked_until[host] = max(self._blocked_until.get(host, 0.0), until)
 
     @contextmanager
-    def slot(self, host: str, delay_s: float | None, stop: threading.Event | None) -> Iterator[None]:
+    def slot(
+        self, host: str, delay_s: float | None, stop: threading.Event | None, max_block_s: float
+    ) -> Iterator[None]:
+        """Hold one of the host's slots, starting no earlier than the minimum delay allows.
+        Raises FetchError ``host_backoff`` (with ``retry_after``) instead of waiting longer than
+        ``max_block_s`` for a host that told us to back off."""
+        with self._lock:
+            blocked = self._blocked_until.get(host, 0.0) - time.monotonic()
+        if blocked > max_block_s:
+            raise FetchError(host, "host_backoff", f"{blocked:.0f}s left", retry_after=blocked)
         with self._lock:
             semaphore = self._slots.setdefault(host, threading.BoundedSemaphore(self._concurrency))
         semaphore.acquire()
@@ -259,7 +268,7 @@ class Fetcher:
                     headers["If-Modified-Since"] = stored.last_modified
             extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
             host_key = f"{target.host}:{target.port}"
-            with self.gate.slot(host_key, delay, self.stop_event):
+            with self.gate.slot(host_key, delay, self.stop_event, self.settings.crawl_max_retry_wait_s):
                 with self._count_lock:
                     self.requests_made += 1
                 try:

@@ -21,7 +21,24 @@ FETCH_SECONDS = Histogram(
     "Duration of one page fetch (including politeness waits)",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-SOURCE_SILENT = Gauge("warta_crawl_source_silent", "1 when the source produced nothing for several usual intervals", ["source_id"], multiprocess_mode="max")
-SOURCE_FAILING = Gauge("warta_crawl_source_failing", "1 when the source failed repeatedly", ["source_id"], multiprocess_mode="max")
-LAST_SUCCESS = Gauge("warta_crawl_last_success_timestamp_seconds", "Unix time of the last successful crawl", ["source_id"], multiprocess_mode="max")
-NEXT_CRAWL = Gauge("warta_crawl_next_crawl_timestamp_seconds", "Unix time of the next scheduled crawl", ["source_id"], multiprocess_mode="max")
+SOURCE_SILENT = Gauge(
+    "warta_crawl_source_silent",
+    "1 when the source produced nothing for several usual intervals",
+    ["source_id"],
+    multiprocess_mode="max",
+)
+SOURCE_FAILING = Gauge(
+    "warta_crawl_source_failing", "1 when the source failed repeatedly", ["source_id"], multiprocess_mode="max"
+)
+LAST_SUCCESS = Gauge(
+    "warta_crawl_last_success_timestamp_seconds",
+    "Unix time of the last successful crawl",
+    ["source_id"],
+    multiprocess_mode="max",
+)
+NEXT_CRAWL = Gauge(
+    "warta_crawl_next_crawl_timestamp_seconds",
+    "Unix time of the next scheduled crawl",
+    ["source_id"],
+    multiprocess_mode="max",
+)

@@ -41,7 +41,9 @@ class SourceFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    url: str | None = Field(default=None, max_length=2000, description="Feed, sitemap, site root (wordpress) or listing page URL")
+    url: str | None = Field(
+        default=None, max_length=2000, description="Feed, sitemap, site root (wordpress) or listing page URL"
+    )
     language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
     region: str | None = Field(default=None, max_length=100, description="Region hint, e.g. 'Jawa Tengah'")
     outlet: str | None = Field(default=None, max_length=200)

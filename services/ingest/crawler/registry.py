@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -241,12 +241,12 @@ class SourceRegistry:
             if exists:
                 columns = [c for c in values if c not in {"id", "created_at"}]
                 db.execute(
-                    f"UPDATE sources SET {', '.join(f'{c} = :{c}' for c in columns)} WHERE id = :id",  # noqa: S608 - fixed names
+                    f"UPDATE sources SET {', '.join(f'{c} = :{c}' for c in columns)} WHERE id = :id",
                     values,
                 )
             else:
                 db.execute(
-                    f"INSERT INTO sources ({', '.join(values)}) VALUES ({', '.join(':' + c for c in values)})",  # noqa: S608
+                    f"INSERT INTO sources ({', '.join(values)}) VALUES ({', '.join(':' + c for c in values)})",
                     values,
                 )
                 db.execute("INSERT INTO source_state (source_id, next_crawl_at) VALUES (?, ?)", (source_id, now))
@@ -260,7 +260,7 @@ class SourceRegistry:
         return self._row_to_source(row)
 
     def list_sources(self, *, enabled: bool | None = None) -> list[Source]:
-        query, args = "SELECT * FROM sources", ()
+        query, args = "SELECT * FROM sources", cast(tuple[Any, ...], ())
         if enabled is not None:
             query, args = query + " WHERE enabled = ?", (int(enabled),)
         with self._connect() as db:
@@ -286,7 +286,7 @@ class SourceRegistry:
         changes["updated_at"] = _iso(_now())
         with self._tx() as db:
             db.execute(
-                f"UPDATE sources SET {', '.join(f'{c} = :{c}' for c in changes)} WHERE id = :id",  # noqa: S608
+                f"UPDATE sources SET {', '.join(f'{c} = :{c}' for c in changes)} WHERE id = :id",
                 {**changes, "id": source_id},
             )
             if patch.enabled:
@@ -314,7 +314,14 @@ class SourceRegistry:
             raise SourceNotFound(source_id)
         data = dict(row)
         data.pop("source_id")
-        for key in ("next_crawl_at", "last_crawl_at", "last_success_at", "last_new_article_at", "first_crawl_at", "retry_after_until"):
+        for key in (
+            "next_crawl_at",
+            "last_crawl_at",
+            "last_success_at",
+            "last_new_article_at",
+            "first_crawl_at",
+            "retry_after_until",
+        ):
             data[key] = _dt(data[key])
         return SourceState(**data)
 
@@ -456,7 +463,9 @@ class SourceRegistry:
     def counters(self, source_id: str) -> dict[str, Any]:
         """Cumulative counters: {kind: n} for totals and {kind: {reason: n}} for skipped/failed."""
         with self._connect() as db:
-            rows = db.execute("SELECT kind, reason, count FROM source_counters WHERE source_id = ?", (source_id,)).fetchall()
+            rows = db.execute(
+                "SELECT kind, reason, count FROM source_counters WHERE source_id = ?", (source_id,)
+            ).fetchall()
         out: dict[str, Any] = {"crawls": 0, "discovered": 0, "fetched": 0, "published": 0, "skipped": {}, "failed": {}}
         for kind, reason, count in rows:
             if kind in ("skipped", "failed"):

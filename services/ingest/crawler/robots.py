@@ -33,10 +33,11 @@ def robots_url(url: str) -> str:
 
 def parse_robots(text: str, *, allow_all: bool = False, disallow_all: bool = False) -> RobotFileParser:
     parser = RobotFileParser()
+    # allow_all/disallow_all are RobotFileParser's own (undocumented) switches for these cases.
     if allow_all:
-        parser.allow_all = True
+        setattr(parser, "allow_all", True)  # noqa: B010
     elif disallow_all:
-        parser.disallow_all = True
+        setattr(parser, "disallow_all", True)  # noqa: B010
     else:
         parser.parse(text[:MAX_ROBOTS_CHARS].splitlines())
     # RobotFileParser.can_fetch answers False until it believes it has read the file.
@@ -68,7 +69,7 @@ class RobotsCache:
             ttl, error = self._ttl, None
             try:
                 status, text = self._fetch(key)
-            except Exception as exc:  # noqa: BLE001 - any failure to read robots.txt means "unreachable"
+            except Exception as exc:
                 error = str(getattr(exc, "reason", "") or "robots_unreachable")
                 parser, ttl = parse_robots("", disallow_all=True), min(ERROR_TTL_S, self._ttl)
             else:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,15 +22,11 @@ from typing import Any, Protocol
 import redis
 from pydantic import ValidationError
 
-from shared.ids import article_id
-from shared.process import beat
-from shared.schemas import MAX_TEXT_CHARS, RawArticle
-
 from services.ingest.crawler import metrics
 from services.ingest.crawler.dates import plausible
 from services.ingest.crawler.discovery import DiscoveredUrl, DiscoveryError, discover
 from services.ingest.crawler.extraction import Extractor, extract_article, resolve_extractor
-from services.ingest.crawler.fetcher import FetchError, Fetcher
+from services.ingest.crawler.fetcher import Fetcher, FetchError
 from services.ingest.crawler.health import source_health
 from services.ingest.crawler.models import Source
 from services.ingest.crawler.registry import CrawlRecord, SourceNotFound, SourceRegistry, SourceState
@@ -39,12 +34,30 @@ from services.ingest.crawler.scheduler import apply_retry_after, next_interval, 
 from services.ingest.crawler.settings import CrawlerSettings, crawler_settings
 from services.ingest.crawler.state import KeyValue, RedisKeyValue, SeenStore, ValidatorStore, content_hash
 from services.ingest.crawler.urls import InvalidUrl, canonicalize, same_site
+from shared.ids import article_id
+from shared.process import beat
+from shared.schemas import MAX_TEXT_CHARS, RawArticle
 
 log = logging.getLogger(__name__)
 
 # Failures that may succeed on the next attempt: while any happened, the source's own documents
 # are not marked as processed (no validators stored), so the next crawl sees the items again.
-RETRYABLE = frozenset({"timeout", "connect_error", "dns", "http_429", "http_503", "http_5xx", "publish_error", "stopped", "redis_error"})
+RETRYABLE = frozenset(
+    {
+        "timeout",
+        "connect_error",
+        "dns",
+        "http_429",
+        "http_503",
+        "http_5xx",
+        "host_backoff",
+        "robots_unreachable",
+        "publish_error",
+        "stopped",
+        "redis_error",
+        "extract_error",
+    }
+)
 CLAIM_LEASE = timedelta(minutes=15)
 
 
@@ -96,7 +109,9 @@ class Crawler:
         prefix = self.settings.crawl_redis_prefix
         self.seen = SeenStore(self.kv, prefix, self.settings.crawl_seen_ttl_s)
         self.fetcher = fetcher or Fetcher(
-            self.settings, ValidatorStore(self.kv, prefix, self.settings.crawl_validators_ttl_s), stop_event=self.stop_event
+            self.settings,
+            ValidatorStore(self.kv, prefix, self.settings.crawl_validators_ttl_s),
+            stop_event=self.stop_event,
         )
         self.extractor = extractor or resolve_extractor()
         self._pool = ThreadPoolExecutor(self.settings.crawl_workers, thread_name_prefix="crawl-fetch")
@@ -128,7 +143,9 @@ class Crawler:
         new_cursor = state.cursor
         feed_period = state.feed_update_period_s
         try:
-            discovery = discover(self.fetcher, source, cursor=state.cursor, max_items=self.settings.crawl_max_items_per_crawl)
+            discovery = discover(
+                self.fetcher, source, cursor=state.cursor, max_items=self.settings.crawl_max_items_per_crawl
+            )
         except FetchError as exc:
             record.status, record.error, retry_after = "failed", str(exc), exc.retry_after
             record.failed[exc.reason] += 1
@@ -182,7 +199,12 @@ class Crawler:
         self._observe(source, record, time.monotonic() - t0)
         log.info(
             "crawled",
-            extra={"source_id": source.id, "count": record.published, "stage": record.status, "duration_ms": int((time.monotonic() - t0) * 1000)},
+            extra={
+                "source_id": source.id,
+                "count": record.published,
+                "stage": record.status,
+                "duration_ms": int((time.monotonic() - t0) * 1000),
+            },
         )
         return record
 
@@ -191,7 +213,12 @@ class Crawler:
         todo: list[DiscoveredUrl] = []
         outcomes: list[_ItemOutcome] = []
         for item, entry in zip(items, entries, strict=True):
-            changed = entry is not None and item.lastmod is not None and entry.lastmod is not None and item.lastmod > entry.lastmod
+            changed = (
+                entry is not None
+                and item.lastmod is not None
+                and entry.lastmod is not None
+                and item.lastmod > entry.lastmod
+            )
             if entry is None or changed:
                 todo.append(item)
             else:
@@ -202,7 +229,9 @@ class Crawler:
         outcomes.extend(f.result() for f in futures)
         return outcomes
 
-    def _process_item(self, source: Source, item: DiscoveredUrl, claimed: set[str], lock: threading.Lock) -> _ItemOutcome:
+    def _process_item(
+        self, source: Source, item: DiscoveredUrl, claimed: set[str], lock: threading.Lock
+    ) -> _ItemOutcome:
         if self.stop_event.is_set():
             return _ItemOutcome("failed", "stopped")
         t0 = time.monotonic()
@@ -224,7 +253,7 @@ class Crawler:
                 fallback_published_at=item.published_at,
                 fallback_date_source=item.date_source,
             )
-        except Exception:  # noqa: BLE001 - one bad page must not end the crawl
+        except Exception:
             log.exception("extraction failed", extra={"source_id": source.id, "url": item.url})
             return _ItemOutcome("failed", "extract_error", fetched=True)
         title = " ".join(str(getattr(extracted, "title", None) or item.title or "").split())
@@ -265,7 +294,8 @@ class Crawler:
                 title=title,
                 text=text[:MAX_TEXT_CHARS],
                 source=_domain(canonical),
-                outlet=getattr(extracted, "outlet", None) or source.outlet,
+                # The outlet configured for the source beats what the page suggests (often a hostname).
+                outlet=source.outlet or getattr(extracted, "outlet", None),
                 published_at=published_at,
                 date_source=date_source,
                 modified_at=plausible(getattr(extracted, "modified_at", None)),
@@ -284,7 +314,7 @@ class Crawler:
             return _ItemOutcome("failed", "invalid_article", fetched=True)
         try:
             self.publisher.publish(article)
-        except Exception as exc:  # noqa: BLE001 - any publisher failure: retried next crawl
+        except Exception as exc:
             log.warning("publish failed", extra={"source_id": source.id, "article_id": aid, "error": str(exc)})
             return _ItemOutcome("failed", "publish_error", fetched=True)
         self.seen.remember(aliases, digest, item.lastmod, source.id)
@@ -350,7 +380,11 @@ class Crawler:
         sid = source.id
         metrics.CRAWL_RUNS.labels(sid, record.status).inc()
         metrics.CRAWL_SECONDS.observe(seconds)
-        for outcome, count in (("discovered", record.discovered), ("fetched", record.fetched), ("published", record.published)):
+        for outcome, count in (
+            ("discovered", record.discovered),
+            ("fetched", record.fetched),
+            ("published", record.published),
+        ):
             if count:
                 metrics.CRAWL_ITEMS.labels(sid, outcome, "").inc(count)
         for reason, count in record.skipped.items():
@@ -404,7 +438,9 @@ def run_crawler(settings: Any, publisher: Publisher, stop_event: threading.Event
                     if future.done():
                         del running[source_id]
                         if future.exception() is not None:
-                            log.error("crawl crashed", extra={"source_id": source_id, "error": repr(future.exception())})
+                            log.error(
+                                "crawl crashed", extra={"source_id": source_id, "error": repr(future.exception())}
+                            )
                 free = s.crawl_parallel_sources - len(running)
                 if free > 0:
                     for source in registry.due(limit=free + len(running)):

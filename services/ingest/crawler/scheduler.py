@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import pairwise
 from statistics import median
 
 GROW = 1.5
@@ -26,7 +27,7 @@ def usual_interval(published: Sequence[datetime], max_samples: int = 20) -> floa
     times = sorted(set(published))[-max_samples:]
     if len(times) < MIN_SAMPLES:
         return None
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in pairwise(times)]
     gaps = [g for g in gaps if g > 0]
     return float(median(gaps)) if gaps else None
 
@@ -45,7 +46,7 @@ def next_interval(
     if min_s > max_s:
         raise ValueError("min_s must not exceed max_s")
     if consecutive_failures > 0:
-        return min(max_s, min_s * 2 ** min(consecutive_failures, 30))
+        return float(min(max_s, min_s * 2.0 ** min(consecutive_failures, 30)))
     interval = previous_s if previous_s else min_s
     interval *= SHRINK if new_articles > 0 else GROW
     if usual_interval_s:

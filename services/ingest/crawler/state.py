@@ -52,7 +52,7 @@ class RedisKeyValue:
 
     def delete_prefix(self, prefix: str) -> int:
         keys = list(self._redis.scan_iter(match=f"{prefix}*", count=500))
-        return int(self._redis.delete(*keys)) if keys else 0  # type: ignore[arg-type]
+        return int(self._redis.delete(*keys)) if keys else 0
 
     def close(self) -> None:
         self._redis.close()
@@ -150,7 +150,7 @@ class ValidatorStore:
         self._ttl = ttl_s
 
     def _key(self, url: str) -> str:
-        return self._prefix + hashlib.sha1(url.encode("utf-8")).hexdigest()  # noqa: S324 - a key, not security
+        return self._prefix + hashlib.sha1(url.encode("utf-8")).hexdigest()
 
     def get(self, url: str) -> Validators | None:
         value = self._kv.get_many([self._key(url)])[0]
@@ -162,4 +162,6 @@ class ValidatorStore:
     def put(self, url: str, validators: Validators) -> None:
         if not validators.etag and not validators.last_modified:
             return
-        self._kv.set_many([(self._key(url), json.dumps({"e": validators.etag, "l": validators.last_modified}))], self._ttl)
+        self._kv.set_many(
+            [(self._key(url), json.dumps({"e": validators.etag, "l": validators.last_modified}))], self._ttl
+        )

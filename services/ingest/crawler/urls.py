@@ -60,7 +60,9 @@ def canonicalize(url: str, base: str | None = None) -> str:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
         raise InvalidUrl(f"bad port in {url!r}") from exc
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING_PARAM.match(k)])
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING_PARAM.match(k)]
+    )
     rebuilt = urlunsplit((scheme, parts.netloc.lower(), _remove_dot_segments(parts.path), query, ""))
     try:
         return canonical_url(rebuilt)
@@ -86,9 +88,7 @@ def compile_patterns(patterns: Sequence[str]) -> list[re.Pattern[str]]:
     return [re.compile(p) for p in patterns]
 
 
-def matches_patterns(
-    url: str, include: Sequence[re.Pattern[str]], exclude: Sequence[re.Pattern[str]]
-) -> bool:
+def matches_patterns(url: str, include: Sequence[re.Pattern[str]], exclude: Sequence[re.Pattern[str]]) -> bool:
     """Apply source patterns (``re.search`` on the URL's path and query).
 
     A URL passes when it matches at least one include pattern (or there are none) and no exclude

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import jinja2
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -91,7 +92,7 @@ def _respond(
     encoding: str = "utf-8",
 ) -> Response:
     data = body if isinstance(body, bytes) else body.encode(encoding)
-    etag = '"' + hashlib.sha1(data).hexdigest()[:16] + '"'  # noqa: S324 - an ETag, not security
+    etag = '"' + hashlib.sha1(data).hexdigest()[:16] + '"'
     headers = {"ETag": etag}
     if last_modified is not None:
         headers["Last-Modified"] = format_datetime(last_modified.astimezone(UTC), usegmt=True)
@@ -110,17 +111,31 @@ def _respond(
     return Response(data, headers={**headers, "Content-Type": media_type})
 
 
-def _html(request: Request, stats: Stats, site_key: str, template: str, *, last_modified: datetime | None = None, charset: str = "utf-8", **ctx: Any) -> Response:
+def _html(
+    request: Request,
+    stats: Stats,
+    site_key: str,
+    template: str,
+    *,
+    last_modified: datetime | None = None,
+    charset: str = "utf-8",
+    **ctx: Any,
+) -> Response:
     html = TEMPLATES.get_template(template).render(base=_base(request), charset=charset, **ctx)
     media = "text/html; charset=utf-8" if charset == "utf-8" else "text/html"  # windows-1252 page: no header charset
     return _respond(request, stats, site_key, html.encode(charset), media, last_modified=last_modified)
 
 
-def _xml(request: Request, stats: Stats, site: str, xml: str, media: str = "application/xml; charset=utf-8") -> Response:
+def _xml(
+    request: Request, stats: Stats, site: str, xml: str, media: str = "application/xml; charset=utf-8"
+) -> Response:
     return _respond(request, stats, site, xml, media)
 
 
-def _counted(site: str, stats: Stats, handler: Callable[[Request], Any], delay_s: float = 0.0) -> Callable[[Request], Any]:
+Handler = Callable[[Request], Any]
+
+
+def _counted(site: str, stats: Stats, handler: Handler, delay_s: float = 0.0) -> Handler:
     async def endpoint(request: Request) -> Response:
         stats.count(site, request)
         if delay_s:
@@ -194,7 +209,13 @@ def lintasmuria_app(stats: Stats) -> Starlette:
     per_page = 3
 
     def card(a: DemoArticle) -> dict[str, Any]:
-        return {"path": lintasmuria_path(a), "title": a.title, "first_sentence": a.first_sentence, "display_date": tanggal(a.published, site.zone), "category": a.category}
+        return {
+            "path": lintasmuria_path(a),
+            "title": a.title,
+            "first_sentence": a.first_sentence,
+            "display_date": tanggal(a.published, site.zone),
+            "category": a.category,
+        }
 
     popular = [card(a) for a in site.articles[:3]]
 
@@ -203,11 +224,22 @@ def lintasmuria_app(stats: Stats) -> Starlette:
         if page < 1 or page > pages:
             return PlainTextResponse("Halaman tidak ditemukan", status_code=404)
         items = [card(a) for a in articles[(page - 1) * per_page : page * per_page]]
-        url = lambda n: prefix if n == 1 else f"{prefix}page/{n}/"  # noqa: E731
+
+        def url(n: int) -> str:
+            return prefix if n == 1 else f"{prefix}page/{n}/"
+
         return _html(
-            request, stats, key, "lintasmuria/listing.html", site=site, popular=popular, items=items, heading=heading,
+            request,
+            stats,
+            key,
+            "lintasmuria/listing.html",
+            site=site,
+            popular=popular,
+            items=items,
+            heading=heading,
             pages=[{"number": n, "url": url(n)} for n in range(1, pages + 1)],
-            next_url=url(page + 1) if page < pages else None, prev_url=url(page - 1) if page > 1 else None,
+            next_url=url(page + 1) if page < pages else None,
+            prev_url=url(page - 1) if page > 1 else None,
         )
 
     def home(request: Request) -> Response:
@@ -222,7 +254,13 @@ def lintasmuria_app(stats: Stats) -> Starlette:
     def category(request: Request) -> Response:
         slug = request.path_params["slug"]
         articles = [a for a in site.articles if a.category.lower() == slug]
-        return listing(request, articles, int(request.path_params.get("page", 1)), f"/category/{slug}/", f"Kategori: {slug.title()}")
+        return listing(
+            request,
+            articles,
+            int(request.path_params.get("page", 1)),
+            f"/category/{slug}/",
+            f"Kategori: {slug.title()}",
+        )
 
     def article(request: Request) -> Response:
         a = site.by_slug(request.path_params["slug"])
@@ -232,14 +270,29 @@ def lintasmuria_app(stats: Stats) -> Starlette:
         related = [card(r) for r in site.articles if r is not a][:3]
         prev = card(site.articles[i + 1]) if i + 1 < len(site.articles) else None
         return _html(
-            request, stats, key, "lintasmuria/article.html", last_modified=a.modified, site=site, a=a,
-            path=lintasmuria_path(a), display_date=tanggal(a.published, site.zone), related=related, popular=popular, prev=prev,
+            request,
+            stats,
+            key,
+            "lintasmuria/article.html",
+            last_modified=a.modified,
+            site=site,
+            a=a,
+            path=lintasmuria_path(a),
+            display_date=tanggal(a.published, site.zone),
+            related=related,
+            popular=popular,
+            prev=prev,
         )
 
     def feed(request: Request) -> Response:
         base = _base(request)
-        items = [(a, f"{base}{lintasmuria_path(a)}?utm_source=rss&utm_medium=rss&utm_campaign={a.slug}") for a in site.articles]
-        return _xml(request, stats, key, _rss(base, site, items, sy_period="hourly"), "application/rss+xml; charset=UTF-8")
+        items = [
+            (a, f"{base}{lintasmuria_path(a)}?utm_source=rss&utm_medium=rss&utm_campaign={a.slug}")
+            for a in site.articles
+        ]
+        return _xml(
+            request, stats, key, _rss(base, site, items, sy_period="hourly"), "application/rss+xml; charset=UTF-8"
+        )
 
     def broken_feed(request: Request) -> Response:
         # Not well-formed: an unescaped ampersand and no closing tags (a half-written cache file).
@@ -264,10 +317,19 @@ def lintasmuria_app(stats: Stats) -> Starlette:
             if after.tzinfo is None:
                 after = after.replace(tzinfo=UTC)
             articles = [a for a in articles if a.modified > after]
-        articles.sort(key=lambda a: a.modified if q.get("orderby") == "modified" else a.published, reverse=q.get("order", "desc") == "desc")
+        articles.sort(
+            key=lambda a: a.modified if q.get("orderby") == "modified" else a.published,
+            reverse=q.get("order", "desc") == "desc",
+        )
         total_pages = _pages(len(articles), per_page) if articles else 0
         if page > max(total_pages, 1):
-            return JSONResponse({"code": "rest_post_invalid_page_number", "message": "Jumlah halaman yang diminta lebih besar dari jumlah halaman yang tersedia."}, status_code=400)
+            return JSONResponse(
+                {
+                    "code": "rest_post_invalid_page_number",
+                    "message": "Jumlah halaman yang diminta lebih besar dari jumlah halaman yang tersedia.",
+                },
+                status_code=400,
+            )
         base = _base(request)
         posts = [
             {
@@ -300,7 +362,9 @@ def lintasmuria_app(stats: Stats) -> Starlette:
         text = f"User-agent: *\nDisallow: /wp-admin/\nAllow: /wp-admin/admin-ajax.php\n\nSitemap: {_base(request)}/wp-sitemap.xml\n"
         return _respond(request, stats, key, text, "text/plain; charset=utf-8")
 
-    c = lambda h: _counted(key, stats, h)  # noqa: E731
+    def c(handler: Handler) -> Handler:
+        return _counted(key, stats, handler)
+
     return Starlette(
         routes=[
             Route("/", c(home)),
@@ -358,15 +422,32 @@ def kabarserayu_app(stats: Stats) -> Starlette:
                 {"href": PRIVATE_LINK, "text": "Arsip rapat internal"},
             ]
         return _html(
-            request, stats, key, "kabarserayu/indeks.html", site=site, popular=popular, page=page,
+            request,
+            stats,
+            key,
+            "kabarserayu/indeks.html",
+            site=site,
+            popular=popular,
+            page=page,
             items=[card(a) for a in site.articles[(page - 1) * per_page : page * per_page]],
-            pages=list(range(1, pages + 1)), next_href=f"?hal={page + 1}" if page < pages else None, extra_links=extra,
+            pages=list(range(1, pages + 1)),
+            next_href=f"?hal={page + 1}" if page < pages else None,
+            extra_links=extra,
         )
 
     def home(request: Request) -> Response:
         return _html(
-            request, stats, key, "kabarserayu/indeks.html", site=site, popular=popular, page=1,
-            items=[{**card(a), "rel_href": kabarserayu_path(a)} for a in site.articles[:3]], pages=[], next_href=None, extra_links=[],
+            request,
+            stats,
+            key,
+            "kabarserayu/indeks.html",
+            site=site,
+            popular=popular,
+            page=1,
+            items=[{**card(a), "rel_href": kabarserayu_path(a)} for a in site.articles[:3]],
+            pages=[],
+            next_href=None,
+            extra_links=[],
         )
 
     def detail(request: Request) -> Response:
@@ -381,10 +462,29 @@ def kabarserayu_app(stats: Stats) -> Starlette:
             if first:
                 return PlainTextResponse("Terlalu banyak permintaan", status_code=429, headers={"Retry-After": "1"})
         # Links inside an article are relative to the article's directory: other articles of the same month.
-        related = [{**card(r), "rel_href": kabarserayu_path(r).rsplit("/", 1)[-1] if r.published.month == a.published.month else kabarserayu_path(r)} for r in site.articles if r is not a][:3]
+        related = [
+            {
+                **card(r),
+                "rel_href": kabarserayu_path(r).rsplit("/", 1)[-1]
+                if r.published.month == a.published.month
+                else kabarserayu_path(r),
+            }
+            for r in site.articles
+            if r is not a
+        ][:3]
         return _html(
-            request, stats, key, "kabarserayu/detail.html", last_modified=a.modified, charset=a.encoding, site=site, a=a,
-            path=kabarserayu_path(a), display_date=tanggal(a.published, site.zone), related=related, popular=popular,
+            request,
+            stats,
+            key,
+            "kabarserayu/detail.html",
+            last_modified=a.modified,
+            charset=a.encoding,
+            site=site,
+            a=a,
+            path=kabarserayu_path(a),
+            display_date=tanggal(a.published, site.zone),
+            related=related,
+            popular=popular,
         )
 
     def loop_a(request: Request) -> Response:
@@ -398,7 +498,9 @@ def kabarserayu_app(stats: Stats) -> Starlette:
 
     def sitemap(request: Request) -> Response:
         base = _base(request)
-        return _xml(request, stats, key, _urlset([(f"{base}{kabarserayu_path(a)}", a) for a in site.articles], news=site.name))
+        return _xml(
+            request, stats, key, _urlset([(f"{base}{kabarserayu_path(a)}", a) for a in site.articles], news=site.name)
+        )
 
     def busy_sitemap(request: Request) -> Response:
         return PlainTextResponse("Server sibuk, coba lagi nanti", status_code=429, headers={"Retry-After": "120"})
@@ -406,7 +508,9 @@ def kabarserayu_app(stats: Stats) -> Starlette:
     def robots(request: Request) -> Response:
         return _respond(request, stats, key, "User-agent: *\nDisallow: /berita/draf/\nDisallow: /cari\n", "text/plain")
 
-    c = lambda h: _counted(key, stats, h)  # noqa: E731
+    def c(handler: Handler) -> Handler:
+        return _counted(key, stats, handler)
+
     return Starlette(
         routes=[
             Route("/", c(home)),
@@ -444,7 +548,11 @@ def penadewata_app(stats: Stats) -> Starlette:
         if page > pages:
             return PlainTextResponse("Tidak ada", status_code=404)
         return _html(
-            request, stats, key, "penadewata/indeks.html", site=site,
+            request,
+            stats,
+            key,
+            "penadewata/indeks.html",
+            site=site,
             items=[card(a) for a in site.articles[(page - 1) * per_page : page * per_page]],
             next_url=f"/indeks/?{urlencode({'page': page + 1})}" if page < pages else None,
         )
@@ -465,7 +573,11 @@ def penadewata_app(stats: Stats) -> Starlette:
             "datePublished": a.published.isoformat(),
             "dateModified": a.modified.isoformat(),
             "author": [{"@type": "Person", "name": a.author}],
-            "publisher": {"@type": "Organization", "name": site.name, "logo": {"@type": "ImageObject", "url": f"{base}/logo.png"}},
+            "publisher": {
+                "@type": "Organization",
+                "name": site.name,
+                "logo": {"@type": "ImageObject", "url": f"{base}/logo.png"},
+            },
             "articleSection": a.category,
             "keywords": a.tags,
             "inLanguage": "id",
@@ -482,10 +594,18 @@ def penadewata_app(stats: Stats) -> Starlette:
         }
         related = [card(r) for r in site.articles if r is not a][:3]
         return _html(
-            request, stats, key, "penadewata/article.html", last_modified=a.modified, site=site, a=a, path=penadewata_path(a),
-            display_date=tanggal(a.published, site.zone).replace(" |", ","), related=related,
-            article_ld=jinja2.filters.Markup(json.dumps(article_ld, ensure_ascii=False).replace("</", "<\\/")),
-            breadcrumb_ld=jinja2.filters.Markup(json.dumps(breadcrumb_ld, ensure_ascii=False)),
+            request,
+            stats,
+            key,
+            "penadewata/article.html",
+            last_modified=a.modified,
+            site=site,
+            a=a,
+            path=penadewata_path(a),
+            display_date=tanggal(a.published, site.zone).replace(" |", ","),
+            related=related,
+            article_ld=Markup(json.dumps(article_ld, ensure_ascii=False).replace("</", "<\\/")),
+            breadcrumb_ld=Markup(json.dumps(breadcrumb_ld, ensure_ascii=False)),
         )
 
     def sitemap_index(request: Request) -> Response:
@@ -503,9 +623,17 @@ def penadewata_app(stats: Stats) -> Starlette:
         return _xml(request, stats, key, _urlset(entries, news=site.name))
 
     def robots(request: Request) -> Response:
-        return _respond(request, stats, key, f"User-agent: *\nDisallow:\n\nSitemap: {_base(request)}/sitemap_index.xml\n", "text/plain")
+        return _respond(
+            request,
+            stats,
+            key,
+            f"User-agent: *\nDisallow:\n\nSitemap: {_base(request)}/sitemap_index.xml\n",
+            "text/plain",
+        )
 
-    c = lambda h: _counted(key, stats, h)  # noqa: E731
+    def c(handler: Handler) -> Handler:
+        return _counted(key, stats, handler)
+
     return Starlette(
         routes=[
             Route("/", c(indeks)),
@@ -539,13 +667,27 @@ def gemalereng_app(stats: Stats, delay_s: float) -> Starlette:
         a = site.by_slug(request.path_params["slug"])
         if a is None:
             return PlainTextResponse("Tidak ditemukan", status_code=404)
-        return _html(request, stats, key, "gemalereng/article.html", last_modified=a.modified, site=site, a=a, path=gemalereng_path(a), display_date=tanggal(a.published, site.zone))
+        return _html(
+            request,
+            stats,
+            key,
+            "gemalereng/article.html",
+            last_modified=a.modified,
+            site=site,
+            a=a,
+            path=gemalereng_path(a),
+            display_date=tanggal(a.published, site.zone),
+        )
 
     def not_found(request: Request) -> Response:
         return PlainTextResponse("Not found", status_code=404)
 
-    c = lambda h: _counted(key, stats, h, delay_s)  # noqa: E731
-    return Starlette(routes=[Route("/feed.xml", c(feed)), Route("/artikel/{slug}/", c(article)), Route("/robots.txt", c(not_found))])
+    def c(handler: Handler) -> Handler:
+        return _counted(key, stats, handler, delay_s)
+
+    return Starlette(
+        routes=[Route("/feed.xml", c(feed)), Route("/artikel/{slug}/", c(article)), Route("/robots.txt", c(not_found))]
+    )
 
 
 def build_apps(stats: Stats, slow_delay_s: float = 1.0) -> dict[str, Starlette]:

@@ -1,7 +1,11 @@
 """Regenerate ``wordbreak_table.py`` from Unicode properties (needs the ``regex`` package).
 
-Run ``.venv/bin/python -m services.search.query.generate_wordbreak_table``. Only needed when
-the Unicode data should be refreshed; the tokenizer itself has no dependency on ``regex``.
+Run ``.venv/bin/python -m services.search.query.generate_wordbreak_table [ES_URL]``. Only needed
+when the Unicode data should be refreshed; the tokenizer itself has no dependency on ``regex``.
+With ``ES_URL`` the table is calibrated against the server's ``standard`` tokenizer, whose Unicode
+version is older than ``regex``'s: a code point (planes 0 and 1) that the server does not emit as
+a token on its own becomes "other", and one it does emit that the Unicode data calls "other"
+becomes a single-character token (pictographs missing from ``regex``'s data).
 The classes follow Lucene's StandardTokenizer grammar: UAX #29 Word_Break values, plus
 Line_Break=Complex_Context runs, Han/Hiragana single characters and Extended_Pictographic.
 """
@@ -56,6 +60,60 @@ def classify() -> list[int]:
     return classes
 
 
+_EMITTED_ALONE = {ALETTER, NUMERIC, KATAKANA, IDEOGRAPHIC, SOUTHEAST_ASIAN, SOUTHEAST_ASIAN_EXTEND, EMOJI}
+
+
+def calibrate(classes: list[int], es_url: str) -> int:
+    """Align single-character classes with a live server; returns how many code points changed."""
+    from elasticsearch import Elasticsearch
+
+    client = Elasticsearch(es_url, request_timeout=60)
+    candidates = [c for c in range(0x20000) if not 0xD800 <= c <= 0xDFFF and not chr(c).isspace()]
+    changed = 0
+    for offset in range(0, len(candidates), 4000):
+        batch = candidates[offset : offset + 4000]
+        text = " ".join(chr(code) for code in batch)
+        starts: dict[int, int] = {}
+        utf16 = 0
+        for code in batch:
+            starts[utf16] = code
+            utf16 += (2 if code > 0xFFFF else 1) + 1
+        tokens = client.indices.analyze(analyzer="standard", text=text)["tokens"]
+        emitted = {starts[token["start_offset"]] for token in tokens if token["start_offset"] in starts}
+        for code in batch:
+            if code in emitted and classes[code] not in _EMITTED_ALONE:
+                classes[code] = EMOJI
+                changed += 1
+            elif code not in emitted and classes[code] in _EMITTED_ALONE:
+                classes[code] = OTHER
+                changed += 1
+    # Second pass: does the character join "a" and "b" into one token (Extend/Format) or not?
+    _JOINING = {ALETTER, NUMERIC, EXTENDNUMLET, MIDLETTER, MIDNUMLET, EXTEND, SOUTHEAST_ASIAN_EXTEND}
+    for offset in range(0, len(candidates), 3000):
+        batch = candidates[offset : offset + 3000]
+        text = " ".join(f"a{chr(code)}b" for code in batch)
+        starts = {}
+        utf16 = 0
+        for code in batch:
+            starts[utf16] = code
+            utf16 += (2 if code > 0xFFFF else 1) + 3
+        tokens = client.indices.analyze(analyzer="standard", text=text)["tokens"]
+        joined = {
+            starts[token["start_offset"]]
+            for token in tokens
+            if token["start_offset"] in starts and token["token"].endswith("b") and len(token["token"]) > 2
+        }
+        for code in batch:
+            if code in joined and classes[code] in (OTHER, EMOJI):
+                classes[code] = EXTEND
+                changed += 1
+            elif code not in joined and classes[code] in (EXTEND, SOUTHEAST_ASIAN_EXTEND):
+                classes[code] = OTHER
+                changed += 1
+    client.close()
+    return changed
+
+
 def render(classes: list[int]) -> str:
     starts: list[int] = []
     values: list[int] = []
@@ -81,7 +139,10 @@ def render(classes: list[int]) -> str:
 
 def main() -> None:
     target = Path(__file__).with_name("wordbreak_table.py")
-    target.write_text(render(classify()), encoding="utf-8")
+    classes = classify()
+    if len(sys.argv) > 1:
+        print(f"calibration changed {calibrate(classes, sys.argv[1])} code points", file=sys.stderr)
+    target.write_text(render(classes), encoding="utf-8")
     print(f"wrote {target}", file=sys.stderr)
 
 

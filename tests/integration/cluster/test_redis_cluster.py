@@ -8,6 +8,7 @@ import random
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
@@ -79,33 +80,8 @@ def test_idempotent_and_counts_story_size(settings: ClusterSettings) -> None:
     assert again.store.story_size("orig") == 3  # type: ignore[attr-defined]
 
 
-def test_concurrent_worker_processes_agree(settings: ClusterSettings) -> None:
-    """Four spawned processes start together. Each gets different copies of the same stories
-    (near-duplicates race) and some copies are given to every process (the same article is
-    re-processed concurrently). Every story must end with one story id, counted once per
-    article."""
-    stories = _stories()
-    workers = 4
-    rng = random.Random(11)
-    shares: list[list[tuple[str, str]]] = [[] for _ in range(workers)]
-    for members in stories.values():
-        for index, member in enumerate(members):
-            if index == 0:
-                for share in shares:  # every worker processes the original
-                    share.append(member)
-            else:
-                shares[index % workers].append(member)
-    for share in shares:
-        rng.shuffle(share)
-    context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager:
-        barrier = manager.Barrier(workers)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = [
-                pool.submit(assign_all, REDIS_URL, settings.model_dump_json(), share, barrier) for share in shares
-            ]
-            results = [future.result(timeout=120) for future in futures]
-    seen: dict[str, dict[str, object]] = {}
+def _check_round(settings: ClusterSettings, stories: dict[str, list[tuple[str, str]]], results: list[dict[str, Any]]) -> None:
+    seen: dict[str, dict[str, Any]] = {}
     for result in results:
         for article_id, assignment in result.items():
             # Every process got the same answer for the same article.
@@ -117,9 +93,44 @@ def test_concurrent_worker_processes_agree(settings: ClusterSettings) -> None:
         story_id = story_ids.pop()
         assert story_id in {article_id for article_id, _ in members}
         assert checker.store.story_size(story_id) == len(members)  # type: ignore[attr-defined]
-        sizes = sorted(int(seen[article_id]["story_size"]) for article_id, _ in members)  # type: ignore[call-overload]
+        sizes = sorted(int(seen[article_id]["story_size"]) for article_id, _ in members)
         assert sizes == list(range(1, len(members) + 1)), (name, sizes)
-    assert len({seen[article_id]["story_id"] for members in stories.values() for article_id, _ in members}) == 4
+
+
+def test_concurrent_worker_processes_agree(settings: ClusterSettings) -> None:
+    """Four spawned processes start together, in several rounds. Each gets different copies of
+    the same stories (near-duplicates race) and the originals go to every process (the same
+    article is re-processed concurrently). Every story must end with one story id, each
+    article counted once.
+
+    ``lsh_rows=1`` makes articles of other stories LSH candidates too (they share common word
+    pairs), so assignments go through verify-then-commit, where the race is. Without the
+    compare-and-set in the commit script this test fails (checked by disabling it)."""
+    workers, rounds = 4, 4
+    stories = _stories()
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for round_number in range(rounds):
+            round_settings = settings.model_copy(
+                update={"lsh_rows": 1, "redis_key_prefix": f"{settings.redis_key_prefix}:r{round_number}"}
+            )
+            rng = random.Random(round_number)
+            shares: list[list[tuple[str, str]]] = [[] for _ in range(workers)]
+            for members in stories.values():
+                for index, member in enumerate(members):
+                    if index == 0:
+                        for share in shares:
+                            share.append(member)
+                    else:
+                        shares[(index + round_number) % workers].append(member)
+            for share in shares:
+                rng.shuffle(share)
+            barrier = manager.Barrier(workers)
+            futures = [
+                pool.submit(assign_all, REDIS_URL, round_settings.model_dump_json(), share, barrier)
+                for share in shares
+            ]
+            _check_round(round_settings, stories, [future.result(timeout=120) for future in futures])
 
 
 def test_state_expires_with_the_window(settings: ClusterSettings) -> None:

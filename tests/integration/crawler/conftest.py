@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from shared.schemas import RawArticle
-
 from services.ingest.crawler.registry import SourceRegistry
 from services.ingest.crawler.settings import CrawlerSettings
 from services.ingest.crawler.state import RedisKeyValue
 from services.ingest.demo_sites import DemoWeb, start_demo_sites
+from shared.schemas import RawArticle
 
 REDIS_URL = os.environ.get("WARTA_REDIS_URL", "redis://127.0.0.1:6379/0")
 

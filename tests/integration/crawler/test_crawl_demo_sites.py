@@ -9,16 +9,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.ingest.crawler.health import source_health
-from services.ingest.crawler.models import SourceCreate
+from services.ingest.crawler.models import Source, SourceCreate
+from services.ingest.crawler.registry import SourceRegistry
 from services.ingest.crawler.runner import Crawler
+from services.ingest.demo_sites import DemoWeb
 from services.ingest.demo_sites.manifest import BOILERPLATE_MARKERS, EXPECTED_FAILURES, demo_sources, expected_articles
-
 from tests.integration.crawler.conftest import FakePublisher
 
 pytestmark = pytest.mark.redis
 
 
-def _register_all(registry, demo_web, only=None):  # type: ignore[no-untyped-def]
+def _register_all(registry: SourceRegistry, demo_web: DemoWeb, only: set[str] | None = None) -> list[Source]:
     sources = []
     for spec in demo_sources(demo_web.base_urls):
         if only is None or spec["id"] in only:
@@ -40,7 +41,7 @@ def test_every_article_collected_once_with_clean_fields(demo_web, crawl_env) -> 
 
         expected = {e.url: e for e in expected_articles(demo_web.base_urls)}
         collected = Counter(a.canonical_url for a in publisher.articles)
-        assert set(collected) == set(expected), (set(collected) ^ set(expected))
+        assert set(collected) == set(expected), set(collected) ^ set(expected)
         duplicates = {url: n for url, n in collected.items() if n != 1}
         assert not duplicates
         assert len({a.id for a in publisher.articles}) == len(expected)
@@ -53,7 +54,10 @@ def test_every_article_collected_once_with_clean_fields(demo_web, crawl_env) -> 
             leaked = [m for m in BOILERPLATE_MARKERS if m in article.text]
             assert not leaked, (article.canonical_url, leaked)
             assert article.published_at == want.published_at
-            assert article.published_at.utcoffset() == want.published_at.utcoffset(), (article.url, article.published_at)
+            assert article.published_at.utcoffset() == want.published_at.utcoffset(), (
+                article.url,
+                article.published_at,
+            )
             assert article.origin == "crawler"
             assert article.source_id is not None
             assert article.outlet == want.outlet
@@ -74,7 +78,7 @@ def test_every_article_collected_once_with_clean_fields(demo_web, crawl_env) -> 
         assert indeks.status == "partial"
         assert indeks.published >= 5  # the 429-once page was collected after backing off
         assert "http_429" not in indeks.failed
-        assert demo_web.stats.paths[f"kabarserayu/berita/draf/2024/06/rancangan-apbd-perubahan.html"] == 0
+        assert demo_web.stats.paths["kabarserayu/berita/draf/2024/06/rancangan-apbd-perubahan.html"] == 0
 
         # Health reflects the outcomes.
         health = source_health(registry, "kabarserayu-indeks", settings)
@@ -138,27 +142,18 @@ def test_publish_failure_is_retried_next_crawl(demo_web, crawl_env) -> None:  # 
 
 def test_changed_article_is_republished(demo_web, crawl_env) -> None:  # type: ignore[no-untyped-def]
     settings, registry, kv = crawl_env
-    (source,) = _register_all(registry, demo_web, only={"lintasmuria-wp"})
+    (source,) = _register_all(registry, demo_web, only={"lintasmuria-sitemap"})
     publisher = FakePublisher()
     with Crawler(settings, registry, publisher, kv=kv) as crawler:
         crawler.crawl(source)
         assert len(publisher.articles) == 7
-        # Forget one page's content hash as if it had been different: it must be published again
-        # when the source says it was modified after what we remember.
+        # Pretend we had collected an older version of one article: an older lastmod and another
+        # content hash. Forget the HTTP validators so the sitemap and the page are fetched in full.
         url = next(a.canonical_url for a in publisher.articles if "banjir-rob" in a.url)
-        crawler.seen.remember([url], "different-hash", datetime(2024, 6, 1, tzinfo=UTC), source.id)
+        crawler.seen.remember([url], "older-content", datetime(2024, 6, 1, tzinfo=UTC), source.id)
+        kv.delete_prefix(settings.crawl_redis_prefix + "http:")
         registry.request_crawl(source.id)
-        state = registry.state(source.id)
-        assert state.cursor is not None
-        # Rewind the WordPress cursor so the API lists the post again.
-        from services.ingest.crawler.registry import SourceState  # noqa: PLC0415
-
-        rewound = SourceState(**{**state.__dict__, "cursor": "2024-06-01T00:00:00Z"})
-        registry.record_crawl(
-            type(crawler.crawl(source))(source_id=source.id, started_at=state.last_crawl_at, finished_at=state.last_crawl_at, status="ok"),
-            rewound,
-        )
-        before = len(publisher.articles)
-        crawler.crawl(registry.get(source.id))
-    republished = publisher.articles[before:]
-    assert [a.canonical_url for a in republished] == [url]
+        record = crawler.crawl(registry.get(source.id))
+    assert record.published == 1
+    assert record.skipped["seen"] == 6
+    assert [a.canonical_url for a in publisher.articles[7:]] == [url]

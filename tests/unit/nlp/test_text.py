@@ -12,7 +12,11 @@ def test_honorifics_and_titles_do_not_end_sentences() -> None:
 
 def test_decimal_numbers_and_initials_stay_in_one_sentence() -> None:
     text = "Nilai IPP sebesar 4,42 atau 4.42 poin. Jalan A. Yani ditutup sampai pukul 17.00 WIB. Selesai."
-    assert _sents(text) == ["Nilai IPP sebesar 4,42 atau 4.42 poin.", "Jalan A. Yani ditutup sampai pukul 17.00 WIB.", "Selesai."]
+    assert _sents(text) == [
+        "Nilai IPP sebesar 4,42 atau 4.42 poin.",
+        "Jalan A. Yani ditutup sampai pukul 17.00 WIB.",
+        "Selesai.",
+    ]
 
 
 def test_quotes_close_the_sentence_and_attribution_stays_attached() -> None:

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from shared.contracts import examples, schema_path
-from shared.schemas import MODELS, SUPPORTED_VERSIONS, EnrichedArticle, MessageError, RawArticle, decode
 from services.enrich.enrichment import enrich
 from services.search.index import MAPPING, to_document
+from shared.contracts import examples, schema_path
+from shared.schemas import MODELS, SUPPORTED_VERSIONS, EnrichedArticle, MessageError, RawArticle, decode
 
 
 def test_exported_schemas_match_models() -> None:

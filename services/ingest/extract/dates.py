@@ -1,0 +1,161 @@
+"""Page dates: ISO values from structured data and Indonesian human-readable dates.
+
+Indonesian news pages write dates such as ``Senin, 5 Mei 2025 14:30 WIB``,
+``05/05/2025 - 14:30 WIB`` or ``5/5/25``. The zone words map to fixed offsets (Indonesia has no
+daylight saving time): WIB +07:00, WITA +08:00, WIT +09:00. The offset is kept, never converted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from dateutil import parser as dateutil_parser
+
+WIB = timezone(timedelta(hours=7), "WIB")
+WITA = timezone(timedelta(hours=8), "WITA")
+WIT = timezone(timedelta(hours=9), "WIT")
+ZONES = {"wib": WIB, "wita": WITA, "wit": WIT, "utc": UTC, "gmt": UTC}
+
+EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=UTC)
+# Clocks and CMS time zones drift a little; anything further ahead is a wrong date.
+FUTURE_TOLERANCE = timedelta(minutes=15)
+
+MONTHS = {
+    # Indonesian
+    "januari": 1, "februari": 2, "pebruari": 2, "maret": 3, "april": 4, "mei": 5, "juni": 6,
+    "juli": 7, "agustus": 8, "september": 9, "oktober": 10, "november": 11, "nopember": 11,
+    "desember": 12,
+    # Indonesian abbreviations
+    "jan": 1, "feb": 2, "peb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "agu": 8, "agt": 8,
+    "ags": 8, "agust": 8, "sep": 9, "sept": 9, "okt": 10, "nov": 11, "nop": 11, "des": 12,
+    # English (regional outlets mix them in)
+    "january": 1, "february": 2, "march": 3, "may": 5, "june": 6, "july": 7, "august": 8,
+    "october": 10, "december": 12, "aug": 8, "oct": 10, "dec": 12,
+}
+_MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
+_DAY_NAMES = r"(?:senin|selasa|rabu|kamis|jum'?at|sabtu|minggu|ahad)"
+_TIME = r"(?:\s*(?:[,|/\-–—]|pukul|jam|pkl\.?)?\s*)*(?P<hh>\d{1,2})[:.](?P<mi>\d{2})(?:[:.](?P<ss>\d{2}))?"
+_ZONE = r"\s*(?P<zone>WIB|WITA|WIT|UTC|GMT)?(?P<off>\s*[+-]\s?\d{1,2}(?::?\d{2})?)?"
+_WORD_DATE = re.compile(
+    rf"(?:{_DAY_NAMES}\s*,?\s*)?(?P<d>\d{{1,2}})\s+(?P<m>{_MONTH_RE})\.?\s+(?P<y>\d{{4}})(?:{_TIME}{_ZONE})?",
+    re.IGNORECASE,
+)
+_NUM_DATE = re.compile(
+    rf"(?<![\d/])(?P<d>\d{{1,2}})[/.\-](?P<m>\d{{1,2}})[/.\-](?P<y>\d{{4}}|\d{{2}})(?![\d/])(?:{_TIME}{_ZONE})?",
+    re.IGNORECASE,
+)
+_URL_DATE = re.compile(r"/(?P<y>(?:19|20)\d{2})[/-](?P<m>[01]?\d)[/-](?P<d>[0-3]?\d)(?:/|-|$)")
+_URL_COMPACT_DATE = re.compile(r"/(?P<y>(?:19|20)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?:/|-|_|$)")
+_ISO_DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
+
+
+@dataclass(frozen=True)
+class PageDate:
+    """A candidate date. ``has_time`` is False when the page gave only a day."""
+
+    value: datetime
+    has_time: bool
+
+
+def _zone(zone: str | None, offset: str | None, default: timezone) -> timezone:
+    if zone and zone.lower() in ZONES and not offset:
+        return ZONES[zone.lower()]
+    if offset:
+        sign = -1 if "-" in offset else 1
+        digits = re.sub(r"[^\d]", "", offset)
+        hours, minutes = (int(digits[:-2] or 0), int(digits[-2:])) if len(digits) > 2 else (int(digits), 0)
+        return timezone(sign * timedelta(hours=hours, minutes=minutes))
+    return default
+
+
+def _from_match(match: re.Match[str], month: int, default_tz: timezone) -> PageDate | None:
+    year = int(match["y"])
+    if year < 100:
+        year += 2000
+    try:
+        if match["hh"] is not None:
+            value = datetime(
+                year, month, int(match["d"]), int(match["hh"]), int(match["mi"]), int(match["ss"] or 0),
+                tzinfo=_zone(match["zone"], match["off"], default_tz),
+            )
+            return PageDate(value, True)
+        return PageDate(datetime(year, month, int(match["d"]), tzinfo=default_tz), False)
+    except ValueError:
+        return None
+
+
+def parse_human_date(text: str, default_tz: timezone = WIB) -> PageDate | None:
+    """The first day-first human date in ``text`` (``5 Mei 2025 14:30 WIB``, ``5/5/25``).
+
+    A time without a zone word is read in ``default_tz``. Returns None when nothing parses.
+    """
+    match = _WORD_DATE.search(text)
+    if match:
+        parsed = _from_match(match, MONTHS[match["m"].lower()], default_tz)
+        if parsed:
+            return parsed
+    match = _NUM_DATE.search(text)
+    if match and 1 <= int(match["m"]) <= 12:
+        return _from_match(match, int(match["m"]), default_tz)
+    return None
+
+
+def parse_machine_date(value: str, default_tz: timezone = UTC) -> PageDate | None:
+    """An ISO-8601-ish value from JSON-LD, meta tags or ``<time datetime>``.
+
+    Naive values are read in ``default_tz``. Falls back to the human-date parser so that
+    ``content="Senin, 5 Mei 2025 14:30 WIB"`` in a meta tag also works.
+    """
+    value = (value or "").strip()
+    if not value:
+        return None
+    if _ISO_DATE_ONLY.match(value):
+        try:
+            day = date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        return PageDate(datetime(day.year, day.month, day.day, tzinfo=default_tz), False)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None
+    if parsed is None and re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        try:
+            parsed = dateutil_parser.isoparse(value)
+        except (ValueError, OverflowError):
+            parsed = None
+    if parsed is None:
+        human = parse_human_date(value, default_tz)
+        if human is not None:
+            return human
+        try:
+            parsed = dateutil_parser.parse(value, tzinfos={k.upper(): v for k, v in ZONES.items()})
+        except (ValueError, OverflowError, TypeError):
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=default_tz)
+    return PageDate(parsed, True)
+
+
+def date_from_url(url: str, default_tz: timezone = UTC) -> PageDate | None:
+    """``/2025/05/05/`` or ``/20250505`` in the URL path, as a day without time."""
+    path = url.split("?", 1)[0]
+    for pattern in (_URL_DATE, _URL_COMPACT_DATE):
+        match = pattern.search(path)
+        if match:
+            try:
+                value = datetime(int(match["y"]), int(match["m"]), int(match["d"]), tzinfo=default_tz)
+            except ValueError:
+                continue
+            return PageDate(value, False)
+    return None
+
+
+def is_plausible(value: datetime | None, now: datetime | None = None) -> bool:
+    """True for an aware datetime after 1995 and not in the future beyond a small tolerance."""
+    if value is None or value.tzinfo is None:
+        return False
+    now = now or datetime.now(UTC)
+    return EARLIEST_PLAUSIBLE <= value <= now + FUTURE_TOLERANCE

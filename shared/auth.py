@@ -1,0 +1,169 @@
+"""API keys: hashed at rest, a role each, a rate limit per key. Shared by both HTTP APIs.
+
+- Keys look like ``wk_<40 url-safe chars>``; only their SHA-256 is stored (Elasticsearch index
+  ``<prefix>warta-api-keys``, document id = the hash), so a leaked index does not leak keys.
+- Roles: ``reader`` (search, analytics, export) and ``admin`` (everything, including sources,
+  saved searches and keys). Send ``Authorization: Bearer <key>``; missing or unknown key -> 401,
+  wrong role -> 403.
+- ``WARTA_ADMIN_KEY`` (if set) is ensured as an admin key at start-up: this is how ``make up`` and
+  docker compose bootstrap the first key.
+- Rate limit: a fixed one-minute window per key in Redis (shared by all API replicas). If Redis is
+  unreachable the limiter fails open: availability of search beats strict limiting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import redis
+from elasticsearch import Elasticsearch, NotFoundError
+from fastapi import HTTPException, Request
+
+log = logging.getLogger(__name__)
+
+Role = Literal["reader", "admin"]
+ROLE_RANK = {"reader": 1, "admin": 2}
+KEY_MAPPING = {
+    "dynamic": "strict",
+    "properties": {
+        "name": {"type": "keyword"},
+        "role": {"type": "keyword"},
+        "created_at": {"type": "date"},
+        "disabled": {"type": "boolean"},
+        "prefix": {"type": "keyword"},
+    },
+}
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def new_key() -> str:
+    return "wk_" + secrets.token_urlsafe(30)
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str  # the hash
+    name: str
+    role: Role
+    disabled: bool = False
+
+
+class KeyStore:
+    """Thread-safe. Verified keys are cached for ``cache_s`` seconds (a disabled key stops working
+    within that time)."""
+
+    def __init__(self, es: Elasticsearch, index_prefix: str, cache_s: float = 30.0) -> None:
+        self.es = es
+        self.index = f"{index_prefix}warta-api-keys"
+        self.cache_s = cache_s
+        self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+        self._lock = threading.Lock()
+
+    def ensure_index(self) -> None:
+        if not self.es.indices.exists(index=self.index):
+            self.es.options(ignore_status=400).indices.create(
+                index=self.index, mappings=KEY_MAPPING, settings={"number_of_shards": 1, "number_of_replicas": 0}
+            )
+
+    def create(self, name: str, role: Role, key: str | None = None) -> tuple[str, ApiKey]:
+        """Store a key (a new random one unless given). Returns the plaintext, shown once."""
+        key = key or new_key()
+        h = hash_key(key)
+        self.es.index(index=self.index, id=h, refresh="wait_for", document={
+            "name": name, "role": role, "created_at": datetime.now(UTC).isoformat(), "disabled": False, "prefix": key[:7],
+        })  # fmt: skip
+        with self._lock:
+            self._cache.pop(h, None)
+        return key, ApiKey(h, name, role)
+
+    def list(self) -> list[dict[str, Any]]:
+        resp = self.es.search(index=self.index, size=1000, sort=[{"created_at": "asc"}])
+        return [{"id": h["_id"], **h["_source"]} for h in resp["hits"]["hits"]]
+
+    def disable(self, key_id: str) -> bool:
+        try:
+            self.es.update(index=self.index, id=key_id, doc={"disabled": True}, refresh="wait_for")
+        except NotFoundError:
+            return False
+        with self._lock:
+            self._cache.pop(key_id, None)
+        return True
+
+    def verify(self, key: str) -> ApiKey | None:
+        h = hash_key(key)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(h)
+        if hit and now - hit[0] < self.cache_s:
+            return hit[1]
+        try:
+            src = self.es.get(index=self.index, id=h)["_source"]
+            found: ApiKey | None = ApiKey(h, src["name"], src["role"], bool(src.get("disabled")))
+        except NotFoundError:
+            found = None
+        with self._lock:
+            self._cache[h] = (now, found)
+        return found
+
+    def bootstrap_admin(self, key: str | None) -> None:
+        if key and self.verify(key) is None:
+            self.create("bootstrap admin", "admin", key=key)
+
+
+class RateLimiter:
+    def __init__(self, redis_url: str, prefix: str, per_minute: int) -> None:
+        self.client = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.prefix = prefix
+        self.per_minute = per_minute
+
+    def allow(self, key_id: str) -> tuple[bool, int]:
+        """Returns (allowed, seconds until the window resets)."""
+        window = int(time.time() // 60)
+        k = f"{self.prefix}ratelimit:{key_id[:16]}:{window}"
+        try:
+            pipe = self.client.pipeline()
+            pipe.incr(k)
+            pipe.expire(k, 70)
+            count = int(pipe.execute()[0])
+        except redis.RedisError:
+            return True, 0
+        return count <= self.per_minute, 60 - int(time.time() % 60)
+
+
+def require(role: Role) -> Callable[[Request], Awaitable[ApiKey]]:
+    """FastAPI dependency: authenticate the bearer key and check its role and rate limit.
+    Expects ``app.state.keys`` (KeyStore) and ``app.state.limiter`` (RateLimiter or None)."""
+
+    async def dependency(request: Request) -> ApiKey:
+        from fastapi.concurrency import run_in_threadpool
+
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise HTTPException(status_code=401, detail="missing API key: send 'Authorization: Bearer <key>'",
+                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+        key = await run_in_threadpool(request.app.state.keys.verify, token.strip())
+        if key is None or key.disabled:
+            raise HTTPException(status_code=401, detail="invalid or disabled API key", headers={"WWW-Authenticate": "Bearer"})
+        if ROLE_RANK[key.role] < ROLE_RANK[role]:
+            raise HTTPException(status_code=403, detail=f"this endpoint needs the {role} role; your key is {key.role}")
+        limiter: RateLimiter | None = request.app.state.limiter
+        if limiter is not None:
+            allowed, retry_after = await run_in_threadpool(limiter.allow, key.id)
+            if not allowed:
+                raise HTTPException(status_code=429, detail="rate limit exceeded for this API key",
+                                    headers={"Retry-After": str(retry_after)})  # fmt: skip
+        return key
+
+    return dependency
