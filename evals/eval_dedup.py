@@ -44,8 +44,18 @@ INTRO_OPENERS = [
     "Informasi yang dihimpun menyebutkan",
     "Di tengah sorotan publik,",
 ]
-EDITORS = ["Editor: Ahmad Fauzi", "Pewarta: Siti Rahma\nEditor: Budi Santoso", "Penulis: Dwi Lestari | Editor: Rudi", "(ant/rid)", "Reporter: Yanto\nRedaktur: Ika"]
-SHARE = ["Bagikan: Facebook Twitter WhatsApp", "Share: Facebook | Twitter | Telegram", "Dapatkan update berita pilihan setiap hari dari kami di Google News"]
+EDITORS = [
+    "Editor: Ahmad Fauzi",
+    "Pewarta: Siti Rahma\nEditor: Budi Santoso",
+    "Penulis: Dwi Lestari | Editor: Rudi",
+    "(ant/rid)",
+    "Reporter: Yanto\nRedaktur: Ika",
+]
+SHARE = [
+    "Bagikan: Facebook Twitter WhatsApp",
+    "Share: Facebook | Twitter | Telegram",
+    "Dapatkan update berita pilihan setiap hari dari kami di Google News",
+]
 
 
 # ---------------------------------------------------------------- data
@@ -173,8 +183,12 @@ def make_variant(
     if "intro" in chosen:
         paragraphs[0] = _rewrite_intro(_strip_dateline(paragraphs[0]), rng, vocabulary)
     dateline = rng.choice(
-        [f"{rng.choice(CITIES)} –", f"{rng.choice(CITIES)} (ANTARA) -", f"{rng.choice(OUTLETS)} –",
-         f"{rng.choice(OUTLETS)}, {rng.choice(CITIES)} –"]
+        [
+            f"{rng.choice(CITIES)} –",
+            f"{rng.choice(CITIES)} (ANTARA) -",
+            f"{rng.choice(OUTLETS)} –",
+            f"{rng.choice(OUTLETS)}, {rng.choice(CITIES)} –",
+        ]
     )
     paragraphs[0] = f"{dateline} {_strip_dateline(paragraphs[0])}"
     if "baca" in chosen:
@@ -213,14 +227,23 @@ def build_benchmark(sources: list[Source], profile: Profile, seed: int) -> Bench
     donors = [s for s in originals if len(s.paragraphs) >= 5]
     for host in hosts:
         donor = rng.choice(donors)
-        background = [p for p in donor.paragraphs[1:] if len(p.split()) >= 20] or donor.paragraphs[1:] or donor.paragraphs
+        background = (
+            [p for p in donor.paragraphs[1:] if len(p.split()) >= 20] or donor.paragraphs[1:] or donor.paragraphs
+        )
         copied = rng.sample(background, min(len(background), rng.randint(1, 2)))
         paragraphs = list(host.paragraphs)
         for paragraph in copied:
             paragraphs.insert(rng.randrange(1, len(paragraphs) + 1), paragraph)
         stories.append(
-            [Item(f"{host.article_id}~bg", "\n".join(paragraphs), host.article_id, "background",
-                  background_of=donor.article_id)]
+            [
+                Item(
+                    f"{host.article_id}~bg",
+                    "\n".join(paragraphs),
+                    host.article_id,
+                    "background",
+                    background_of=donor.article_id,
+                )
+            ]
         )
     items: list[Item]
     if profile.shuffle_all:
@@ -362,8 +385,12 @@ def redis_memory(client: Any, prefix: str) -> dict[str, Any]:
         kind = key.decode().removeprefix(prefix + ":").split(":")[0]
         by_kind[kind] += int(replies[2 * i] or 0)
         encodings[f"{kind}:{replies[2 * i + 1].decode()}"] += 1
-    return {"keys": len(keys), "key_bytes": sum(by_kind.values()), "bytes_by_kind": dict(by_kind),
-            "encodings": dict(encodings)}
+    return {
+        "keys": len(keys),
+        "key_bytes": sum(by_kind.values()),
+        "bytes_by_kind": dict(by_kind),
+        "encodings": dict(encodings),
+    }
 
 
 def memory_10k(settings: ClusterSettings, sources: list[Source]) -> dict[str, Any]:
@@ -414,8 +441,15 @@ def tune(benchmark: Benchmark) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         params = dict(zip(GRID, values, strict=True))
         predicted, wall, _ = memory_run(ClusterSettings(**params), benchmark)
         result = score(benchmark, predicted)
-        trials.append({**params, "precision": result["precision"], "recall": result["recall"],
-                       "f1": result["f1"], "articles_per_s": round(len(benchmark.items) / wall, 1)})
+        trials.append(
+            {
+                **params,
+                "precision": result["precision"],
+                "recall": result["recall"],
+                "f1": result["f1"],
+                "articles_per_s": round(len(benchmark.items) / wall, 1),
+            }
+        )
         print(json.dumps(trials[-1]), file=sys.stderr, flush=True)
     eligible = [t for t in trials if t["precision"] >= 0.99] or trials
     best = max(eligible, key=lambda t: (t["recall"], t["f1"], t["articles_per_s"]))
@@ -441,7 +475,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = ClusterSettings(**chosen)
     report["settings"] = settings.model_dump()
     predicted, wall, cpu = memory_run(settings, tune_bench)
-    report["tune_dev.01"] = {**score(tune_bench, predicted), "articles_per_s_per_core": round(len(tune_bench.items) / cpu, 1)}
+    report["tune_dev.01"] = {
+        **score(tune_bench, predicted),
+        "articles_per_s_per_core": round(len(tune_bench.items) / cpu, 1),
+    }
 
     report["test"] = {}
     for name, seed in (("dev.02", 2), ("dev.03", 3)):
@@ -449,14 +486,15 @@ def main(argv: list[str] | None = None) -> int:
         predicted, wall, cpu = memory_run(settings, bench)
         entry: dict[str, Any] = {
             **score(bench, predicted),
-            "memory_backend": {"articles_per_s_wall": round(len(bench.items) / wall, 1),
-                               "articles_per_s_per_core": round(len(bench.items) / cpu, 1)},
+            "memory_backend": {
+                "articles_per_s_wall": round(len(bench.items) / wall, 1),
+                "articles_per_s_per_core": round(len(bench.items) / cpu, 1),
+            },
         }
         if not args.no_redis:
             redis_result = redis_run(settings, bench)
             redis_predicted = redis_result.pop("predicted")
-            entry["redis_backend"] = {**redis_result,
-                                      "same_stories_as_memory": redis_predicted == predicted}
+            entry["redis_backend"] = {**redis_result, "same_stories_as_memory": redis_predicted == predicted}
         report["test"][name] = entry
         print(name, json.dumps({k: entry[k] for k in ("precision", "recall")}), file=sys.stderr)
 
@@ -473,7 +511,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quick:
             all_sources = [s for fold in folds.values() for s in fold]
             report["redis_memory_10k"] = memory_10k(settings, all_sources)
-            report["summary"]["redis_bytes_per_article_10k"] = report["redis_memory_10k"]["memory_usage_sum_per_article"]
+            report["summary"]["redis_bytes_per_article_10k"] = report["redis_memory_10k"][
+                "memory_usage_sum_per_article"
+            ]
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from services.ingest.articles import ArticleIn, EmptyArticle, to_raw
 from services.ingest.publisher import ArticlePublisher, PublishError
 from services.ingest.settings import IngestSettings
+from services.ingest.sources_api import sources_router
 from shared.auth import KeyStore, RateLimiter, require
 from shared.http import describe_validation, install_error_handlers
 from shared.metrics import MESSAGES, metrics_asgi_app
@@ -77,6 +78,7 @@ def create_app(settings: IngestSettings | None = None, publisher: ArticlePublish
     app.mount("/metrics", metrics_asgi_app())
 
     install_error_handlers(app)
+    app.include_router(sources_router, dependencies=[ADMIN])
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

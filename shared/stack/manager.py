@@ -53,16 +53,28 @@ def _http_ok(url: str) -> bool:
         return False
 
 
+def admin_key(paths: Paths) -> str:
+    """The local stack's admin API key: created on the first ``up``, kept in a git-ignored file."""
+    f = paths.root / "admin-key"
+    if not f.exists():
+        from shared.auth import new_key
+
+        f.write_text(new_key() + "\n")
+        f.chmod(0o600)
+    return f.read_text().strip()
+
+
 def warta_env(s: StackSettings, paths: Paths) -> dict[str, str]:
     """Environment every Warta process of the local stack shares."""
     return {
+        "WARTA_ADMIN_KEY": admin_key(paths),
         "WARTA_KAFKA_BOOTSTRAP": f"127.0.0.1:{s.kafka_port}",
         "WARTA_ES_URL": f"http://127.0.0.1:{s.es_port}",
         "WARTA_REDIS_URL": f"redis://127.0.0.1:{s.redis_port}/0",
         "WARTA_INGEST_DATA_DIR": str((paths.data / "ingest").resolve()),
         "WARTA_SEARCH_DATA_DIR": str((paths.data / "search").resolve()),
-        "WARTA_CRAWL_ALLOW_HOSTS": ",".join(f"127.0.0.1:{s.demo_sites_port + i}" for i in range(6)),
-        "WARTA_ADMIN_KEY_FILE": str((paths.root / "admin-key").resolve()),
+        "WARTA_CRAWL_ALLOW_HOSTS": ",".join(f"127.0.0.1:{s.demo_sites_port + i}" for i in range(4)),
+        "WARTA_SOURCES_SEED_FILE": str(Path(__file__).resolve().parents[2] / "services/ingest/demo_sites/sources.yaml"),
     }
 
 

@@ -555,3 +555,17 @@ def chaos_run(
         **extra,
     )
     return outcome
+
+
+def post_batch(stream: Stream, count: int, chunk: int = 100) -> None:
+    """Post ``count`` more articles of ``stream`` at once through the batch endpoint."""
+    start = stream._n
+    for lo in range(start, start + count, chunk):
+        numbers = list(range(lo, min(lo + chunk, start + count)))
+        r = httpx.post(f"{stream.p.ingest_url}/v1/articles/batch", json={"articles": [stream.article(n) for n in numbers]},
+                       headers=stream.p.ns.auth, timeout=60)  # fmt: skip
+        r.raise_for_status()
+        for n, res in zip(numbers, r.json()["results"], strict=True):
+            assert res["status"] == 202, res
+            stream.accepted[stream.token(n)] = res["id"]
+    stream._n = start + count

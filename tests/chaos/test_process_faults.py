@@ -76,11 +76,11 @@ def _group_members(group: str) -> dict[str, list[int]]:
     """Member client host/id -> assigned partitions of the consumer group."""
     admin = KafkaAdminClient(bootstrap_servers=KAFKA, client_id="chaos-probe")
     try:
-        (desc,) = admin.describe_consumer_groups([group])
+        desc = admin.describe_groups([group])[group]
         out = {}
-        for m in desc.members:
-            parts = [p for a in (m.member_assignment.assignment if m.member_assignment else []) for p in a[1]]
-            out[m.member_id] = sorted(parts)
+        for m in desc["members"]:
+            assignment = (m.get("member_assignment") or {}).get("assigned_partitions") or []
+            out[m["member_id"]] = sorted(p for a in assignment for p in a["partitions"])
         return out
     finally:
         admin.close()

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-
 from services.enrich.cluster.fingerprint import Fingerprint, Fingerprinter, similarity
 from services.enrich.cluster.settings import ClusterSettings
 from services.enrich.cluster.store import ClusterStore, StoredArticle
@@ -59,9 +58,7 @@ class StoryClusterer:
     def fingerprint(self, title: str, text: str) -> Fingerprint:
         return self._fingerprinter.fingerprint(title, text)
 
-    def assign(
-        self, article_id: str, title: str, text: str, published_at: datetime | None = None
-    ) -> StoryAssignment:
+    def assign(self, article_id: str, title: str, text: str, published_at: datetime | None = None) -> StoryAssignment:
         """Assign ``article_id`` to a story and record it.
 
         Idempotent: an article id already assigned (within the window) gets its stored

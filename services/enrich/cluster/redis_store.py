@@ -92,24 +92,32 @@ end
 # ARGV[6] record body, ARGV[7] record ttl ms, ARGV[8] counter ttl ms, ARGV[9] write generation
 # ('' for none), ARGV[10] generation ttl ms, ARGV[11] article id.
 # Returns {'exists', record}, {'conflict'} or {'ok', record}.
-_COMMIT = _OWNERS + _WRITE + """
+_COMMIT = (
+    _OWNERS
+    + _WRITE
+    + """
 local record = redis.call('GET', KEYS[1])
 if record then return {'exists', record} end
 if owners(ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]) ~= ARGV[5] then return {'conflict'} end
 return {'ok', write()}
 """
+)
 
 # The lookup, with a fast path for the common case of an article without LSH candidates: it
 # is stored as a new story in the same atomic step (the record argument is the new-story
 # record, ARGV[5] is ignored). Returns {'exists', record}, {'ok', record} (stored as a new
 # story) or {'candidates', owners}.
-_LOOKUP = _OWNERS + _WRITE + """
+_LOOKUP = (
+    _OWNERS
+    + _WRITE
+    + """
 local record = redis.call('GET', KEYS[1])
 if record then return {'exists', record} end
 local found = owners(ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4])
 if found ~= '' then return {'candidates', found} end
 return {'ok', write()}
 """
+)
 
 
 def encode_record(article: StoredArticle) -> bytes:
@@ -191,7 +199,9 @@ class RedisClusterStore:
         write_generation: int | None,
         now: float,
     ) -> Lookup:
-        kind, payload = self._lookup(keys=self._keys(article), args=self._args(article, band_keys, generations, (), write_generation, now))
+        kind, payload = self._lookup(
+            keys=self._keys(article), args=self._args(article, band_keys, generations, (), write_generation, now)
+        )
         if kind == b"candidates":
             return Lookup(None, tuple(owner.decode("utf-8") for owner in payload.split(b"\0")))
         return Lookup(decode_record(article.article_id, payload), ())
@@ -199,7 +209,7 @@ class RedisClusterStore:
     def load(self, article_ids: Sequence[str], now: float) -> dict[str, StoredArticle]:
         if not article_ids:
             return {}
-        bodies = self._client.mget([self.record_key(article_id) for article_id in article_ids])
+        bodies: list[bytes | None] = self._client.mget([self.record_key(article_id) for article_id in article_ids])  # type: ignore[assignment]
         return {
             article_id: decode_record(article_id, body)
             for article_id, body in zip(article_ids, bodies, strict=True)
@@ -216,7 +226,8 @@ class RedisClusterStore:
         now: float,
     ) -> StoredArticle | None:
         kind, *payload = self._commit(
-            keys=self._keys(article), args=self._args(article, band_keys, generations, expected_owners, write_generation, now)
+            keys=self._keys(article),
+            args=self._args(article, band_keys, generations, expected_owners, write_generation, now),
         )
         if kind == b"conflict":
             return None

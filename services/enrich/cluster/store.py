@@ -200,9 +200,7 @@ class MemoryClusterStore:
             table = self._owners.setdefault(write_generation, {})
             for key in band_keys.tolist():
                 table.setdefault(key, article.article_id)
-            self._generation_expiry[write_generation] = now + generation_ttl(
-                self._settings, write_generation, now
-            )
+            self._generation_expiry[write_generation] = now + generation_ttl(self._settings, write_generation, now)
         return stored
 
     def story_size(self, story_id: str) -> int:

@@ -92,9 +92,7 @@ def shingle_hashes(words: list[str], size: int) -> npt.NDArray[np.uint32]:
     """
     if not words:
         return np.empty(0, dtype=np.uint32)
-    token_hashes = np.fromiter(
-        (zlib.crc32(word.encode("utf-8")) for word in words), dtype=np.uint64, count=len(words)
-    )
+    token_hashes = np.fromiter((zlib.crc32(word.encode("utf-8")) for word in words), dtype=np.uint64, count=len(words))
     size = min(size, len(words), len(_MULTIPLIERS))
     count = len(words) - size + 1
     combined = np.zeros(count, dtype=np.uint64)

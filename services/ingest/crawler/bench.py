@@ -14,8 +14,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from shared.schemas import RawArticle
-
 from services.ingest.crawler.models import SourceCreate
 from services.ingest.crawler.registry import SourceRegistry
 from services.ingest.crawler.runner import Crawler
@@ -23,6 +21,7 @@ from services.ingest.crawler.settings import CrawlerSettings
 from services.ingest.crawler.state import MemoryKeyValue
 from services.ingest.demo_sites import start_demo_sites
 from services.ingest.demo_sites.manifest import demo_sources
+from shared.schemas import RawArticle
 
 
 class _CountingPublisher:

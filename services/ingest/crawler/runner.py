@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import redis
 from pydantic import ValidationError
@@ -78,8 +79,6 @@ class _ItemOutcome:
 
 
 def _domain(url: str) -> str:
-    from urllib.parse import urlsplit
-
     host = (urlsplit(url).hostname or "").lower()
     return host.removeprefix("www.")
 

@@ -8,8 +8,8 @@ import random
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import pytest
 import redis
@@ -43,12 +43,19 @@ def _stories() -> dict[str, list[tuple[str, str]]]:
     The other stories reuse the same variant transforms on other texts (with one word changed
     so each copy differs)."""
     stories: dict[str, list[tuple[str, str]]] = {}
-    for name, text in {"sukamaju": ORIGINAL, "cabai": OTHER_STORY, "bukit": SAME_TOPIC, "pasar": BACKGROUND_SHARING}.items():
+    for name, text in {
+        "sukamaju": ORIGINAL,
+        "cabai": OTHER_STORY,
+        "bukit": SAME_TOPIC,
+        "pasar": BACKGROUND_SHARING,
+    }.items():
         paragraphs = text.split("\n")
         members = [(f"{name}-0", text)]
         members.append((f"{name}-1", "BLORA – " + "\n".join([*paragraphs, "Editor: Lina"])))
         members.append((f"{name}-2", "klikjateng.com – " + "\n".join(paragraphs[: len(paragraphs) // 2 + 1])))
-        members.append((f"{name}-3", "Semarang (ANTARA) - " + "\n".join([paragraphs[0], "Baca juga: Lain", *paragraphs[2:]])))
+        members.append(
+            (f"{name}-3", "Semarang (ANTARA) - " + "\n".join([paragraphs[0], "Baca juga: Lain", *paragraphs[2:]]))
+        )
         members.append((f"{name}-4", text.replace(" dan ", " serta ").replace(" yang ", " nan ", 2)))
         stories[name] = members
     return stories
@@ -80,7 +87,9 @@ def test_idempotent_and_counts_story_size(settings: ClusterSettings) -> None:
     assert again.store.story_size("orig") == 3  # type: ignore[attr-defined]
 
 
-def _check_round(settings: ClusterSettings, stories: dict[str, list[tuple[str, str]]], results: list[dict[str, Any]]) -> None:
+def _check_round(
+    settings: ClusterSettings, stories: dict[str, list[tuple[str, str]]], results: list[dict[str, Any]]
+) -> None:
     seen: dict[str, dict[str, Any]] = {}
     for result in results:
         for article_id, assignment in result.items():
@@ -127,8 +136,7 @@ def test_concurrent_worker_processes_agree(settings: ClusterSettings) -> None:
                 rng.shuffle(share)
             barrier = manager.Barrier(workers)
             futures = [
-                pool.submit(assign_all, REDIS_URL, round_settings.model_dump_json(), share, barrier)
-                for share in shares
+                pool.submit(assign_all, REDIS_URL, round_settings.model_dump_json(), share, barrier) for share in shares
             ]
             _check_round(round_settings, stories, [future.result(timeout=120) for future in futures])
 

@@ -16,7 +16,6 @@ from services.ingest.crawler.settings import CrawlerSettings
 from services.ingest.crawler.state import RedisKeyValue
 from services.ingest.demo_sites import DemoWeb
 from services.ingest.demo_sites.manifest import demo_sources, expected_articles
-
 from tests.integration.crawler.conftest import FakePublisher
 
 pytestmark = pytest.mark.redis

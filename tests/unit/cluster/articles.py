@@ -49,7 +49,9 @@ def variant_dateline_baca_credits() -> str:
     paragraphs[0] = "SUKAMAJU – " + paragraphs[0]
     paragraphs.insert(3, "Baca juga: Jalan Provinsi di Sukamaju Mulai Diperbaiki")
     paragraphs.insert(6, "Simak juga: Festival Budaya Sukamaju Digelar Bulan Depan")
-    return "\n".join([*paragraphs, "Pewarta: Dimas Prasetyo", "Editor: Lina Marlina", "Bagikan: Facebook Twitter WhatsApp"])
+    return "\n".join(
+        [*paragraphs, "Pewarta: Dimas Prasetyo", "Editor: Lina Marlina", "Bagikan: Facebook Twitter WhatsApp"]
+    )
 
 
 def variant_first_half() -> str:

@@ -56,9 +56,11 @@ def test_boilerplate_lines_are_removed() -> None:
 
 
 def test_tokens_ignore_case_punctuation_and_spacing() -> None:
-    assert tokens("Kata  PERTAMA,kata\tkedua!!") == tokens("kata pertama , kata kedua") == [
-        "kata", "pertama", "kata", "kedua"
-    ]
+    assert (
+        tokens("Kata  PERTAMA,kata\tkedua!!")
+        == tokens("kata pertama , kata kedua")
+        == ["kata", "pertama", "kata", "kedua"]
+    )
 
 
 def test_shingles_are_sorted_unique_and_handle_short_texts() -> None:
@@ -87,8 +89,11 @@ _WORDS = st.lists(st.from_regex(r"[a-z]{2,9}", fullmatch=True), min_size=4, max_
 
 
 @settings(max_examples=80, deadline=None)
-@given(_WORDS, st.lists(st.sampled_from([" ", "  ", ", ", ". ", " - ", "\t", "; ", "! ", ": "]), min_size=40, max_size=40),
-       st.integers(min_value=0, max_value=39))
+@given(
+    _WORDS,
+    st.lists(st.sampled_from([" ", "  ", ", ", ". ", " - ", "\t", "; ", "! ", ": "]), min_size=40, max_size=40),
+    st.integers(min_value=0, max_value=39),
+)
 def test_shingles_ignore_punctuation_spacing_and_boilerplate_lines(
     words: list[str], separators: list[str], cut: int
 ) -> None:
