@@ -235,7 +235,7 @@ def collect_stages(urls: Iterable[str]) -> dict[str, Any]:
 def _safe(fn: Callable[[], Any]) -> Any:
     try:
         return fn()
-    except Exception as exc:  # noqa: BLE001 - a section that cannot be collected says why
+    except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}"[:300]}
 
 

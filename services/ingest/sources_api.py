@@ -22,7 +22,7 @@ from services.ingest.crawler.health import SourceHealth, source_health
 from services.ingest.crawler.models import Source, SourceCreate, SourceUpdate
 from services.ingest.crawler.registry import SourceExists, SourceNotFound, SourceRegistry
 from services.ingest.crawler.settings import CrawlerSettings
-from services.ingest.crawler.ssrf import is_public_address
+from shared.ssrf import is_public_address
 
 
 @lru_cache(maxsize=1)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from courlan import normalize_url
 
-# Parameters that identify a campaign or a click, never an article.
-TRACKING_PARAMS = frozenset(
-    {"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid", "ref", "ref_src", "amp", "_ga", "s_cid"}
+# Parameters that identify a campaign, a click or a share widget, never an article; including
+# ones seen on Indonesian news sites. Matched case-insensitively.
+TRACKING_PARAM = re.compile(
+    r"^(utm_[a-z_]+|fbclid|gclid|gclsrc|dclid|msclkid|yclid|igshid|twclid|ttclid|wbraid|gbraid|"
+    r"mc_cid|mc_eid|_ga|_gl|_hsenc|_hsmi|mkt_tok|spm|share|shared|src|from|ref|ref_src|ref_url|s_cid|"
+    r"amp;utm_[a-z_]+|page_from|cmpid|icid|ocid)$",
+    re.IGNORECASE,
 )
 
 
@@ -27,7 +32,7 @@ def canonical_url(url: str) -> str:
     query = [
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS
+        if not TRACKING_PARAM.match(k)
     ]
     cleaned = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(sorted(query)), ""))
     try:
@@ -37,5 +42,10 @@ def canonical_url(url: str) -> str:
 
 
 def domain_of(url: str) -> str:
-    host = (urlsplit(url).hostname or "").lower()
-    return host[4:] if host.startswith("www.") else host
+    """The outlet id of a URL: its host without ``www.``, with the port when it is not the default."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    host = host[4:] if host.startswith("www.") else host
+    if parts.port and parts.port not in (80, 443):
+        host = f"{host}:{parts.port}"
+    return host

@@ -229,7 +229,7 @@ def print_up(result: dict[str, object]) -> None:
     print()
     print("Warta is up.")
     print(f"  Web app         http://127.0.0.1:{s.search_port}/")
-    print(f"  Search API      http://127.0.0.1:{s.search_port}/v1/search?q=blora   (docs: /docs)")
+    print(f"  Search API      http://127.0.0.1:{s.search_port}/v1/search?q=pasar   (docs: /docs)")
     print(f"  Ingest API      http://127.0.0.1:{s.ingest_port}/docs")
     print(f"  Demo news sites http://127.0.0.1:{s.demo_sites_port}/ .. :{s.demo_sites_port + 2}/")
     print(f"  Metrics         http://127.0.0.1:{s.ingest_port}/metrics, :{s.search_port}/metrics, :{s.metrics_base_port}.. /metrics")

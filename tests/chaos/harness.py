@@ -237,7 +237,7 @@ class Sampler:
         while not self._stop.is_set():
             try:
                 self.values.append(self.fn())
-            except Exception:  # noqa: BLE001 - a failed sample is just missing
+            except Exception:
                 pass
             self._stop.wait(self.interval)
 
@@ -270,7 +270,7 @@ class DedicatedRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        log = open(self.dir / "redis.log", "ab")  # noqa: SIM115
+        log = open(self.dir / "redis.log", "ab")
         self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True)  # fmt: skip
         log.close()
@@ -306,7 +306,7 @@ class DedicatedKafka:
         return f"127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 120) -> None:
-        log = open(self.paths.logs / "kafka.log", "ab")  # noqa: SIM115
+        log = open(self.paths.logs / "kafka.log", "ab")
         self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
         log.close()
@@ -363,13 +363,13 @@ class EsFaultProxy:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 return
 
             def _any(self) -> None:
                 proxy._handle(self)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _any  # noqa: N815
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _any
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -138,7 +138,7 @@ def test_export_streams_every_match(loaded) -> None:  # type: ignore[no-untyped-
 class _Hook(BaseHTTPRequestHandler):
     received: list[tuple[dict[str, str], bytes, float]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         _Hook.received.append((dict(self.headers), body, time.time()))
         self.send_response(204)

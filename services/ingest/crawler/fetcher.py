@@ -25,8 +25,8 @@ import httpx
 from services.ingest.crawler.charset import Decoded, decode_body
 from services.ingest.crawler.robots import RobotsCache
 from services.ingest.crawler.settings import CrawlerSettings
-from services.ingest.crawler.ssrf import BlockedUrl, SsrfGuard, Target
 from services.ingest.crawler.state import Validators, ValidatorStore
+from shared.ssrf import BlockedUrl, SsrfGuard, Target
 
 log = logging.getLogger(__name__)
 

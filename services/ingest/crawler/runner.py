@@ -18,7 +18,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 import redis
 from pydantic import ValidationError
@@ -35,6 +34,7 @@ from services.ingest.crawler.scheduler import apply_retry_after, next_interval, 
 from services.ingest.crawler.settings import CrawlerSettings, crawler_settings
 from services.ingest.crawler.state import KeyValue, RedisKeyValue, SeenStore, ValidatorStore, content_hash
 from services.ingest.crawler.urls import InvalidUrl, canonicalize, same_site
+from services.ingest.urls import domain_of
 from shared.ids import article_id
 from shared.process import beat
 from shared.schemas import MAX_TEXT_CHARS, RawArticle
@@ -76,11 +76,6 @@ class _ItemOutcome:
     fetched: bool = False
     article_time: tuple[str, datetime] | None = None
     retry_after: float | None = None
-
-
-def _domain(url: str) -> str:
-    host = (urlsplit(url).hostname or "").lower()
-    return host.removeprefix("www.")
 
 
 class Crawler:
@@ -292,7 +287,7 @@ class Crawler:
                 canonical_url=canonical,
                 title=title,
                 text=text[:MAX_TEXT_CHARS],
-                source=_domain(canonical),
+                source=domain_of(canonical),
                 # The outlet configured for the source beats what the page suggests (often a hostname).
                 outlet=source.outlet or getattr(extracted, "outlet", None),
                 published_at=published_at,

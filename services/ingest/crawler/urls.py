@@ -11,18 +11,9 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Sequence
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from services.ingest.urls import InvalidURL, canonical_url
-
-# services.ingest.urls and courlan already strip utm_*, fbclid, gclid and friends; these are
-# extras seen on Indonesian news sites and share widgets. Matched case-insensitively.
-_TRACKING_PARAM = re.compile(
-    r"^(utm_[a-z_]+|fbclid|gclid|gclsrc|dclid|msclkid|yclid|igshid|twclid|ttclid|wbraid|gbraid|"
-    r"mc_cid|mc_eid|_ga|_gl|_hsenc|_hsmi|mkt_tok|spm|share|shared|src|from|ref_src|ref_url|"
-    r"amp;utm_[a-z_]+|page_from|cmpid|icid|ocid)$",
-    re.IGNORECASE,
-)
 
 
 class InvalidUrl(ValueError):
@@ -45,8 +36,8 @@ def canonicalize(url: str, base: str | None = None) -> str:
     """Return the canonical form of ``url`` (resolved against ``base`` when relative).
 
     Builds on the ingest service's :func:`services.ingest.urls.canonical_url` (the API uses the
-    same function, so a pushed and a crawled copy of an article get the same id) after resolving
-    the reference, removing dot segments and the extra tracking parameters above.
+    same function, so a pushed and a crawled copy of an article get the same id, and the same
+    tracking-parameter list) after resolving the reference and removing dot segments.
     Pure and idempotent. Raises :class:`InvalidUrl` for non-http(s) URLs or URLs without a host.
     """
     url = url.strip()
@@ -60,10 +51,7 @@ def canonicalize(url: str, base: str | None = None) -> str:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
         raise InvalidUrl(f"bad port in {url!r}") from exc
-    query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING_PARAM.match(k)]
-    )
-    rebuilt = urlunsplit((scheme, parts.netloc.lower(), _remove_dot_segments(parts.path), query, ""))
+    rebuilt = urlunsplit((scheme, parts.netloc.lower(), _remove_dot_segments(parts.path), parts.query, ""))
     try:
         return canonical_url(rebuilt)
     except InvalidURL as exc:

@@ -38,3 +38,9 @@ def extract_main(argv: list[str] | None, stdin: IO[str], stdout: IO[str]) -> int
         data = {key: data[key] for key in OUTPUT_FIELDS}
     stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
     return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(extract_main(sys.argv[1:], sys.stdin, sys.stdout))

@@ -104,6 +104,30 @@ def _main_text(tree: lxml_html.HtmlElement, url: str, article_body: str) -> tupl
     return clean_text(text), text
 
 
+_BYLINE_PREFIX = re.compile(r"^(?:oleh|by|penulis|reporter|pewarta)\s*:?\s+", re.IGNORECASE)
+
+
+def _clean_author(name: str) -> str:
+    return _BYLINE_PREFIX.sub("", " ".join(name.split())).strip(" ,.-")
+
+
+def _drop_header_lines(text: str, title: str | None, default_tz: timezone) -> str:
+    """Remove the headline and a bare dateline when the extractor kept them at the top."""
+    lines = text.split("\n")
+    head = 0
+    title_key = " ".join(_WORD.findall((title or "").lower()))
+    while head < min(3, len(lines)):
+        line = lines[head].strip()
+        key = " ".join(_WORD.findall(line.lower()))
+        if title_key and key == title_key:
+            head += 1
+        elif line and len(line) <= 60 and parse_human_date(line, default_tz) is not None and _words(line) <= 10:
+            head += 1
+        else:
+            break
+    return "\n".join(lines[head:]).strip()
+
+
 def _first(*values: Any) -> str | None:
     for value in values:
         if isinstance(value, str) and value.strip():
@@ -306,6 +330,8 @@ def extract(
         fallback_date_source,
         now,
     )
+    text = _drop_header_lines(text, title, default_tz)
+    authors = [a for a in (_clean_author(a) for a in authors) if a]
     canonical = _absolute(url, page.canonical) or _absolute(url, page.first("og:url")) or url
 
     return ExtractedArticle(
@@ -329,8 +355,8 @@ def extract(
         canonical_url=canonical,
         language=language,
         tags=_unique(
-            page.all("article:tag", "news_keywords", "keywords")
-            and [t for v in page.all("article:tag", "news_keywords", "keywords") for t in keywords(v)]
+            (page.all("article:tag", "news_keywords", "keywords")
+            and [t for v in page.all("article:tag", "news_keywords", "keywords") for t in keywords(v)])
             or keywords(ld.get("keywords"))
             or list(getattr(document, "tags", None) or [])
         ),

@@ -118,7 +118,7 @@ def test_reindex_loses_no_concurrent_writes(es: Elasticsearch, prefix: str) -> N
                     latest[d["id"]] = (v, rev)
                 n += 5
                 time.sleep(0.02)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
+        except BaseException as exc:
             errors.append(exc)
 
     t = threading.Thread(target=writer)

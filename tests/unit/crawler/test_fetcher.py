@@ -10,8 +10,8 @@ import pytest
 
 from services.ingest.crawler.fetcher import Fetcher, FetchError, parse_retry_after
 from services.ingest.crawler.settings import CrawlerSettings
-from services.ingest.crawler.ssrf import SsrfGuard
 from services.ingest.crawler.state import MemoryKeyValue, ValidatorStore
+from shared.ssrf import SsrfGuard
 
 DNS = {"berita.example": ["103.10.20.30"], "intranet.example": ["10.0.0.7"]}
 

@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from services.ingest.crawler.ssrf import BlockedUrl, SsrfGuard, is_public_address
+from shared.ssrf import BlockedUrl, SsrfGuard, is_public_address
 
 
 def resolver(answers: dict[str, list[str]]):  # type: ignore[no-untyped-def]
