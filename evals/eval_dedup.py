@@ -15,6 +15,7 @@ Writes ``evals/results/dedup.json``. ``--quick`` skips the grid search and the 1
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import os
@@ -61,6 +62,12 @@ SHARE = [
 # ---------------------------------------------------------------- data
 
 
+def article_id(name: str) -> str:
+    """A production-shaped article id (24 hex, like ``shared.ids.article_id``): Redis memory per
+    article depends on id length, and IndoSum ids are up to ~60 characters."""
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:24]
+
+
 def detokenise(tokens: list[str]) -> str:
     text = " ".join(tokens)
     text = re.sub(r" ([.,;:!?%)\]])", r"\1", text)
@@ -86,7 +93,7 @@ def load_fold(name: str, exclude: set[str]) -> list[Source]:
         exclude.add(row["id"])
         paragraphs = [detokenise([t for s in p for t in s]) for p in row["paragraphs"]]
         summary = detokenise([t for s in row["summary"] for t in s])
-        sources.append(Source(row["id"], row["category"], [p for p in paragraphs if p], summary))
+        sources.append(Source(article_id(row["id"]), row["category"], [p for p in paragraphs if p], summary))
     return sources
 
 
@@ -221,7 +228,9 @@ def build_benchmark(sources: list[Source], profile: Profile, seed: int) -> Bench
         if rng.random() < profile.syndicated_share:
             for k in range(rng.randint(1, profile.max_variants)):
                 text, transforms = make_variant(source, rng, profile, vocabulary, leads)
-                members.append(Item(f"{source.article_id}~v{k}", text, source.article_id, "variant", transforms))
+                members.append(
+                    Item(article_id(f"{source.article_id}~v{k}"), text, source.article_id, "variant", transforms)
+                )
         stories.append(members)
     # Donors are full-length stories, so one or two paragraphs are background, not the story.
     donors = [s for s in originals if len(s.paragraphs) >= 5]
@@ -237,7 +246,7 @@ def build_benchmark(sources: list[Source], profile: Profile, seed: int) -> Bench
         stories.append(
             [
                 Item(
-                    f"{host.article_id}~bg",
+                    article_id(f"{host.article_id}~bg"),
                     "\n".join(paragraphs),
                     host.article_id,
                     "background",
@@ -403,7 +412,9 @@ def memory_10k(settings: ClusterSettings, sources: list[Source]) -> dict[str, An
     texts = [(s.article_id, "\n".join(s.paragraphs)) for s in sources]
     while len(texts) < 10_000:
         source = rng.choice(sources)
-        texts.append((f"{source.article_id}~m{len(texts)}", make_variant(source, rng, TEST, vocabulary, leads)[0]))
+        texts.append(
+            (article_id(f"{source.article_id}~m{len(texts)}"), make_variant(source, rng, TEST, vocabulary, leads)[0])
+        )
     prefix = f"warta-eval:{uuid.uuid4().hex[:10]}"
     settings = settings.model_copy(update={"redis_key_prefix": prefix})
     client = redis.Redis.from_url(REDIS_URL)

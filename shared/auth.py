@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import redis
+import redis.asyncio as aioredis
 from elasticsearch import Elasticsearch, NotFoundError
 from fastapi import HTTPException, Request
 
@@ -100,13 +101,20 @@ class KeyStore:
             self._cache.pop(key_id, None)
         return True
 
+    def cached(self, key: str) -> tuple[bool, ApiKey | None]:
+        """(known, key) from the in-process cache only; never blocks."""
+        with self._lock:
+            hit = self._cache.get(hash_key(key))
+        if hit and time.monotonic() - hit[0] < self.cache_s:
+            return True, hit[1]
+        return False, None
+
     def verify(self, key: str) -> ApiKey | None:
         h = hash_key(key)
+        known, cached = self.cached(key)
+        if known:
+            return cached
         now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(h)
-        if hit and now - hit[0] < self.cache_s:
-            return hit[1]
         try:
             src = self.es.get(index=self.index, id=h)["_source"]
             found: ApiKey | None = ApiKey(h, src["name"], src["role"], bool(src.get("disabled")))
@@ -122,23 +130,28 @@ class KeyStore:
 
 
 class RateLimiter:
+    """Fixed one-minute window per key, counted in Redis (async client: no thread hop per request)."""
+
     def __init__(self, redis_url: str, prefix: str, per_minute: int) -> None:
-        self.client = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.client = aioredis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self.prefix = prefix
         self.per_minute = per_minute
 
-    def allow(self, key_id: str) -> tuple[bool, int]:
+    async def allow(self, key_id: str) -> tuple[bool, int]:
         """Returns (allowed, seconds until the window resets)."""
         window = int(time.time() // 60)
         k = f"{self.prefix}ratelimit:{key_id[:16]}:{window}"
         try:
-            pipe = self.client.pipeline()
-            pipe.incr(k)
-            pipe.expire(k, 70)
-            count = int(pipe.execute()[0])
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.incr(k)
+                pipe.expire(k, 70)
+                count = int((await pipe.execute())[0])
         except redis.RedisError:
             return True, 0
         return count <= self.per_minute, 60 - int(time.time() % 60)
+
+    async def close(self) -> None:
+        await self.client.aclose()
 
 
 def require(role: Role) -> Callable[[Request], Awaitable[ApiKey]]:
@@ -153,14 +166,17 @@ def require(role: Role) -> Callable[[Request], Awaitable[ApiKey]]:
         if scheme.lower() != "bearer" or not token.strip():
             raise HTTPException(status_code=401, detail="missing API key: send 'Authorization: Bearer <key>'",
                                 headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
-        key = await run_in_threadpool(request.app.state.keys.verify, token.strip())
+        store: KeyStore = request.app.state.keys
+        known, key = store.cached(token.strip())
+        if not known:
+            key = await run_in_threadpool(store.verify, token.strip())
         if key is None or key.disabled:
             raise HTTPException(status_code=401, detail="invalid or disabled API key", headers={"WWW-Authenticate": "Bearer"})
         if ROLE_RANK[key.role] < ROLE_RANK[role]:
             raise HTTPException(status_code=403, detail=f"this endpoint needs the {role} role; your key is {key.role}")
         limiter: RateLimiter | None = request.app.state.limiter
         if limiter is not None:
-            allowed, retry_after = await run_in_threadpool(limiter.allow, key.id)
+            allowed, retry_after = await limiter.allow(key.id)
             if not allowed:
                 raise HTTPException(status_code=429, detail="rate limit exceeded for this API key",
                                     headers={"Retry-After": str(retry_after)})  # fmt: skip

@@ -19,7 +19,7 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
 from shared.schemas import DlqRecord, payload_text, utcnow
@@ -227,17 +227,26 @@ class DlqPublisher:
         self._producer.close(timeout=5)
 
 
-def consumer_lag(consumer: KafkaConsumer) -> dict[TopicPartition, int]:
-    """Lag per assigned partition (end offset minus position); cheap enough to call every few seconds."""
+def consumer_lag(consumer: KafkaConsumer, timeout_ms: int = 2000) -> dict[TopicPartition, int]:
+    """Lag per assigned partition (end offset minus position); cheap enough to call every few seconds.
+    Returns what it could measure (nothing while Kafka is unreachable); never raises KafkaError."""
     assigned = list(consumer.assignment())
     if not assigned:
         return {}
-    ends = consumer.end_offsets(assigned)
+    try:
+        # Bounded: this runs inside consumer loops, which must neither stall nor die while the
+        # brokers are unreachable (kafka-python raises KafkaTimeoutError after request_timeout_ms).
+        ends = consumer.end_offsets(assigned, timeout_ms=timeout_ms)
+    except KafkaError as exc:
+        log.debug("consumer lag unavailable", extra={"error": repr(exc)})
+        return {}
     lag = {}
     for tp in assigned:
         try:
-            pos = consumer.position(tp)
-        except Exception:  # position unknown during a rebalance
+            pos = consumer.position(tp, timeout_ms=timeout_ms)
+        except Exception:  # position unknown during a rebalance or an outage
+            continue
+        if pos is None:
             continue
         lag[tp] = max(0, ends.get(tp, 0) - pos)
     return lag

@@ -65,6 +65,7 @@ def create_app(settings: IngestSettings | None = None, publisher: ArticlePublish
             log.warning("key store not ready", extra={"error": repr(exc)})
         yield
         es.close()
+        await app.state.limiter.close()
         if publisher is None:
             app.state.publisher.close()
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch, NotFoundError
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from services.search.alerts import AlertIndices, SavedSearchStore
@@ -273,6 +273,7 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
             log.warning("could not ensure the indices", extra={"error": repr(exc)})
         yield
         await app.state.es.close()
+        await app.state.limiter.close()
         app.state.sync_es.close()
 
     app = FastAPI(
@@ -328,7 +329,7 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         collapse: Annotated[bool, Query(description="One hit per story")] = False,
     ) -> Any:
         es: AsyncElasticsearch = request.app.state.es
-        query = await run_in_threadpool(c.es_query)
+        query = c.es_query()
         body: dict[str, Any] = {
             "query": query, "size": size, "sort": sort_clause(sort), "track_total_hits": True,
             "timeout": settings.search_timeout, "_source": HIT_SOURCE, "highlight": HIGHLIGHT,
@@ -350,7 +351,9 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         if len(raw) == size:
             next_cursor = encode_cursor(kind, [offset + size] if collapse else raw[-1]["sort"])
         total_stories = resp["aggregations"]["stories"]["value"] if collapse else None
-        return SearchResult(total=resp["hits"]["total"]["value"], total_stories=total_stories, hits=hits, next_cursor=next_cursor)
+        result = SearchResult(total=resp["hits"]["total"]["value"], total_stories=total_stories, hits=hits, next_cursor=next_cursor)
+        # Already validated: serialise once here instead of having FastAPI validate it again.
+        return Response(result.model_dump_json(), media_type="application/json")
 
     @app.get("/v1/articles/{article_id}", tags=["articles"], responses={404: {"model": ErrorBody}, **ERRORS})
     async def get_article(request: Request, article_id: str, _: Annotated[ApiKey, READER]) -> Any:
@@ -382,7 +385,7 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         interval: Literal["day", "week", "month"] = "day",
         count: Literal["articles", "stories"] = "articles",
     ) -> Any:
-        query = await run_in_threadpool(c.es_query)
+        query = c.es_query()
         hist: dict[str, Any] = {"date_histogram": {"field": "published_at", "calendar_interval": interval,
                                                    "time_zone": str(JAKARTA), "min_doc_count": 0}}  # fmt: skip
         if count == "stories":
@@ -404,7 +407,7 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         size: Annotated[int, Query(ge=1, le=100)] = 10,
         count: Literal["articles", "stories"] = "articles",
     ) -> Any:
-        query = await run_in_threadpool(c.es_query)
+        query = c.es_query()
         terms: dict[str, Any] = {"terms": {"field": TOP_FIELDS[field], "size": size}}
         if count == "stories":
             terms["aggs"] = {"stories": {"cardinality": {"field": "story_id", "precision_threshold": 40000}}}
@@ -426,7 +429,7 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         format: Literal["csv", "ndjson"] = "csv",
     ) -> StreamingResponse:
         es: AsyncElasticsearch = request.app.state.es
-        query = await run_in_threadpool(c.es_query)
+        query = c.es_query()
         columns = ["id", "published_at", "source", "title", "url", "language", "regions", "entities", "story_id", "summary"]
 
         def row(src: dict[str, Any]) -> list[str]:

@@ -271,11 +271,13 @@ def reindex_main(argv: list[str]) -> int:
     p.add_argument("--delete-old", action="store_true", help="delete the old index after the swap (no rollback)")
     p.add_argument("--batch", type=int, default=1000)
     p.add_argument("--grace", type=float, default=2.0, help="seconds to wait before the last catch-up pass")
+    p.add_argument("--replicas", type=int, default=0, help="number_of_replicas of the new index (an ES cluster: 1+)")
     a = p.parse_args(argv)
     settings = SearchSettings()
     es = _es(settings)
     try:
-        result = reindex(es, settings.index_prefix, a.version, batch=a.batch, grace_s=a.grace, delete_old=a.delete_old)
+        result = reindex(es, settings.index_prefix, a.version, batch=a.batch, grace_s=a.grace, delete_old=a.delete_old,
+                         replicas=a.replicas)  # fmt: skip
     except LifecycleError as exc:
         print(f"warta search reindex: {exc}", file=sys.stderr)
         return 1

@@ -7,6 +7,7 @@ The model file is trained by ``python -m services.enrich.nlp.train_ner`` and com
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import re
 import threading
@@ -25,6 +26,7 @@ MODEL_DIR = PACKAGE_DIR / "models"
 MODEL_PATH = MODEL_DIR / "ner.crfsuite"
 CASE_LEXICON_PATH = MODEL_DIR / "case_lexicon.json"
 CLUSTERS_PATH = MODEL_DIR / "word_clusters.json"
+VECTORS_PATH = MODEL_DIR / "word_vectors.json.gz"
 
 # Cue words. The CRF sees them as features; it decides how much they matter.
 ORG_HEADS = frozenset(
@@ -111,6 +113,16 @@ def word_clusters() -> dict[str, str]:
     return {w: ".".join(map(str, ids)) for w, ids in data["clusters"].items()}
 
 
+@lru_cache(maxsize=1)
+def word_vectors() -> dict[str, dict[str, float]]:
+    """Word -> dense CRF features {"e0": x0, ...}; empty when the model does not use them."""
+    if not VECTORS_PATH.exists():
+        return {}
+    with gzip.open(VECTORS_PATH, "rt", encoding="utf-8") as fh:
+        data: dict[str, list[float]] = json.load(fh)
+    return {w: {f"e{i}": x for i, x in enumerate(v) if x} for w, v in data.items()}
+
+
 _SHAPE_TRANS = str.maketrans(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
     "x" * 26 + "X" * 26 + "d" * 10,
@@ -161,6 +173,7 @@ def sentence_features(words: Sequence[str]) -> list[dict[str, float | str]]:
     regions, _ = region_tokens()
     lex = case_lexicon()
     clusters = word_clusters()
+    vectors = word_vectors()
     base = [_token_features(w, regions, lex, clusters) for w in words]
     n = len(words)
     feats: list[dict[str, float | str]] = []
@@ -178,6 +191,9 @@ def sentence_features(words: Sequence[str]) -> list[dict[str, float | str]]:
                 for k in ("title", "gz_reg", "cue_org", "cue_per", "cue_loc", "case", "k2", "k3"):
                     if k in b:
                         f[f"{off}:{k}"] = b[k]
+        vec = vectors.get(base[i]["w"])  # type: ignore[call-overload]
+        if vec:
+            f.update(vec)
         if i > 0:
             f["-1w|w"] = f"{base[i - 1]['w']}|{base[i]['w']}"
         if i + 1 < n:

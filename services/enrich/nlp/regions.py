@@ -18,7 +18,8 @@ from .text import Token, tokenize
 
 _KAB_CUES = frozenset({"kabupaten", "kab", "pemkab", "bupati", "wabup", "dprd", "polres", "kejari"})
 _KOTA_CUES = frozenset({"kota", "pemkot", "walikota", "wali", "wawali", "polresta", "polrestabes"})
-_PROV_CUES = frozenset({"provinsi", "prov", "pemprov", "gubernur", "wagub", "polda", "kejati"})
+# Only these make an ambiguous name ("Metro", "Batu") a region; "Polda Metro Jaya" must not.
+_STRONG_CUES = frozenset({"kabupaten", "kab", "kota", "pemkab", "pemkot", "bupati", "wabup", "walikota", "wali", "wawali"})
 _DATELINE_RE = re.compile(r"^[^\n–—-]{1,80}?[–—-]")
 
 W_INSTITUTION = 2.0
@@ -52,7 +53,7 @@ def _score_text(text: str, weight: float, dictionary: Dictionary, scores: defaul
             scores[entry["region"]] += W_INSTITUTION * weight
     for m in dictionary.region_matcher.find(toks):
         prev = normalize_alias(toks[m.first - 1].text) if m.first > 0 else None
-        if m.key in dictionary.ambiguous_region_names and prev not in _KAB_CUES | _KOTA_CUES | _PROV_CUES:
+        if m.key in dictionary.ambiguous_region_names and prev not in _STRONG_CUES:
             continue
         for code in _pick(dictionary.region_aliases[m.key], prev, dictionary):
             scores[code] += W_MENTION * weight

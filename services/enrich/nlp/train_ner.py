@@ -8,6 +8,7 @@ for the record; the eval script recomputes them). Deterministic for a given conf
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 import time
@@ -17,7 +18,17 @@ from typing import Any
 
 import pycrfsuite
 
-from .ner import CASE_LEXICON_PATH, CLUSTERS_PATH, MODEL_DIR, NerTagger, case_lexicon, sentence_features, word_clusters
+from .ner import (
+    CASE_LEXICON_PATH,
+    CLUSTERS_PATH,
+    MODEL_DIR,
+    VECTORS_PATH,
+    NerTagger,
+    case_lexicon,
+    sentence_features,
+    word_clusters,
+    word_vectors,
+)
 from .ner_data import read_corpus, score_spans
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -84,7 +95,13 @@ def _unlabelled_sentences(data_root: Path) -> list[list[str]]:
 
 
 def build_word_clusters(
-    data_root: Path, out_path: Path, sizes: tuple[int, ...] = (64, 256, 1024), dims: int = 80, seed: int = 13
+    data_root: Path,
+    out_path: Path,
+    sizes: tuple[int, ...] = (64, 256, 1024),
+    dims: int = 80,
+    seed: int = 13,
+    vectors_path: Path | None = None,
+    vector_dims: int = 24,
 ) -> int:
     """Distributional word clusters: PPMI of left/right neighbours -> SVD -> k-means.
 
@@ -124,8 +141,16 @@ def build_word_clusters(
     ppmi = coo_matrix((pmi[keep], (m.row[keep], m.col[keep])), shape=m.shape).tocsr()
     rng = np.random.default_rng(seed)
     u, sv, _ = svds(ppmi, k=dims, v0=rng.standard_normal(min(ppmi.shape)))
+    order = np.argsort(-sv)  # svds returns ascending singular values
+    u, sv = u[:, order], sv[order]
     emb = u * np.sqrt(sv)
     emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-9
+    if vectors_path is not None:
+        # Dense features for the CRF: the leading dimensions, rounded to keep the file small.
+        vec = emb[:, :vector_dims] / (np.abs(emb[:, :vector_dims]).max(axis=0) + 1e-9)
+        payload = {w: [round(float(x), 2) for x in row] for w, row in zip(vocab, vec, strict=True)}
+        with gzip.open(vectors_path, "wt", encoding="utf-8", compresslevel=9, mtime=0) as fh:  # type: ignore[call-arg]
+            json.dump(payload, fh, ensure_ascii=False, separators=(",", ":"))
     labels: dict[str, list[int]] = {w: [] for w in vocab}
     for k in sizes:
         centers = emb[rng.choice(len(vocab), size=k, replace=False)]
@@ -152,8 +177,12 @@ def train(config: dict[str, Any], data_root: Path, out_dir: Path, verbose: bool 
         build_case_lexicon(data_root, CASE_LEXICON_PATH)
         case_lexicon.cache_clear()
     if config.get("word_clusters", True):
-        build_word_clusters(data_root, CLUSTERS_PATH)
+        vectors = VECTORS_PATH if config.get("word_vectors", False) else None
+        if vectors is None and VECTORS_PATH.exists():
+            VECTORS_PATH.unlink()
+        build_word_clusters(data_root, CLUSTERS_PATH, vectors_path=vectors)
         word_clusters.cache_clear()
+        word_vectors.cache_clear()
     trainer = pycrfsuite.Trainer(algorithm=config["algorithm"], verbose=verbose)
     n = 0
     for corpus in config["train_corpora"]:
@@ -164,7 +193,7 @@ def train(config: dict[str, Any], data_root: Path, out_dir: Path, verbose: bool 
     params = {
         k: v
         for k, v in config.items()
-        if k not in {"train_corpora", "algorithm", "case_lexicon", "word_clusters", "recase_corpora"}
+        if k not in {"train_corpora", "algorithm", "case_lexicon", "word_clusters", "word_vectors", "recase_corpora"}
     }
     trainer.set_params(params)
     out_dir.mkdir(parents=True, exist_ok=True)

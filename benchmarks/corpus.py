@@ -1,0 +1,63 @@
+"""Realistic Indonesian articles for benchmarks, generated from the IndoSum development data
+(read from ../shared/data at benchmark time; never shipped)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+INDOSUM = ROOT.parent / "shared" / "data" / "summarization" / "indosum"
+OUTLETS = [
+    "klikjateng.example", "suarablora.example", "kabarpantura.example", "radarkudus.example", "jatengpos.example",
+    "balipost.example", "lombokpost.example", "kaltimnews.example", "sumutpos.example", "riaupos.example",
+    "jogjainfo.example", "banyumasnews.example", "tegalpos.example", "pekalonganku.example", "magelangku.example",
+    "surakartanews.example", "semarangpos.example", "rembangku.example", "demakterkini.example", "jeparanews.example",
+]  # fmt: skip
+
+_NO_SPACE_BEFORE = re.compile(r" ([,.;:!?%)\]}”’])")
+_NO_SPACE_AFTER = re.compile(r"([(\[{“‘]) ")
+
+
+def detokenize(tokens: list[str]) -> str:
+    text = " ".join(tokens)
+    text = _NO_SPACE_BEFORE.sub(r"\1", text)
+    return _NO_SPACE_AFTER.sub(r"\1", text)
+
+
+def indosum_articles(limit: int | None = None) -> list[dict[str, str]]:
+    """IndoSum articles as {"id", "title", "text"}; paragraphs separated by blank lines."""
+    out = []
+    for path in sorted(INDOSUM.glob("dev.*.jsonl")):
+        for line in path.read_text().splitlines():
+            rec = json.loads(line)
+            paragraphs = [" ".join(detokenize(s) for s in para) for para in rec["paragraphs"]]
+            text = "\n\n".join(p for p in paragraphs if p.strip())
+            title = detokenize(rec["paragraphs"][0][0])[:120]
+            out.append({"id": rec["id"], "title": title, "text": text, "category": rec.get("category", "")})
+            if limit and len(out) >= limit:
+                return out
+    return out
+
+
+def variants(bases: list[dict[str, object]], n: int, seed: int = 7) -> Iterator[tuple[int, dict[str, object], str]]:
+    """Yield ``n`` (index, base, text) variants: each base re-published by several outlets with
+    paragraphs reordered and its own date, like syndicated regional news."""
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    for i in range(n):
+        base = bases[i % len(bases)]
+        paras = str(base["text"]).split("\n\n")
+        if len(paras) > 2 and rng.random() < 0.5:
+            head, tail = paras[:1], paras[1:]
+            rng.shuffle(tail)
+            paras = head + tail
+        yield i, base, "\n\n".join(paras)
+
+
+def random_date(rng: random.Random, days: int = 365) -> datetime:
+    return datetime.now(UTC) - timedelta(seconds=rng.randint(0, days * 86400))

@@ -1,0 +1,66 @@
+"""The Warta web app: a small vanilla-JS front end served by the search service.
+
+The pages are static (``static/``): every list of articles they show comes from the search API
+itself (``/v1/search``, ``/v1/analytics/*``, ``/v1/stories``, ...), called from the browser with
+the user's API key, so there is no second query path. Only the sources page needs the ingest API;
+it goes through :func:`ingest_proxy` (same origin, so no CORS) which forwards ``/v1/sources`` calls
+with the caller's ``Authorization`` header; the ingest API does the authentication.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from shared.settings import CommonSettings
+
+STATIC = Path(__file__).parent / "static"
+PAGES = ("/", "/login", "/search", "/monitors", "/sources")
+
+
+class WebSettings(CommonSettings):
+    # Where the search service reaches the ingest API (for the sources page), e.g.
+    # http://ingest-api:8001 in docker compose.
+    ingest_url: str = "http://127.0.0.1:8001"
+    web_proxy_timeout_s: float = 15.0
+
+
+def _shell() -> FileResponse:
+    # The shell is tiny and changes with each release: always revalidate.
+    return FileResponse(STATIC / "index.html", media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+
+def web_router(settings: WebSettings | None = None) -> APIRouter:
+    settings = settings or WebSettings()
+    router = APIRouter(include_in_schema=False)
+
+    for path in PAGES:
+        router.add_api_route(path, _shell, methods=["GET"])
+    router.add_api_route("/article/{article_id}", _shell, methods=["GET"])
+
+    @router.api_route("/web/ingest/v1/sources{rest:path}", methods=["GET", "POST", "PATCH", "DELETE"])
+    async def ingest_proxy(request: Request, rest: str) -> Response:
+        if rest and not rest.startswith("/"):
+            return JSONResponse(status_code=404, content={"error": "not found"})
+        headers = {k: v for k, v in request.headers.items() if k.lower() in {"authorization", "content-type", "accept"}}
+        url = f"{settings.ingest_url.rstrip('/')}/v1/sources{rest}"
+        try:
+            async with httpx.AsyncClient(timeout=settings.web_proxy_timeout_s) as client:
+                resp = await client.request(request.method, url, params=request.query_params, headers=headers,
+                                            content=await request.body())  # fmt: skip
+        except httpx.HTTPError as exc:
+            return JSONResponse(status_code=502, content={"error": f"ingest API unreachable: {exc.__class__.__name__}"})
+        keep = {k: v for k, v in resp.headers.items() if k.lower() in {"content-type", "retry-after", "www-authenticate"}}
+        return Response(content=resp.content, status_code=resp.status_code, headers=keep)
+
+    return router
+
+
+def mount_web(app: FastAPI, settings: WebSettings | None = None) -> None:
+    """Serve the web app on ``app``: the page shell, ``/static`` and the ingest proxy."""
+    app.include_router(web_router(settings))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")

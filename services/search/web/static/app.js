@@ -1,0 +1,892 @@
+// Warta web app. Vanilla JS, no build step. Every article list comes from the search API.
+"use strict";
+(function () {
+  const I18N = window.WARTA_I18N;
+  const TZ = "Asia/Jakarta";
+  const PARAM_LISTS = ["source", "region", "language", "entity"];
+  const store = {
+    get key() { return sessionStorage.getItem("warta.key"); },
+    get role() { return sessionStorage.getItem("warta.role"); },
+    set(key, role) { sessionStorage.setItem("warta.key", key); sessionStorage.setItem("warta.role", role); },
+    clear() { sessionStorage.removeItem("warta.key"); sessionStorage.removeItem("warta.role"); },
+  };
+  let lang = localStorage.getItem("warta.lang") === "en" ? "en" : "id";
+  let timers = [];
+  let renderSeq = 0;
+
+  // --- helpers ----------------------------------------------------------------------------------
+
+  function t(key, vars) {
+    let s = I18N[lang][key];
+    if (s === undefined) s = I18N.id[key] !== undefined ? I18N.id[key] : key;
+    if (typeof s === "string" && vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (vars[k] === undefined ? m : String(vars[k])));
+    return s;
+  }
+
+  // h("a", {href: "/x", class: "y", onclick: fn}, "text", child, [children])
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+      else if (k === "html") el.innerHTML = v; // only for API highlights, which the API HTML-escapes
+      else if (k === "dataset") Object.assign(el.dataset, v);
+      else el.setAttribute(k, v === true ? "" : v);
+    }
+    append(el, children);
+    return el;
+  }
+  function append(el, children) {
+    for (const c of children.flat(Infinity)) {
+      if (c === null || c === undefined || c === false) continue;
+      el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return el;
+  }
+  const svgNS = "http://www.w3.org/2000/svg";
+  function s(tag, attrs, ...children) {
+    const el = document.createElementNS(svgNS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, v);
+    for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return el;
+  }
+
+  function fmtTime(iso, withTime = true) {
+    if (!iso) return "–";
+    const d = new Date(iso);
+    if (isNaN(d)) return iso;
+    const opts = { timeZone: TZ, day: "numeric", month: "short", year: "numeric" };
+    if (withTime) Object.assign(opts, { hour: "2-digit", minute: "2-digit", hour12: false });
+    return new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "id-ID", opts).format(d) + (withTime ? " WIB" : "");
+  }
+  function jakartaDate(offsetDays = 0) {
+    // YYYY-MM-DD of today (+offset) in Asia/Jakarta.
+    const d = new Date(Date.now() + offsetDays * 86400000);
+    return new Intl.DateTimeFormat("en-CA", { timeZone: TZ, year: "numeric", month: "2-digit", day: "2-digit" }).format(d);
+  }
+  function fmtDuration(sec) {
+    if (!sec && sec !== 0) return "–";
+    if (sec < 3600) return Math.round(sec / 60) + (lang === "en" ? " min" : " mnt");
+    if (sec < 86400 * 2) return Math.round(sec / 3600) + (lang === "en" ? " h" : " jam");
+    return Math.round(sec / 86400) + (lang === "en" ? " days" : " hari");
+  }
+  function fmtNum(n) { return new Intl.NumberFormat(lang === "en" ? "en-GB" : "id-ID").format(n); }
+
+  class ApiError extends Error {
+    constructor(status, body) {
+      super((body && (body.error || body.detail || body.message)) || "HTTP " + status);
+      this.status = status;
+      this.body = body || {};
+      this.position = body && typeof body.position === "number" ? body.position : null;
+    }
+  }
+
+  function qs(params) {
+    const u = new URLSearchParams();
+    for (const [k, v] of Object.entries(params || {})) {
+      if (v === null || v === undefined || v === "") continue;
+      if (Array.isArray(v)) v.forEach((x) => u.append(k, x));
+      else u.append(k, v);
+    }
+    const str = u.toString();
+    return str ? "?" + str : "";
+  }
+
+  async function api(path, params, opts = {}) {
+    const headers = { Authorization: "Bearer " + (opts.key || store.key || "") };
+    const init = { method: opts.method || "GET", headers };
+    if (opts.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(opts.body);
+    }
+    let resp;
+    try {
+      resp = await fetch(path + qs(params), init);
+    } catch (e) {
+      throw new ApiError(0, { error: t("error_network") });
+    }
+    if (opts.raw) {
+      if (!resp.ok) throw new ApiError(resp.status, await resp.json().catch(() => null));
+      return resp;
+    }
+    const text = await resp.text();
+    let body = null;
+    try { body = text ? JSON.parse(text) : null; } catch (e) { body = { error: text }; }
+    if (!resp.ok) {
+      if (resp.status === 401 && !opts.key) { store.clear(); }
+      if (resp.status === 429) body = { error: t("error_rate", { s: resp.headers.get("Retry-After") || 60 }) };
+      throw new ApiError(resp.status, body);
+    }
+    return body;
+  }
+
+  function errorText(e) {
+    if (e.status === 401) return t("error_auth");
+    if (e.status === 403) return t("error_forbidden");
+    let msg = e.message;
+    if (Array.isArray(e.body.detail)) msg = e.body.detail.map((d) => (d.loc || []).slice(1).join(".") + ": " + d.msg).join("; ");
+    return t("error_generic", { msg });
+  }
+  function alertBox(e) { return h("div", { class: "notice error", role: "alert" }, typeof e === "string" ? e : errorText(e)); }
+
+  function announce(msg) {
+    const live = document.getElementById("live");
+    live.textContent = "";
+    setTimeout(() => { live.textContent = msg; }, 30);
+  }
+  function flash(container, msg, kind = "ok") {
+    const el = h("div", { class: "notice " + kind, role: kind === "error" ? "alert" : "status" }, msg);
+    container.prepend(el);
+    setTimeout(() => el.remove(), 8000);
+  }
+  function markReady(page) {
+    document.documentElement.dataset.ready = page;
+    try { performance.mark("warta-rendered"); } catch (e) { /* old browser */ }
+  }
+
+  // --- routing ----------------------------------------------------------------------------------
+
+  function navigate(url, replace = false) {
+    if (replace) history.replaceState(null, "", url);
+    else history.pushState(null, "", url);
+    route();
+  }
+
+  document.addEventListener("click", (ev) => {
+    const a = ev.target.closest("a");
+    if (!a || a.target || a.hasAttribute("download") || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
+    const url = new URL(a.href, location.href);
+    if (url.origin !== location.origin || url.pathname.startsWith("/v1/") || url.pathname.startsWith("/docs")) return;
+    ev.preventDefault();
+    navigate(url.pathname + url.search + url.hash);
+  });
+  window.addEventListener("popstate", route);
+
+  function renderChrome(page) {
+    document.documentElement.lang = lang;
+    const nav = document.getElementById("nav");
+    nav.replaceChildren();
+    nav.setAttribute("aria-label", t("nav_label"));
+    if (store.key) {
+      const items = [["/search", "nav_search", "search"]];
+      if (store.role === "admin") items.push(["/monitors", "nav_monitors", "monitors"], ["/sources", "nav_sources", "sources"]);
+      const ul = h("ul", {});
+      for (const [href, key, name] of items) {
+        ul.append(h("li", {}, h("a", { href, "aria-current": page === name ? "page" : null }, t(key))));
+      }
+      nav.append(ul);
+    }
+    const tools = document.getElementById("tools");
+    tools.replaceChildren(
+      h("button", { type: "button", class: "link", lang: lang === "id" ? "en" : "id", "aria-label": t("lang_toggle_label"),
+        onclick: () => { lang = lang === "id" ? "en" : "id"; localStorage.setItem("warta.lang", lang); route(); } }, t("lang_toggle")),
+      store.key ? h("span", { class: "role" }, t("role_" + (store.role || "reader"))) : null,
+      store.key ? h("button", { type: "button", class: "link", onclick: () => { store.clear(); navigate("/login"); } }, t("logout")) : null,
+    );
+    document.getElementById("skip").textContent = t("skip");
+  }
+
+  async function route() {
+    timers.forEach(clearInterval);
+    timers = [];
+    const seq = ++renderSeq;
+    delete document.documentElement.dataset.ready;
+    const path = location.pathname;
+    const params = new URLSearchParams(location.search);
+    const main = document.getElementById("main");
+    const focusId = document.activeElement && main.contains(document.activeElement) ? document.activeElement.id : null;
+    let page = path === "/" ? "search" : path.split("/")[1];
+    if (page !== "login" && !store.key) {
+      return navigate("/login" + qs({ next: path + location.search }), true);
+    }
+    if ((page === "monitors" || page === "sources") && store.role !== "admin") {
+      renderChrome(page);
+      main.replaceChildren(alertBox(t("error_forbidden")));
+      return markReady(page);
+    }
+    renderChrome(page);
+    const ctx = { main, params, seq, alive: () => seq === renderSeq };
+    try {
+      if (page === "login") renderLogin(ctx);
+      else if (page === "search") await renderSearch(ctx);
+      else if (page === "article") await renderArticle(ctx, decodeURIComponent(path.split("/")[2] || ""));
+      else if (page === "monitors") await renderMonitors(ctx);
+      else if (page === "sources") await renderSources(ctx);
+      else main.replaceChildren(h("h1", {}, t("not_found")));
+    } catch (e) {
+      if (!ctx.alive()) return;
+      if (e instanceof ApiError && e.status === 401) return navigate("/login" + qs({ next: path + location.search }), true);
+      main.replaceChildren(alertBox(e instanceof ApiError ? e : String(e)));
+    }
+    if (!ctx.alive()) return;
+    const again = focusId && document.getElementById(focusId);
+    if (again) again.focus();
+    markReady(page);
+  }
+
+  // --- login ------------------------------------------------------------------------------------
+
+  function renderLogin({ main, params }) {
+    document.title = t("login_title") + " · Warta";
+    const err = h("div", { id: "login-error", "aria-live": "assertive" });
+    const input = h("input", { id: "api-key", name: "key", type: "password", autocomplete: "current-password", required: true,
+      "aria-describedby": "api-key-help login-error", spellcheck: "false" });
+    const form = h("form", { class: "card narrow", onsubmit: async (ev) => {
+      ev.preventDefault();
+      err.replaceChildren();
+      const key = input.value.trim();
+      if (!key) { err.append(alertBox(t("login_empty"))); input.focus(); return; }
+      try {
+        await api("/v1/search", { size: 1 }, { key });
+      } catch (e) {
+        err.append(alertBox(e.status === 401 ? t("login_bad") : errorText(e)));
+        input.setAttribute("aria-invalid", "true");
+        input.focus();
+        return;
+      }
+      let role = "reader";
+      try { await api("/v1/saved-searches", {}, { key }); role = "admin"; } catch (e) { /* 403: reader */ }
+      store.set(key, role);
+      const next = params.get("next");
+      navigate(next && next.startsWith("/") && !next.startsWith("//") ? next : "/search");
+    } },
+      h("h1", {}, t("login_title")),
+      h("p", {}, t("login_intro")),
+      h("label", { for: "api-key" }, t("login_key")),
+      input,
+      h("p", { id: "api-key-help", class: "help" }, t("login_key_help")),
+      err,
+      h("button", { type: "submit", class: "primary" }, t("login_submit")),
+    );
+    main.replaceChildren(form);
+    input.focus();
+  }
+
+  // --- search -----------------------------------------------------------------------------------
+
+  function searchState(params) {
+    const st = { q: params.get("q") || "", from: params.get("from") || "", to: params.get("to") || "",
+      sort: params.get("sort") === "newest" ? "newest" : "relevance", collapse: params.get("collapse") !== "0",
+      cursor: params.get("cursor") || "", page: parseInt(params.get("page") || "1", 10) || 1 };
+    for (const k of PARAM_LISTS) st[k] = params.getAll(k).filter(Boolean);
+    return st;
+  }
+  function criteriaParams(st) {
+    return { q: st.q, from: st.from, to: st.to, source: st.source, region: st.region, language: st.language, entity: st.entity };
+  }
+  function searchUrl(st, changes = {}) {
+    const n = Object.assign({}, st, changes);
+    return "/search" + qs({ ...criteriaParams(n), sort: n.sort === "newest" ? "newest" : null, collapse: n.collapse ? null : "0",
+      cursor: n.cursor || null, page: n.cursor && n.page > 1 ? n.page : null });
+  }
+  function withFilter(st, field, value) {
+    const list = st[field].includes(value) ? st[field] : [...st[field], value];
+    return searchUrl(st, { [field]: list, cursor: "", page: 1 });
+  }
+  // The query language equivalent of the current query and filters (for monitors).
+  function monitorQuery(st) {
+    const quote = (v) => '"' + v.replace(/"/g, "") + '"';
+    const parts = st.q.trim() ? [st.source.length || st.region.length || st.language.length || st.entity.length ? "(" + st.q.trim() + ")" : st.q.trim()] : [];
+    const group = (field, values) => {
+      if (!values.length) return;
+      const terms = values.map((v) => field + ":" + quote(v));
+      parts.push(terms.length > 1 ? "(" + terms.join(" OR ") + ")" : terms[0]);
+    };
+    group("source", st.source); group("region", st.region); group("lang", st.language); group("entity", st.entity);
+    return parts.join(" ");
+  }
+
+  function syntaxHelp() {
+    return h("details", { class: "syntax" },
+      h("summary", {}, t("syntax_help")),
+      h("table", {}, h("tbody", {}, t("syntax_rows").map(([code, what]) => h("tr", {}, h("td", {}, h("code", {}, code)), h("td", {}, what))))),
+      h("p", { class: "help" }, t("syntax_more")),
+    );
+  }
+
+  function queryErrorBox(q, e) {
+    const pos = Math.max(0, Math.min(e.position === null ? q.length : e.position, q.length));
+    const shown = h("code", { class: "q-echo" }, q.slice(0, pos), h("mark", { class: "err-pos" }, q.slice(pos, pos + 1) || " "), q.slice(pos + 1));
+    return h("div", { class: "notice error", role: "alert", id: "q-error" },
+      h("p", {}, t("query_error", { msg: e.message }), e.position !== null ? " (" + t("query_error_at", { pos: pos + 1 }) + ")" : ""),
+      h("pre", { "aria-hidden": "true" }, shown));
+  }
+
+  async function renderSearch({ main, params, alive }) {
+    const st = searchState(params);
+    const isAdmin = store.role === "admin";
+    document.title = (st.q ? st.q + " · " : "") + t("search_title") + " · Warta";
+
+    // Form
+    const qInput = h("input", { id: "q", name: "q", type: "search", value: st.q, placeholder: t("q_placeholder"),
+      autocomplete: "off", spellcheck: "false", "aria-describedby": "q-help" });
+    const field = (id, label, input) => h("div", { class: "field" }, h("label", { for: id }, label), input);
+    const fromIn = h("input", { id: "f-from", name: "from", type: "date", value: st.from });
+    const toIn = h("input", { id: "f-to", name: "to", type: "date", value: st.to });
+    const textFilter = (id, name, values, list) => h("input", { id, name, type: "text", value: values.join(", "), list, autocomplete: "off" });
+    const langSel = h("select", { id: "f-language", name: "language" },
+      h("option", { value: "" }, t("any")),
+      [["id", "Indonesia"], ["jv", "Jawa"], ["su", "Sunda"], ["en", "English"]].map(([v, l]) =>
+        h("option", { value: v, selected: st.language.includes(v) }, l)));
+    const sortSel = h("select", { id: "f-sort", name: "sort" },
+      h("option", { value: "relevance", selected: st.sort === "relevance" }, t("sort_relevance")),
+      h("option", { value: "newest", selected: st.sort === "newest" }, t("sort_newest")));
+    const collapseIn = h("input", { id: "f-collapse", name: "collapse", type: "checkbox", checked: st.collapse });
+    const preset = (key, from, to) => h("button", { type: "button", class: "chip-btn", "aria-pressed": String(st.from === from && st.to === to),
+      onclick: () => navigate(searchUrl(st, { from, to, cursor: "", page: 1 })) }, t(key));
+    const splitList = (v) => v.split(",").map((x) => x.trim()).filter(Boolean);
+
+    const form = h("form", { id: "search-form", role: "search", class: "search-form", onsubmit: (ev) => {
+      ev.preventDefault();
+      const langs = langSel.value ? [langSel.value, ...st.language.filter((l) => l !== langSel.value)] : [];
+      navigate(searchUrl(st, { q: qInput.value.trim(), from: fromIn.value, to: toIn.value,
+        source: splitList(document.getElementById("f-source").value), region: splitList(document.getElementById("f-region").value),
+        entity: splitList(document.getElementById("f-entity").value), language: langs, sort: sortSel.value,
+        collapse: collapseIn.checked, cursor: "", page: 1 }));
+    } },
+      h("h1", { class: "visually-hidden" }, t("search_title")),
+      h("div", { class: "qrow" },
+        h("label", { for: "q", class: "visually-hidden" }, t("q_label")),
+        qInput,
+        h("button", { type: "submit", class: "primary", id: "search-submit" }, t("search_submit"))),
+      h("div", { id: "q-help" }, syntaxHelp()),
+      h("div", { id: "q-error-slot" }),
+      h("fieldset", { class: "filters" },
+        h("legend", {}, t("filters")),
+        h("div", { class: "presets", role: "group", "aria-label": t("presets") },
+          preset("preset_today", jakartaDate(0), jakartaDate(0)), preset("preset_7", jakartaDate(-6), jakartaDate(0)),
+          preset("preset_30", jakartaDate(-29), jakartaDate(0)), preset("preset_all", "", "")),
+        h("div", { class: "grid" },
+          field("f-from", t("date_from"), fromIn), field("f-to", t("date_to"), toIn),
+          field("f-source", t("f_source"), textFilter("f-source", "source", st.source, "dl-source")),
+          field("f-region", t("f_region"), textFilter("f-region", "region", st.region, "dl-region")),
+          field("f-language", t("f_language"), langSel),
+          field("f-entity", t("f_entity"), textFilter("f-entity", "entity", st.entity, "dl-entity")),
+          field("f-sort", t("sort"), sortSel),
+          h("div", { class: "field check" }, collapseIn, h("label", { for: "f-collapse" }, t("collapse")))),
+        h("div", { class: "actions" }, h("button", { type: "submit", id: "apply" }, t("apply")))),
+      h("datalist", { id: "dl-source" }), h("datalist", { id: "dl-region" }), h("datalist", { id: "dl-entity" }),
+    );
+
+    // Active filter chips
+    const chips = [];
+    const label = { source: "f_source", region: "f_region", language: "f_language", entity: "f_entity" };
+    for (const k of PARAM_LISTS) {
+      for (const v of st[k]) {
+        chips.push(h("li", {}, h("a", { class: "chip removable", href: searchUrl(st, { [k]: st[k].filter((x) => x !== v), cursor: "", page: 1 }),
+          "aria-label": t("remove_filter", { name: t(label[k]) + ": " + v }) }, t(label[k]) + ": " + v, h("span", { "aria-hidden": "true" }, " ×"))));
+      }
+    }
+    if (st.from || st.to) {
+      chips.push(h("li", {}, h("a", { class: "chip removable", href: searchUrl(st, { from: "", to: "", cursor: "", page: 1 }),
+        "aria-label": t("remove_filter", { name: (st.from || "…") + " – " + (st.to || "…") }) }, (st.from || "…") + " – " + (st.to || "…"), h("span", { "aria-hidden": "true" }, " ×"))));
+    }
+    const chipBar = chips.length ? h("div", { class: "chipbar" }, h("h2", { class: "visually-hidden" }, t("active_filters")),
+      h("ul", { class: "chips" }, chips), h("a", { href: searchUrl({ ...st, source: [], region: [], language: [], entity: [], from: "", to: "" }), class: "small" }, t("reset"))) : null;
+
+    const resultsCol = h("section", { class: "results", "aria-labelledby": "results-h" }, h("p", {}, t("loading")));
+    const facetsCol = h("aside", { class: "facets", "aria-labelledby": "facets-h" });
+    main.replaceChildren(form, chipBar, h("div", { class: "layout" }, resultsCol, facetsCol));
+
+    const crit = criteriaParams(st);
+    const searchP = api("/v1/search", { ...crit, size: 20, sort: st.sort, collapse: st.collapse ? "true" : "false", cursor: st.cursor || null });
+    let res;
+    try {
+      res = await searchP;
+    } catch (e) {
+      if (!alive()) return;
+      if (e.status === 400 && e.position !== null) {
+        document.getElementById("q-error-slot").append(queryErrorBox(st.q, e));
+        qInput.setAttribute("aria-invalid", "true");
+        qInput.setAttribute("aria-describedby", "q-error q-help");
+        resultsCol.replaceChildren();
+        facetsCol.remove();
+        qInput.focus();
+        qInput.setSelectionRange(e.position, Math.min(e.position + 1, st.q.length));
+        announce(t("query_error", { msg: e.message }));
+        return;
+      }
+      throw e;
+    }
+    if (!alive()) return;
+    const timelineP = api("/v1/analytics/timeline", { ...crit, interval: "day" }).catch((e) => e);
+    const facetFields = [["source", "f_source"], ["region", "f_region"], ["language", "f_language"], ["entity", "f_entity"]];
+    const facetPs = facetFields.map(([f]) => api("/v1/analytics/top", { ...crit, field: f, size: 10 }).catch((e) => e));
+
+    // Results
+    const countText = res.total_stories !== null && res.total_stories !== undefined
+      ? t("results_count_stories", { n: fmtNum(res.total), s: fmtNum(res.total_stories) }) : t("results_count", { n: fmtNum(res.total) });
+    const exportLink = h("a", { class: "button", id: "export-csv", href: "/v1/export" + qs({ ...crit, format: "csv" }), onclick: (ev) => exportCsv(ev, crit) }, t("export_csv"));
+    const monitorBtn = isAdmin && (st.q.trim() || monitorQuery(st)) ? h("a", { class: "button", id: "save-monitor",
+      href: "/monitors" + qs({ new_q: monitorQuery(st), new_name: st.q.trim().slice(0, 80) || monitorQuery(st).slice(0, 80) }) }, t("save_monitor")) : null;
+    const chartBox = h("figure", { class: "chart", id: "timeline" }, h("figcaption", {}, t("chart_title")), h("p", { class: "help" }, t("loading")));
+    const list = h("ol", { class: "hits", id: "hits" }, res.hits.map((hit) => renderHit(hit, st)));
+    const pager = h("nav", { class: "pager", "aria-label": t("pagination") },
+      st.cursor ? h("a", { href: searchUrl(st, { cursor: "", page: 1 }) }, "« " + t("first_page")) : null,
+      st.cursor ? h("span", {}, t("page_n", { n: st.page })) : null,
+      res.next_cursor ? h("a", { href: searchUrl(st, { cursor: res.next_cursor, page: st.page + 1 }), rel: "next", id: "next-page" }, t("next_page") + " »") : null);
+    resultsCol.replaceChildren(
+      h("div", { class: "results-head" },
+        h("h2", { id: "results-h" }, t("results"), " ", h("span", { class: "count", id: "result-count" }, countText)),
+        h("div", { class: "actions" }, exportLink, monitorBtn)),
+      chartBox,
+      res.hits.length ? list : h("p", { class: "empty" }, t("no_results")),
+      pager);
+    announce(countText);
+
+    // Facets and chart (parallel, already in flight)
+    const [timeline, ...facets] = await Promise.all([timelineP, ...facetPs]);
+    if (!alive()) return;
+    chartBox.replaceChildren(h("figcaption", {}, t("chart_title")), timeline instanceof Error ? alertBox(timeline) : timelineChart(timeline.buckets));
+    facetsCol.replaceChildren(h("h2", { id: "facets-h" }, t("facets")));
+    facetFields.forEach(([f, key], i) => {
+      const data = facets[i];
+      if (data instanceof Error) { facetsCol.append(alertBox(data)); return; }
+      if (!data.values.length) return;
+      const dl = document.getElementById("dl-" + f);
+      if (dl) dl.replaceChildren(...data.values.map((b) => h("option", { value: b.key })));
+      facetsCol.append(h("section", { class: "facet", "aria-labelledby": "facet-" + f },
+        h("h3", { id: "facet-" + f }, t(key)),
+        h("ul", {}, data.values.map((b) => {
+          const active = st[f].map((x) => x.toLowerCase()).includes(b.key.toLowerCase());
+          return h("li", {}, h("a", { href: withFilter(st, f, b.key), class: active ? "active" : null, "aria-current": active ? "true" : null,
+            "aria-label": t("facet_add", { name: b.key }) + " (" + b.count + ")" },
+            h("span", { class: "k" }, b.key), h("span", { class: "n" }, fmtNum(b.count))));
+        }))));
+    });
+  }
+
+  function renderHit(hit, st) {
+    const hl = hit.highlights || {};
+    const title = h("h3", {}, h("a", { href: "/article/" + encodeURIComponent(hit.id), html: hl.title ? hl.title[0] : null }, hl.title ? null : hit.title));
+    const snippet = hl.body && hl.body.length ? h("p", { class: "snippet", html: "… " + hl.body.join(" … ") + " …" }) : null;
+    const summary = hit.summary && hit.summary.length ? h("p", { class: "summary" }, hit.summary.slice(0, 2).join(" ")) : null;
+    const meta = h("p", { class: "meta" },
+      h("span", { class: "outlet" }, hit.outlet || hit.source), " · ",
+      h("time", { datetime: hit.published_at || "" }, fmtTime(hit.published_at)),
+      hit.regions && hit.regions.length ? [" · ", h("span", { class: "region" }, hit.regions.filter((r) => r.level !== "provinsi").concat(hit.regions.filter((r) => r.level === "provinsi")).map((r) => r.name).join(", "))] : null,
+      hit.language ? [" · ", h("span", { class: "lang" }, hit.language)] : null);
+    const ents = (hit.entities || []).slice(0, 8);
+    const chips = ents.length ? h("ul", { class: "chips ents", "aria-label": t("entities") }, ents.map((e) =>
+      h("li", {}, h("a", { class: "chip ent-" + e.type, href: withFilter(st, "entity", e.canonical), title: t("ent_" + e.type),
+        "aria-label": t("entity_filter", { name: e.canonical }) }, e.canonical)))) : null;
+    let story = null;
+    if (hit.story && hit.story.story_size > 1) {
+      const n = hit.story.outlets.length;
+      const panel = h("div", { class: "story-panel", id: "story-" + hit.id, hidden: true });
+      const btn = h("button", { type: "button", class: "badge story-badge", "aria-expanded": "false", "aria-controls": panel.id,
+        onclick: async () => {
+          const open = btn.getAttribute("aria-expanded") === "true";
+          btn.setAttribute("aria-expanded", String(!open));
+          panel.hidden = open;
+          if (!open && !panel.dataset.loaded) {
+            panel.replaceChildren(h("p", {}, t("loading")));
+            try {
+              const data = await api("/v1/stories/" + encodeURIComponent(hit.story.story_id));
+              panel.dataset.loaded = "1";
+              panel.replaceChildren(h("h4", {}, t("story_members")), storyList(data.members, hit.id));
+            } catch (e) { panel.replaceChildren(alertBox(e)); }
+          }
+        } }, t("carried_by", { n }), hit.story.story_size !== n ? " · " + t("story_articles", { n: hit.story.story_size }) : "");
+      story = [btn, panel];
+    }
+    return h("li", { class: "hit" }, h("article", {}, title, meta, story, snippet, summary, chips));
+  }
+
+  function storyList(members, exceptId) {
+    const others = members.filter((m) => m.id !== exceptId);
+    if (!others.length) return h("p", { class: "help" }, t("no_story"));
+    return h("ul", { class: "story-list" }, others.map((m) => h("li", {},
+      h("a", { href: "/article/" + encodeURIComponent(m.id) }, m.title), " ",
+      h("span", { class: "meta" }, (m.outlet || m.source) + " · " + fmtTime(m.published_at)))));
+  }
+
+  async function exportCsv(ev, crit) {
+    ev.preventDefault();
+    const a = ev.currentTarget;
+    const old = a.textContent;
+    a.textContent = t("exporting");
+    a.setAttribute("aria-busy", "true");
+    try {
+      const resp = await api("/v1/export", { ...crit, format: "csv" }, { raw: true });
+      const blob = await resp.blob();
+      const url = URL.createObjectURL(blob);
+      const dl = h("a", { href: url, download: "warta-export-" + jakartaDate(0) + ".csv", hidden: true });
+      document.body.append(dl);
+      dl.click();
+      dl.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (e) {
+      a.parentElement.append(alertBox(e));
+    } finally {
+      a.textContent = old;
+      a.removeAttribute("aria-busy");
+    }
+  }
+
+  // Bucket days into weeks or months when the range is long, so bars stay readable.
+  function rebucket(buckets) {
+    if (buckets.length <= 120) return { unit: "day", buckets };
+    const size = buckets.length <= 700 ? "week" : "month";
+    const out = new Map();
+    for (const b of buckets) {
+      let key = b.key.slice(0, 10);
+      if (size === "month") key = key.slice(0, 7) + "-01";
+      else {
+        const d = new Date(key + "T00:00:00Z");
+        d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+        key = d.toISOString().slice(0, 10);
+      }
+      out.set(key, (out.get(key) || 0) + b.count);
+    }
+    return { unit: size, buckets: [...out].map(([key, count]) => ({ key, count })) };
+  }
+
+  function timelineChart(raw) {
+    if (!raw.length) return h("p", { class: "help" }, t("chart_empty"));
+    const { unit, buckets } = rebucket(raw);
+    const W = 600, H = 120, pad = 18;
+    const max = Math.max(1, ...buckets.map((b) => b.count));
+    const total = buckets.reduce((a, b) => a + b.count, 0);
+    const peak = buckets.reduce((a, b) => (b.count > a.count ? b : a), buckets[0]);
+    const bw = (W - 2) / buckets.length;
+    const svg = s("svg", { viewBox: `0 0 ${W} ${H + pad}`, role: "img", "aria-label": t("chart_label", { unit: t("unit_" + unit), total: fmtNum(total), max: fmtNum(peak.count), at: fmtTime(peak.key, false) }), preserveAspectRatio: "none", class: "bars" });
+    buckets.forEach((b, i) => {
+      const bh = b.count ? Math.max(2, (b.count / max) * (H - 4)) : 0;
+      const r = s("rect", { x: (1 + i * bw).toFixed(2), y: (H - bh).toFixed(2), width: Math.max(0.5, bw - (bw > 3 ? 1 : 0)).toFixed(2), height: bh.toFixed(2) });
+      r.append(s("title", {}, fmtTime(b.key, false) + ": " + b.count));
+      svg.append(r);
+    });
+    svg.append(s("line", { x1: 0, y1: H + 0.5, x2: W, y2: H + 0.5, class: "axis" }));
+    const labels = h("div", { class: "chart-axis", "aria-hidden": "true" },
+      h("span", {}, fmtTime(buckets[0].key, false)), h("span", {}, "max " + fmtNum(max)), h("span", {}, fmtTime(buckets[buckets.length - 1].key, false)));
+    return h("div", {}, svg, labels);
+  }
+
+  function sparkline(buckets, label) {
+    const W = 160, H = 32;
+    const max = Math.max(1, ...buckets.map((b) => b.count));
+    const total = buckets.reduce((a, b) => a + b.count, 0);
+    const step = buckets.length > 1 ? W / (buckets.length - 1) : W;
+    const pts = buckets.map((b, i) => `${(i * step).toFixed(1)},${(H - 2 - (b.count / max) * (H - 4)).toFixed(1)}`).join(" ");
+    return s("svg", { viewBox: `0 0 ${W} ${H}`, class: "spark", role: "img", "aria-label": label + ": " + fmtNum(total) },
+      s("polyline", { points: pts || `0,${H - 2} ${W},${H - 2}`, fill: "none" }));
+  }
+
+  // --- article ----------------------------------------------------------------------------------
+
+  // Entity spans over `body`: by offsets when they point at the entity's text, else by surface text.
+  function entitySpans(body, entities) {
+    const spans = [];
+    const viaOffsets = entities.length > 0 && entities.every((e) => typeof e.start === "number" && body.slice(e.start, e.end) === e.text);
+    if (viaOffsets) {
+      for (const e of entities) spans.push({ start: e.start, end: e.end, e });
+    } else {
+      const seen = new Set();
+      for (const e of entities) {
+        const surface = e.text || e.canonical;
+        if (!surface || seen.has(surface)) continue;
+        seen.add(surface);
+        let i = body.indexOf(surface);
+        while (i !== -1) {
+          const before = i === 0 ? "" : body[i - 1], after = body[i + surface.length] || "";
+          if (!/[\p{L}\p{N}]/u.test(before) && !/[\p{L}\p{N}]/u.test(after)) spans.push({ start: i, end: i + surface.length, e });
+          i = body.indexOf(surface, i + surface.length);
+        }
+      }
+    }
+    spans.sort((a, b) => a.start - b.start || b.end - a.end);
+    const out = [];
+    let last = 0;
+    for (const sp of spans) if (sp.start >= last) { out.push(sp); last = sp.end; }
+    return out;
+  }
+
+  function highlightedBody(body, entities) {
+    const div = h("div", { class: "body", id: "article-body" });
+    const para = () => h("p", {});
+    let p = para();
+    const pushText = (text) => {
+      const parts = text.split(/\n+/);
+      parts.forEach((part, i) => {
+        if (i > 0) { if (p.childNodes.length) div.append(p); p = para(); }
+        if (part) p.append(document.createTextNode(part));
+      });
+    };
+    let pos = 0;
+    for (const sp of entitySpans(body, entities)) {
+      pushText(body.slice(pos, sp.start));
+      p.append(h("mark", { class: "ent ent-" + sp.e.type, title: t("ent_" + sp.e.type) + ": " + sp.e.canonical }, body.slice(sp.start, sp.end)));
+      pos = sp.end;
+    }
+    pushText(body.slice(pos));
+    if (p.childNodes.length) div.append(p);
+    return div;
+  }
+
+  async function renderArticle({ main, alive }, id) {
+    let a;
+    try { a = await api("/v1/articles/" + encodeURIComponent(id)); } catch (e) {
+      if (e.status === 404) { main.replaceChildren(h("h1", {}, t("article_missing"))); return; }
+      throw e;
+    }
+    if (!alive()) return;
+    document.title = a.title + " · Warta";
+    const ents = a.entities || [];
+    const uniq = new Map();
+    for (const e of ents) if (!uniq.has(e.type + e.canonical)) uniq.set(e.type + e.canonical, e);
+    const storySection = h("section", { class: "card", "aria-labelledby": "story-h", id: "story" }, h("h2", { id: "story-h" }, t("same_story")), h("p", {}, t("loading")));
+    main.replaceChildren(h("article", { class: "article" },
+      h("p", {}, h("a", { href: "/search", onclick: (ev) => { if (history.length > 1 && document.referrer.startsWith(location.origin)) { ev.preventDefault(); history.back(); } } }, "« " + t("back_to_search"))),
+      h("h1", {}, a.title),
+      h("p", { class: "meta" },
+        h("span", { class: "outlet" }, a.outlet || a.source), " · ",
+        h("span", {}, t("published") + " "), h("time", { datetime: a.published_at || "" }, fmtTime(a.published_at)),
+        a.authors && a.authors.length ? [" · ", t("authors") + ": " + a.authors.join(", ")] : null,
+        a.regions && a.regions.length ? [" · ", a.regions.map((r) => r.name).join(", ")] : null),
+      h("p", {}, h("a", { href: a.url, class: "button", target: "_blank", rel: "noopener noreferrer", id: "original-link" }, t("original_link") + " ↗")),
+      a.summary && a.summary.length ? h("section", { class: "card", "aria-labelledby": "sum-h" }, h("h2", { id: "sum-h" }, t("summary")), h("ul", {}, a.summary.map((x) => h("li", {}, x)))) : null,
+      uniq.size ? h("section", { "aria-labelledby": "ent-h" }, h("h2", { id: "ent-h" }, t("entities")),
+        h("ul", { class: "chips" }, [...uniq.values()].map((e) => h("li", {}, h("a", { class: "chip ent-" + e.type, href: "/search" + qs({ entity: e.canonical }), title: t("ent_" + e.type) }, e.canonical))))) : null,
+      h("section", { "aria-labelledby": "body-h" }, h("h2", { id: "body-h" }, t("full_text")), highlightedBody(a.body || a.text || "", ents)),
+      storySection));
+    if (a.story_id && (a.story_size || 1) > 1) {
+      try {
+        const data = await api("/v1/stories/" + encodeURIComponent(a.story_id));
+        if (!alive()) return;
+        storySection.replaceChildren(h("h2", { id: "story-h" }, t("same_story")), storyList(data.members, a.id));
+      } catch (e) { storySection.replaceChildren(h("h2", { id: "story-h" }, t("same_story")), alertBox(e)); }
+    } else {
+      storySection.replaceChildren(h("h2", { id: "story-h" }, t("same_story")), h("p", { class: "help" }, t("no_story")));
+    }
+  }
+
+  // --- monitors ---------------------------------------------------------------------------------
+
+  function queryFieldError(container, input, e) {
+    container.replaceChildren(e.status === 400 && e.position !== null ? queryErrorBox(input.value, e) : alertBox(e));
+    if (e.status === 400 && e.position !== null) { input.setAttribute("aria-invalid", "true"); input.focus(); input.setSelectionRange(e.position, e.position + 1); }
+  }
+
+  function monitorForm(idp, values, submitLabel, onSubmit, onCancel) {
+    const name = h("input", { id: idp + "-name", type: "text", required: true, maxlength: 200, value: values.name || "" });
+    const query = h("textarea", { id: idp + "-query", required: true, maxlength: 2000, rows: 2, spellcheck: "false" }, values.query || "");
+    const hook = h("input", { id: idp + "-webhook", type: "url", maxlength: 2048, value: values.webhook_url || "", placeholder: "https://…" });
+    const err = h("div", { "aria-live": "assertive" });
+    const form = h("form", { class: "monitor-form", onsubmit: async (ev) => {
+      ev.preventDefault();
+      err.replaceChildren();
+      try { await onSubmit({ name: name.value.trim(), query: query.value.trim(), webhook_url: hook.value.trim() || null }); }
+      catch (e) { queryFieldError(err, query, e); }
+    } },
+      h("div", { class: "field" }, h("label", { for: name.id }, t("m_name")), name),
+      h("div", { class: "field" }, h("label", { for: query.id }, t("m_query")), query),
+      h("div", { class: "field" }, h("label", { for: hook.id }, t("m_webhook")), hook),
+      err,
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, submitLabel),
+        onCancel ? h("button", { type: "button", onclick: onCancel }, t("m_cancel")) : null));
+    return form;
+  }
+
+  async function renderMonitors({ main, params, alive }) {
+    document.title = t("monitors_title") + " · Warta";
+    const list = await api("/v1/saved-searches");
+    if (!alive()) return;
+    const status = h("div", { id: "monitor-status" });
+    const newQ = params.get("new_q");
+    const create = h("details", { class: "card", open: newQ || !list.length ? true : null, id: "new-monitor" },
+      h("summary", {}, h("h2", { class: "inline" }, t("new_monitor"))),
+      monitorForm("new", { name: params.get("new_name") || "", query: newQ || "" }, t("m_create"), async (body) => {
+        const made = await api("/v1/saved-searches", {}, { method: "POST", body });
+        history.replaceState(null, "", "/monitors");
+        await route();
+        flash(document.getElementById("main"), t("m_created", { name: made.name }));
+      }));
+    const cards = h("ul", { class: "monitors", id: "monitor-list" });
+    main.replaceChildren(h("h1", {}, t("monitors_title")), h("p", { class: "help" }, t("monitors_intro")), status, create,
+      list.length ? cards : h("p", { class: "empty" }, t("m_none")));
+    const from = jakartaDate(-29);
+    const refreshers = [];
+    for (const m of list) {
+      const card = h("li", { class: "card monitor", id: "monitor-" + m.id });
+      cards.append(card);
+      refreshers.push(fillMonitor(card, m, from, alive));
+    }
+    await Promise.all(refreshers.map((r) => r.first));
+    if (newQ) document.getElementById("new-name").focus();
+    timers.push(setInterval(() => refreshers.forEach((r) => r.refresh()), 5000));
+  }
+
+  function fillMonitor(card, m, from, alive) {
+    const matchesBox = h("div", { class: "matches", "aria-live": "polite" }, h("p", {}, t("loading")));
+    const trend = h("div", { class: "trend" });
+    const deliveries = h("details", { class: "deliveries" }, h("summary", {}, t("m_deliveries")), h("div", {}, t("loading")));
+    deliveries.addEventListener("toggle", () => { if (deliveries.open) loadDeliveries(deliveries, m); });
+    const view = () => card.replaceChildren(
+      h("div", { class: "monitor-head" },
+        h("h2", {}, m.name, " ", h("span", { class: "badge " + (m.enabled ? "ok" : "muted") }, m.enabled ? t("m_enabled") : t("m_disabled"))),
+        h("div", { class: "trend-wrap" }, h("span", { class: "help" }, t("m_trend")), trend)),
+      h("p", {}, h("code", { class: "q" }, m.query)),
+      h("p", { class: "help" }, m.webhook_url ? "Webhook: " + m.webhook_url : t("m_no_webhook")),
+      h("h3", {}, t("m_matches")),
+      matchesBox,
+      deliveries,
+      h("div", { class: "actions" },
+        h("a", { class: "button", href: "/search" + qs({ q: m.query, sort: "newest" }) }, t("m_open_search")),
+        h("button", { type: "button", onclick: edit }, t("m_edit")),
+        h("button", { type: "button", onclick: async () => {
+          m = await api("/v1/saved-searches/" + m.id, {}, { method: "PATCH", body: { enabled: !m.enabled } }).catch((e) => { card.prepend(alertBox(e)); return m; });
+          view();
+        } }, m.enabled ? t("m_disable") : t("m_enable")),
+        h("button", { type: "button", class: "danger", onclick: async () => {
+          if (!confirm(t("m_delete_confirm", { name: m.name }))) return;
+          try {
+            await api("/v1/saved-searches/" + m.id, {}, { method: "DELETE" });
+            const main = document.getElementById("main");
+            card.remove();
+            flash(main, t("m_deleted"));
+          } catch (e) { card.prepend(alertBox(e)); }
+        } }, t("m_delete"))));
+    function edit() {
+      card.replaceChildren(h("h2", {}, m.name), monitorForm("edit-" + m.id, m, t("m_save"), async (body) => {
+        m = await api("/v1/saved-searches/" + m.id, {}, { method: "PATCH", body });
+        view();
+        loadTrend();
+        flash(card, t("m_saved"));
+      }, () => view()));
+      document.getElementById("edit-" + m.id + "-name").focus();
+    }
+    async function loadMatches() {
+      try {
+        const ms = await api("/v1/saved-searches/" + m.id + "/matches", { size: 5 });
+        if (!alive()) return;
+        const key = ms.map((x) => x.article_id).join(",");
+        if (matchesBox.dataset.key === key) return;
+        matchesBox.dataset.key = key;
+        matchesBox.replaceChildren(ms.length ? h("ul", { class: "match-list" }, ms.map((x) => h("li", {},
+          h("a", { href: "/article/" + encodeURIComponent(x.article_id) }, x.title || x.article_id), " ",
+          h("span", { class: "meta" }, (x.source || "") + " · " + fmtTime(x.published_at || x.matched_at))))) : h("p", { class: "help" }, t("m_no_matches")));
+      } catch (e) { if (alive()) matchesBox.replaceChildren(alertBox(e)); }
+    }
+    async function loadTrend() {
+      try {
+        const tl = await api("/v1/analytics/timeline", { q: m.query, from, interval: "day" });
+        if (alive()) trend.replaceChildren(sparkline(tl.buckets, t("m_trend")));
+      } catch (e) { if (alive()) trend.replaceChildren(h("span", { class: "help" }, "–")); }
+    }
+    view();
+    return { first: Promise.all([loadMatches(), loadTrend()]), refresh: () => { if (card.isConnected && !card.querySelector("form")) loadMatches(); } };
+  }
+
+  async function loadDeliveries(box, m) {
+    const body = box.querySelector("div");
+    try {
+      const ds = await api("/v1/saved-searches/" + m.id + "/deliveries", { size: 20 });
+      if (!ds.length) { body.replaceChildren(h("p", { class: "help" }, t("m_no_deliveries"))); return; }
+      body.replaceChildren(h("div", { class: "table-wrap" }, h("table", { class: "stack" },
+        h("thead", {}, h("tr", {}, ["d_time", "d_status", "d_attempts", "d_articles", "d_last"].map((k) => h("th", { scope: "col" }, t(k))))),
+        h("tbody", {}, ds.map((d) => {
+          const last = d.log && d.log.length ? d.log[d.log.length - 1] : null;
+          const lastText = last ? [last.status_code, last.error].filter(Boolean).join(" ") || JSON.stringify(last) : "–";
+          return h("tr", {},
+            h("td", { "data-label": t("d_time") }, fmtTime(d.delivered_at || d.created_at)),
+            h("td", { "data-label": t("d_status") }, h("span", { class: "badge " + (d.status === "delivered" ? "ok" : d.status === "failed" ? "bad" : "warn") }, d.status)),
+            h("td", { "data-label": t("d_attempts") }, d.attempts),
+            h("td", { "data-label": t("d_articles") }, d.article_ids.length),
+            h("td", { "data-label": t("d_last") }, lastText));
+        })))));
+    } catch (e) { body.replaceChildren(alertBox(e)); }
+  }
+
+  // --- sources ----------------------------------------------------------------------------------
+
+  const INGEST = "/web/ingest/v1/sources";
+
+  function healthReason(hl) {
+    if (!hl) return "–";
+    switch (hl.status) {
+      case "ok": return t("r_ok");
+      case "silent": return t("r_silent", { since: fmtTime(hl.last_new_article_at || hl.last_success_at), usual: hl.usual_interval_s ? t("r_usual", { d: fmtDuration(hl.usual_interval_s) }) : "" });
+      case "failing": return t("r_failing", { n: hl.consecutive_failures, err: hl.last_error || hl.last_status || "?" });
+      case "never_crawled": return t("r_never");
+      case "disabled": return t("r_disabled");
+      default: return hl.last_error || "";
+    }
+  }
+
+  async function renderSources({ main, alive }) {
+    document.title = t("sources_title") + " · Warta";
+    const [{ sources }, counts] = await Promise.all([
+      api(INGEST),
+      api("/v1/analytics/top", { field: "source_id", size: 100, from: jakartaDate(-29) }).catch(() => null),
+    ]);
+    if (!alive()) return;
+    const perSource = new Map((counts ? counts.values : []).map((b) => [b.key, b.count]));
+    const healths = await Promise.all(sources.map((src) => api(INGEST + "/" + encodeURIComponent(src.id) + "/health").catch(() => null)));
+    if (!alive()) return;
+    const status = h("div", { id: "source-status", "aria-live": "polite" });
+    const rows = sources.map((src, i) => {
+      const hl = healths[i];
+      const st = hl ? hl.status : "unknown";
+      const rate = counts ? (perSource.get(src.id) || 0) / 30 : null;
+      return h("tr", { id: "source-" + src.id },
+        h("td", { "data-label": t("s_source") }, h("strong", {}, src.name), h("br", {}), h("span", { class: "help" }, src.id), h("br", {}),
+          h("a", { href: src.url, target: "_blank", rel: "noopener noreferrer", class: "small url" }, src.url)),
+        h("td", { "data-label": t("s_type") }, t("type_" + src.type)),
+        h("td", { "data-label": t("s_last") }, hl && hl.last_crawl_at ? fmtTime(hl.last_crawl_at) : t("s_never")),
+        h("td", { "data-label": t("s_rate"), class: "num" }, rate === null ? "–" : rate.toLocaleString(lang === "en" ? "en-GB" : "id-ID", { maximumFractionDigits: 1 })),
+        h("td", { "data-label": t("s_health") }, h("span", { class: "badge health-" + st }, t("h_" + st)), h("div", { class: "reason" }, healthReason(hl))),
+        h("td", { "data-label": t("s_actions") }, h("div", { class: "actions" },
+          src.enabled ? h("button", { type: "button", class: "crawl", onclick: async (ev) => {
+            const b = ev.currentTarget;
+            b.disabled = true;
+            try {
+              await api(INGEST + "/" + encodeURIComponent(src.id) + "/crawl", {}, { method: "POST" });
+              flash(status, t("s_crawl_done", { id: src.id }));
+            } catch (e) { status.replaceChildren(alertBox(e)); }
+            b.disabled = false;
+          } }, t("s_crawl")) : null,
+          h("button", { type: "button", class: src.enabled ? "danger" : null, onclick: async () => {
+            try {
+              await api(INGEST + "/" + encodeURIComponent(src.id) + (src.enabled ? "/disable" : "/enable"), {}, { method: "POST" });
+              await route();
+            } catch (e) { status.replaceChildren(alertBox(e)); }
+          } }, src.enabled ? t("s_disable") : t("s_enable")))));
+    });
+    const f = (id, label, input) => h("div", { class: "field" }, h("label", { for: id }, label), input);
+    const inputs = {
+      name: h("input", { id: "s-name", type: "text", required: true, maxlength: 200 }),
+      id: h("input", { id: "s-id", type: "text", pattern: "[a-z0-9][a-z0-9_\\-]{1,63}", maxlength: 64 }),
+      type: h("select", { id: "s-type" }, ["rss", "sitemap", "wordpress", "listing"].map((x) => h("option", { value: x }, t("type_" + x)))),
+      url: h("input", { id: "s-url", type: "url", required: true, placeholder: "https://…" }),
+      outlet: h("input", { id: "s-outlet", type: "text", maxlength: 200 }),
+      region: h("input", { id: "s-region", type: "text", maxlength: 100 }),
+      language: h("input", { id: "s-language", type: "text", value: "id", pattern: "[a-z]{2,3}", maxlength: 3 }),
+    };
+    const addErr = h("div", { "aria-live": "assertive" });
+    const addForm = h("details", { class: "card", id: "add-source" }, h("summary", {}, h("h2", { class: "inline" }, t("s_add"))),
+      h("form", { onsubmit: async (ev) => {
+        ev.preventDefault();
+        addErr.replaceChildren();
+        const body = {};
+        for (const [k, el] of Object.entries(inputs)) if (el.value.trim()) body[k] = el.value.trim();
+        try {
+          const made = await api(INGEST, {}, { method: "POST", body });
+          await route();
+          flash(document.getElementById("source-status"), t("s_added", { id: made.id }));
+        } catch (e) { addErr.replaceChildren(alertBox(e)); }
+      } },
+        h("div", { class: "grid" }, f("s-name", t("s_name"), inputs.name), f("s-id", t("s_id"), inputs.id), f("s-type", t("s_type"), inputs.type),
+          f("s-url", t("s_url"), inputs.url), f("s-outlet", t("s_outlet"), inputs.outlet), f("s-region", t("s_region"), inputs.region),
+          f("s-language", t("s_language"), inputs.language)),
+        addErr,
+        h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("s_add")))));
+    main.replaceChildren(h("h1", {}, t("sources_title")), h("p", { class: "help" }, t("sources_intro")), status, addForm,
+      sources.length ? h("div", { class: "table-wrap" }, h("table", { class: "stack sources", id: "sources-table" },
+        h("caption", { class: "visually-hidden" }, t("sources_title")),
+        h("thead", {}, h("tr", {}, ["s_source", "s_type", "s_last", "s_rate", "s_health", "s_actions"].map((k) => h("th", { scope: "col" }, t(k))))),
+        h("tbody", {}, rows))) : h("p", { class: "empty" }, t("s_none")));
+  }
+
+  route();
+})();
