@@ -35,6 +35,7 @@ from services.search.requests import (
     sort_clause,
 )
 from services.search.settings import SearchSettings
+from services.search.web import mount_web
 from shared.auth import ApiKey, KeyStore, RateLimiter, Role, require
 from shared.http import install_error_handlers
 from shared.metrics import metrics_asgi_app
@@ -403,7 +404,7 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         request: Request,
         c: Annotated[Criteria, Depends(criteria)],
         _: Annotated[ApiKey, READER],
-        field: Literal["source", "entity", "person", "org", "location", "region", "language"] = "source",
+        field: Literal["source", "entity", "person", "org", "location", "region", "language", "source_id"] = "source",
         size: Annotated[int, Query(ge=1, le=100)] = 10,
         count: Literal["articles", "stories"] = "articles",
     ) -> Any:
@@ -550,4 +551,5 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         if not await run_in_threadpool(request.app.state.keys.disable, key_id):
             raise HTTPException(status_code=404, detail=f"key {key_id} not found")
 
+    mount_web(app)  # the web app: page shell, /static and the sources proxy (services/search/web)
     return app

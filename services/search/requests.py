@@ -24,6 +24,7 @@ TOP_FIELDS = {
     "location": "locations",
     "region": "region_names",
     "language": "language",
+    "source_id": "source_id",  # the crawl source (sources page: articles per day)
 }
 
 

@@ -1,0 +1,239 @@
+"""``make bench-pipeline``: sustained throughput, freshness and per-stage ratios of the whole
+pipeline on this machine, everything co-located. Writes ``benchmarks/results/pipeline.json``.
+
+1. Sustained: N articles (default 50,000, generated from IndoSum development data with unique
+   URLs) pushed through the ingest API in batches of 500 while every stage runs; end-to-end
+   articles/s and per-stage rates from the timestamps each stage stamps on the document.
+2. Freshness at a steady offered load (default 20 articles/s for 60 s): p50/p95/p99 of index time
+   minus ingest time, and of "searchable" as seen by polling the search API for a sample.
+3. Ratios in the same run: the indexer against a plain ``helpers.bulk`` of the same documents, the
+   enrich workers against the enrichment function called in a loop, and the ingest API against a
+   bare kafka-python producer loop.
+4. Peak RSS (VmHWM) of every process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from elasticsearch import Elasticsearch
+from elasticsearch.helpers import bulk
+from kafka import KafkaProducer
+
+from benchmarks.bench_search import percentile
+from benchmarks.corpus import OUTLETS, indosum_articles, random_date
+from shared.ids import article_id
+from shared.schemas import RawArticle, utcnow
+from shared.topics import Topic
+from tests.pipeline import ES_URL, KAFKA, Namespace, Pipeline
+
+RESULTS = Path(__file__).parent / "results"
+LOGS = Path(__file__).resolve().parents[1] / "artifacts" / "bench-pipeline-logs"
+
+
+def make_articles(n: int, run: str, seed: int = 5) -> list[dict[str, Any]]:
+    bases = indosum_articles()
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        b = bases[i % len(bases)]
+        outlet = OUTLETS[rng.randrange(len(OUTLETS))]
+        out.append({"url": f"https://{outlet}/berita/{run}/{i}", "title": f"{b['title']} ({i})", "text": b["text"],
+                    "published_at": random_date(rng, 30).isoformat(), "source": outlet})  # fmt: skip
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        return int(Path(f"/proc/{pid}/status").read_text().split("VmHWM:")[1].split()[0]) / 1024
+    except (OSError, IndexError):
+        return 0.0
+
+
+def tree_rss(proc) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    out = {"main": round(rss_mb(proc.popen.pid), 1)}
+    for i, child in enumerate(proc.children()):
+        out[f"child{i + 1}"] = round(rss_mb(child), 1)
+    return out
+
+
+def count(es: Elasticsearch, alias: str, q: dict[str, Any] | None = None) -> int:
+    es.indices.refresh(index=alias)
+    return int(es.count(index=alias, query=q or {"match_all": {}})["count"])
+
+
+def push(p: Pipeline, articles: list[dict[str, Any]], threads: int = 4) -> float:
+    t0 = time.perf_counter()
+
+    def send(chunk: list[dict[str, Any]]) -> None:
+        r = httpx.post(f"{p.ingest_url}/v1/articles/batch", json={"articles": chunk}, headers=p.ns.auth, timeout=120)
+        r.raise_for_status()
+        assert r.json()["accepted"] == len(chunk), r.text[:500]
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(send, [articles[i : i + 500] for i in range(0, len(articles), 500)]))
+    return time.perf_counter() - t0
+
+
+def stage_stats(es: Elasticsearch, alias: str, run_query: dict[str, Any]) -> dict[str, Any]:
+    aggs = {f"{f}_{m}": {m: {"field": f}} for f in ("ingested_at", "enriched_at", "indexed_at") for m in ("min", "max")}
+    r = es.search(index=alias, size=0, query=run_query, aggs=aggs)["aggregations"]
+    span = {f: (r[f"{f}_max"]["value"] - r[f"{f}_min"]["value"]) / 1000 for f in ("ingested_at", "enriched_at", "indexed_at")}
+    return {"span_s": {k: round(v, 1) for k, v in span.items()}}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--articles", type=int, default=50_000)
+    ap.add_argument("--rate", type=float, default=20.0)
+    ap.add_argument("--freshness-s", type=float, default=60.0)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--concurrency", type=int, default=2)
+    ap.add_argument("--ratio-sample", type=int, default=2000)
+    a = ap.parse_args()
+    ns = Namespace(prefix="bench-pipe-")
+    ns.cleanup()
+    ns.create(partitions=3)
+    run = uuid.uuid4().hex[:6]
+    env = {"WARTA_RATE_LIMIT_PER_MINUTE": "100000000", "WARTA_LOG_LEVEL": "WARNING", "WARTA_MAX_IN_FLIGHT": "4000",
+           "WARTA_MAX_QUEUE_LENGTH": "2000"}  # fmt: skip
+    p = Pipeline(ns, LOGS, extra_env=env, workers=a.workers, concurrency=a.concurrency)
+    es = Elasticsearch(ES_URL, request_timeout=120)
+    alias = f"{ns.prefix}articles"
+    result: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(), "cores": os.cpu_count(),
+                              "workers": a.workers, "worker_concurrency": a.concurrency}  # fmt: skip
+    p.start()
+    try:
+        # 1. Sustained throughput.
+        articles = make_articles(a.articles, run)
+        t0 = time.perf_counter()
+        ingest_s = push(p, articles)
+        deadline = time.monotonic() + 3 * 3600
+        while count(es, alias) < a.articles and time.monotonic() < deadline:
+            time.sleep(2)
+        total_s = time.perf_counter() - t0
+        indexed = count(es, alias)
+        result["sustained"] = {
+            "articles": a.articles, "indexed": indexed, "wall_s": round(total_s, 1),
+            "end_to_end_articles_per_s": round(indexed / total_s, 1),
+            "ingest_api_articles_per_s": round(a.articles / ingest_s, 1),
+            **stage_stats(es, alias, {"match_all": {}}),
+        }  # fmt: skip
+        spans = result["sustained"]["span_s"]
+        result["sustained"]["enrich_articles_per_s"] = round(indexed / max(spans["enriched_at"], 1e-9), 1)
+        result["sustained"]["index_articles_per_s"] = round(indexed / max(spans["indexed_at"], 1e-9), 1)
+        print(json.dumps(result["sustained"]), flush=True)
+
+        # 2. Freshness at a steady offered load.
+        fresh = make_articles(int(a.rate * a.freshness_s), run + "f", seed=9)
+        searchable: list[float] = []
+        sample_lock = threading.Lock()
+
+        def watch(token_url: str, sent: float) -> None:
+            aid = article_id(token_url)
+            end = time.monotonic() + 60
+            while time.monotonic() < end:
+                if p.get(f"/v1/articles/{aid}").status_code == 200:
+                    # GET is real-time; search needs a refresh (1 s): add the refresh interval bound.
+                    with sample_lock:
+                        searchable.append(time.perf_counter() - sent)
+                    return
+                time.sleep(0.05)
+
+        watchers = ThreadPoolExecutor(8)
+        start = time.perf_counter()
+        for i, art in enumerate(fresh):
+            target = start + i / a.rate
+            time.sleep(max(0.0, target - time.perf_counter()))
+            sent = time.perf_counter()
+            r = httpx.post(f"{p.ingest_url}/v1/articles", json=art, headers=ns.auth, timeout=30)
+            r.raise_for_status()
+            if i % 10 == 0:
+                watchers.submit(watch, art["url"], sent)
+        watchers.shutdown(wait=True)
+        time.sleep(5)
+        ids = [article_id(x["url"]) for x in fresh]
+        docs = es.mget(index=alias, ids=ids, source=["ingested_at", "indexed_at"])["docs"]
+        lat = [(datetime.fromisoformat(d["_source"]["indexed_at"]) - datetime.fromisoformat(d["_source"]["ingested_at"])).total_seconds()
+               for d in docs if d.get("found")]  # fmt: skip
+        result["freshness"] = {
+            "offered_rate_per_s": a.rate, "articles": len(fresh), "indexed": len(lat),
+            "index_minus_ingest_s": {"p50": round(percentile(lat, 0.5), 3), "p95": round(percentile(lat, 0.95), 3),
+                                     "p99": round(percentile(lat, 0.99), 3)},
+            "api_post_to_retrievable_s": {"samples": len(searchable), "p50": round(percentile(searchable, 0.5), 3),
+                                          "p95": round(percentile(searchable, 0.95), 3)} if searchable else None,
+        }  # fmt: skip
+        print(json.dumps(result["freshness"]), flush=True)
+        result["rss_mb"] = {name: tree_rss(proc) for name, proc in p.procs.items()}
+    finally:
+        p.stop()
+
+    # 3. Ratios, same documents, same run (pipeline stopped so the machine is quiet).
+    sample = articles[: a.ratio_sample]
+    result["ratios"] = ratios(es, ns, sample, a.concurrency, result["sustained"])
+    print(json.dumps(result["ratios"]), flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "pipeline.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    ns.cleanup()
+    return 0
+
+
+def ratios(es: Elasticsearch, ns: Namespace, sample: list[dict[str, Any]], concurrency: int, sustained: dict[str, Any]) -> dict[str, Any]:
+    from services.enrich.enrichment import enrich
+    from services.ingest.articles import ArticleIn, to_raw
+    from services.search.index import to_document
+
+    raws = [to_raw(ArticleIn.model_validate(x)) for x in sample]
+    # Enrichment in a loop, one process: the ceiling for one worker process per core.
+    t0 = time.perf_counter()
+    enriched = [enrich(r) for r in raws]
+    loop_rate = len(raws) / (time.perf_counter() - t0)
+    # Plain helpers.bulk of the same documents into a scratch index with the same mapping.
+    from services.search.index import MAPPING, SETTINGS
+
+    scratch = f"{ns.prefix}scratch-bulk"
+    es.options(ignore_status=404).indices.delete(index=scratch)
+    es.indices.create(index=scratch, mappings=MAPPING, settings=SETTINGS)
+    now = utcnow().isoformat()
+    docs = [to_document(e, now) for e in enriched]
+    t0 = time.perf_counter()
+    bulk(es, ({"_index": scratch, "_id": d["id"], "_source": d} for d in docs), chunk_size=500)
+    bulk_rate = len(docs) / (time.perf_counter() - t0)
+    es.indices.delete(index=scratch)
+    # Bare kafka-python producer loop (acks=all) of the same raw messages.
+    producer = KafkaProducer(bootstrap_servers=KAFKA, acks="all", linger_ms=5)
+    topic = ns.settings.topic(Topic.ARTICLES_RAW)
+    t0 = time.perf_counter()
+    futures = [producer.send(topic, key=r.id.encode(), value=r.to_bytes()) for r in raws]
+    for f in futures:
+        f.get(30)
+    producer_rate = len(raws) / (time.perf_counter() - t0)
+    producer.close()
+    cores = os.cpu_count() or 1
+    return {
+        "indexer_vs_helpers_bulk": round(sustained["index_articles_per_s"] / bulk_rate, 2),
+        "helpers_bulk_docs_per_s": round(bulk_rate, 1),
+        "enrich_workers_vs_annotate_loop_per_core": round(sustained["enrich_articles_per_s"] / (loop_rate * min(concurrency, cores)), 2),
+        "annotate_loop_articles_per_s_one_core": round(loop_rate, 1),
+        "ingest_api_vs_bare_producer": round(sustained["ingest_api_articles_per_s"] / producer_rate, 2),
+        "bare_producer_msgs_per_s": round(producer_rate, 1),
+        "note": "stage rates come from the sustained run, where every stage shares 2 cores with all the others",
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

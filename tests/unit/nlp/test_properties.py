@@ -1,0 +1,43 @@
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.enrich.nlp import annotate
+from services.enrich.nlp.text import split_sentences
+
+WORDS = st.sampled_from(
+    ["Bupati", "Blora", "H.", "Arief", "Rohman", "Pemkab", "Semarang", "di", "dan", "4,42", "“Kami", "hadir.”",
+     "Jateng", "kata", "dia.", "Dr.", "Kemenpan", "RB", "(PAN", "RB)", "\n", "warga", "?", "!", "Wabup", "Sri"]
+)
+TEXTS = st.lists(WORDS, max_size=60).map(" ".join)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(TEXTS)
+def test_annotate_contract_holds_for_any_text(text: str) -> None:
+    result = annotate(text)
+    assert set(result) == {"language", "language_confidence", "entities", "regions", "summary", "keywords"}
+    assert 0.0 <= result["language_confidence"] <= 1.0
+    for e in result["entities"]:
+        assert 0 <= e["start"] < e["end"] <= len(text)
+        assert text[e["start"] : e["end"]] == e["text"]
+        assert e["type"] in {"PER", "ORG", "LOC"} and e["canonical"]
+    assert len(result["summary"]) <= 3
+    assert all(s in text for s in result["summary"])
+    assert len(result["keywords"]) <= 10
+    assert all(r["level"] in {"provinsi", "kabupaten_kota"} for r in result["regions"])
+
+
+@given(st.text(max_size=200))
+def test_sentence_spans_are_ordered_non_empty_and_stripped(text: str) -> None:
+    spans = split_sentences(text)
+    prev_end = 0
+    for s, e in spans:
+        assert prev_end <= s < e <= len(text)
+        assert text[s:e] == text[s:e].strip()
+        prev_end = e
+
+
+def test_empty_text() -> None:
+    result = annotate("")
+    assert result["entities"] == [] and result["summary"] == [] and result["regions"] == []
+    assert result["language"] == "und"
