@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import sys
 import threading
 import time
@@ -36,7 +35,7 @@ from kafka import KafkaProducer
 from benchmarks.bench_search import percentile
 from benchmarks.corpus import OUTLETS, indosum_articles, random_date
 from shared.ids import article_id
-from shared.schemas import RawArticle, utcnow
+from shared.schemas import utcnow
 from shared.topics import Topic
 from tests.pipeline import ES_URL, KAFKA, Namespace, Pipeline
 
@@ -182,30 +181,79 @@ def main() -> int:
         p.stop()
 
     # 3. Ratios, same documents, same run (pipeline stopped so the machine is quiet).
+    ns.cleanup()
     sample = articles[: a.ratio_sample]
-    result["ratios"] = ratios(es, ns, sample, a.concurrency, result["sustained"])
+    result["ratios"] = ratios(es, sample, a.workers, a.concurrency, result["sustained"]["ingest_api_articles_per_s"])
     print(json.dumps(result["ratios"]), flush=True)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "pipeline.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
-    ns.cleanup()
     return 0
 
 
-def ratios(es: Elasticsearch, ns: Namespace, sample: list[dict[str, Any]], concurrency: int, sustained: dict[str, Any]) -> dict[str, Any]:
+def _drain_rate(p: Pipeline, names: list[str], progress, total: int) -> float:  # type: ignore[no-untyped-def]
+    """Items/s of a stage draining ``total`` queued items, timed from its first output (so process
+    start-up and consumer-group joins do not count)."""
+    p.start(names)
+    try:
+        while (first := progress()) == 0:
+            time.sleep(0.1)
+        t0 = time.perf_counter()
+        while (done := progress()) < total:
+            time.sleep(0.2)
+        return (done - first) / (time.perf_counter() - t0)
+    finally:
+        p.stop()
+
+
+def ratios(es: Elasticsearch, sample: list[dict[str, Any]], workers: int, concurrency: int, ingest_rate: float) -> dict[str, Any]:
+    """Each stage alone on the same documents, against its library baseline, in this run."""
+    from kafka import KafkaConsumer, TopicPartition
+
     from services.enrich.enrichment import enrich
     from services.ingest.articles import ArticleIn, to_raw
-    from services.search.index import to_document
+    from services.search.index import MAPPING, SETTINGS, to_document
 
     raws = [to_raw(ArticleIn.model_validate(x)) for x in sample]
-    # Enrichment in a loop, one process: the ceiling for one worker process per core.
     t0 = time.perf_counter()
     enriched = [enrich(r) for r in raws]
     loop_rate = len(raws) / (time.perf_counter() - t0)
-    # Plain helpers.bulk of the same documents into a scratch index with the same mapping.
-    from services.search.index import MAPPING, SETTINGS
 
-    scratch = f"{ns.prefix}scratch-bulk"
+    # Enrich stage alone: raw records already in Kafka, bridge + workers drain them.
+    ns = Namespace(prefix="bench-ratio-")
+    ns.cleanup()
+    ns.create()
+    s = ns.settings
+    producer = KafkaProducer(bootstrap_servers=KAFKA, acks="all", linger_ms=5)
+    t0 = time.perf_counter()
+    for f in [producer.send(s.topic(Topic.ARTICLES_RAW), key=r.id.encode(), value=r.to_bytes()) for r in raws]:
+        f.get(30)
+    producer_rate = len(raws) / (time.perf_counter() - t0)
+    consumer = KafkaConsumer(bootstrap_servers=KAFKA)
+    parts = [TopicPartition(s.topic(Topic.ARTICLES_ENRICHED), i) for i in range(3)]
+
+    def enriched_count() -> int:
+        return int(sum(consumer.end_offsets(parts).values()))
+
+    env = {"WARTA_LOG_LEVEL": "WARNING", "WARTA_MAX_QUEUE_LENGTH": "2000"}
+    p = Pipeline(ns, LOGS / "ratio-enrich", extra_env=env, workers=workers, concurrency=concurrency)
+    enrich_rate = _drain_rate(p, ["bridge", *[n for n in p.procs if n.startswith("worker")]], enriched_count, len(raws))
+    consumer.close()
+    ns.cleanup()
+
+    # Index stage alone: enriched records in Kafka, the indexer drains them.
+    ns = Namespace(prefix="bench-ratio-")
+    ns.create()
+    s = ns.settings
+    for f in [producer.send(s.topic(Topic.ARTICLES_ENRICHED), key=e.id.encode(), value=e.to_bytes()) for e in enriched]:
+        f.get(30)
+    producer.close()
+    alias = f"{ns.prefix}articles"
+    p = Pipeline(ns, LOGS / "ratio-index", extra_env=env)
+    index_rate = _drain_rate(p, ["indexer"], lambda: count(es, alias) if es.indices.exists_alias(name=alias) else 0, len(enriched))
+    ns.cleanup()
+
+    scratch = "bench-ratio-scratch-bulk"
     es.options(ignore_status=404).indices.delete(index=scratch)
     es.indices.create(index=scratch, mappings=MAPPING, settings=SETTINGS)
     now = utcnow().isoformat()
@@ -214,24 +262,17 @@ def ratios(es: Elasticsearch, ns: Namespace, sample: list[dict[str, Any]], concu
     bulk(es, ({"_index": scratch, "_id": d["id"], "_source": d} for d in docs), chunk_size=500)
     bulk_rate = len(docs) / (time.perf_counter() - t0)
     es.indices.delete(index=scratch)
-    # Bare kafka-python producer loop (acks=all) of the same raw messages.
-    producer = KafkaProducer(bootstrap_servers=KAFKA, acks="all", linger_ms=5)
-    topic = ns.settings.topic(Topic.ARTICLES_RAW)
-    t0 = time.perf_counter()
-    futures = [producer.send(topic, key=r.id.encode(), value=r.to_bytes()) for r in raws]
-    for f in futures:
-        f.get(30)
-    producer_rate = len(raws) / (time.perf_counter() - t0)
-    producer.close()
     cores = os.cpu_count() or 1
     return {
-        "indexer_vs_helpers_bulk": round(sustained["index_articles_per_s"] / bulk_rate, 2),
+        "indexer_vs_helpers_bulk": round(index_rate / bulk_rate, 2),
+        "indexer_docs_per_s": round(index_rate, 1),
         "helpers_bulk_docs_per_s": round(bulk_rate, 1),
-        "enrich_workers_vs_annotate_loop_per_core": round(sustained["enrich_articles_per_s"] / (loop_rate * min(concurrency, cores)), 2),
+        "enrich_workers_vs_annotate_loop": round(enrich_rate / (loop_rate * min(workers * concurrency, cores)), 2),
+        "enrich_workers_articles_per_s": round(enrich_rate, 1),
         "annotate_loop_articles_per_s_one_core": round(loop_rate, 1),
-        "ingest_api_vs_bare_producer": round(sustained["ingest_api_articles_per_s"] / producer_rate, 2),
+        "ingest_api_vs_bare_producer": round(ingest_rate / producer_rate, 2),
         "bare_producer_msgs_per_s": round(producer_rate, 1),
-        "note": "stage rates come from the sustained run, where every stage shares 2 cores with all the others",
+        "note": "enrich ratio is per core: worker throughput over (loop rate x cores the workers may use)",
     }
 
 

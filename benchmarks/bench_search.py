@@ -26,10 +26,10 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
 from benchmarks.corpus import OUTLETS, indosum_articles, random_date, variants
-from shared.ids import article_id
-from shared.schemas import EnrichedArticle
 from services.search.index import ensure_index, to_document
 from services.search.requests import HIGHLIGHT, HIT_SOURCE, Criteria, sort_clause
+from shared.ids import article_id
+from shared.schemas import EnrichedArticle
 from tests.pipeline import ES_URL, WARTA, free_port
 
 RESULTS = Path(__file__).parent / "results"

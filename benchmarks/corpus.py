@@ -48,7 +48,6 @@ def variants(bases: list[dict[str, object]], n: int, seed: int = 7) -> Iterator[
     """Yield ``n`` (index, base, text) variants: each base re-published by several outlets with
     paragraphs reordered and its own date, like syndicated regional news."""
     rng = random.Random(seed)
-    now = datetime.now(UTC)
     for i in range(n):
         base = bases[i % len(bases)]
         paras = str(base["text"]).split("\n\n")

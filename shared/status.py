@@ -259,7 +259,9 @@ def collect(settings: CommonSettings, extra_metrics: Iterable[str] = (), stack: 
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="warta status", description="Every component, lag, queue, DLQ, index and the slowest stage.")
+    p = argparse.ArgumentParser(
+        prog="warta status", description="Every component, lag, queue, DLQ, index and the slowest stage."
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--metrics", action="append", default=[], metavar="URL",
                    help="another /metrics URL to include in the stage timings (repeatable)")  # fmt: skip

@@ -176,7 +176,8 @@ class Pipeline:
             if names is None or name in names:
                 proc.start()
         deadline = time.monotonic() + timeout
-        for url in (f"{self.ingest_url}/readyz", f"{self.search_url}/readyz"):
+        apis = [n for n in ("ingest-api", "search-api") if names is None or n in names]
+        for url in (self.procs[n].port and f"http://127.0.0.1:{self.procs[n].port}/readyz" for n in apis):
             while True:
                 try:
                     if httpx.get(url, timeout=2).status_code == 200:

@@ -18,6 +18,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 
 from services.enrich.celery_app import app, settings
+from services.enrich.cluster import ClusterSettings, StoryClusterer, redis_clusterer
 from services.enrich.enrichment import enrich
 from shared.kafka import DlqPublisher, make_producer
 from shared.metrics import DLQ, MESSAGES, STAGE_SECONDS
@@ -50,12 +51,9 @@ class _Sinks:
         return self
 
 
-def _make_clusterer() -> Any:
-    try:
-        from services.enrich.cluster import make_redis_clusterer
-    except ImportError:
-        return None
-    return make_redis_clusterer(settings.redis_url, settings.redis_prefix)
+def _make_clusterer() -> StoryClusterer:
+    # Story state lives under the deployment's Redis prefix, like every other key.
+    return redis_clusterer(settings.redis_url, ClusterSettings(redis_key_prefix=f"{settings.redis_prefix}cluster"))
 
 
 SINKS = _Sinks()

@@ -212,9 +212,13 @@ def retention_query(days: float, field: str = "published_at", now: datetime | No
         "bool": {
             "should": [
                 {"range": {"published_at": {"lt": cutoff}}},
-                {"bool": {"must_not": {"exists": {"field": "published_at"}},
-                          "filter": {"range": {"ingested_at": {"lt": cutoff}}}}},
-            ],  # fmt: skip
+                {
+                    "bool": {
+                        "must_not": {"exists": {"field": "published_at"}},
+                        "filter": {"range": {"ingested_at": {"lt": cutoff}}},
+                    }
+                },
+            ],
             "minimum_should_match": 1,
         }
     }

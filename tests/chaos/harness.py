@@ -401,7 +401,9 @@ class EsFaultProxy:
             self._local.conn = conn
         return conn
 
-    def _forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+    def _forward(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         for attempt in (1, 2):
             conn = self._upstream()
             try:
@@ -464,7 +466,9 @@ class EsFaultProxy:
             status, headers, payload = self._forward(h.command, h.path, fwd_headers, body)
         self._reply(h, status, headers, payload)
 
-    def _partial_bulk(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+    def _partial_bulk(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         lines = [ln for ln in body.split(b"\n") if ln.strip()]
         pairs = [lines[i : i + 2] for i in range(0, len(lines), 2)]  # index actions: action + source
         keep = [i for i in range(len(pairs)) if i % 2 == 0]

@@ -46,9 +46,12 @@ def test_slow_workers_pause_the_bridge_not_fill_redis(chaos_pipeline) -> None:  
     stream = Stream(p)
     try:
         post_batch(stream, BURST)
-        with Sampler(lambda: r.llen(queue_key), interval=0.05) as queue, Sampler(
-            lambda: scrape(bridge_metrics, "warta_partitions_paused", {"stage": "bridge"}), interval=0.25
-        ) as paused:
+        with (
+            Sampler(lambda: r.llen(queue_key), interval=0.05) as queue,
+            Sampler(
+                lambda: scrape(bridge_metrics, "warta_partitions_paused", {"stage": "bridge"}), interval=0.25
+            ) as paused,
+        ):
             t0 = time.monotonic()
             bridge.start()
             done = wait_all_searchable(p, stream, 300)

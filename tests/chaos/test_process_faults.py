@@ -45,7 +45,9 @@ def test_sigkill_worker_mid_task(chaos_pipeline) -> None:  # type: ignore[no-unt
         time.sleep(2)
         worker.start()
 
-    chaos_run(p, "worker_sigkill", fault, fault_desc="SIGKILL a pool process, then the whole Celery worker; restart after 2 s")
+    chaos_run(
+        p, "worker_sigkill", fault, fault_desc="SIGKILL a pool process, then the whole Celery worker; restart after 2 s"
+    )
 
 
 def test_sigkill_bridge(chaos_pipeline) -> None:  # type: ignore[no-untyped-def]
@@ -57,7 +59,9 @@ def test_sigkill_bridge(chaos_pipeline) -> None:  # type: ignore[no-untyped-def]
         time.sleep(3)
         bridge.start()
 
-    chaos_run(p, "bridge_sigkill", fault, fault_desc="SIGKILL the enrich bridge with tasks in flight; restart after 3 s")
+    chaos_run(
+        p, "bridge_sigkill", fault, fault_desc="SIGKILL the enrich bridge with tasks in flight; restart after 3 s"
+    )
 
 
 def test_sigkill_indexer(chaos_pipeline) -> None:  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -155,7 +156,26 @@ def canonicalise(
     for e in entities:
         if e["type"] == "PER" and e["canonical"] in person_roles:
             e["role"] = person_roles[e["canonical"]]
+    _vote_types(entities, dictionary)
     return entities
+
+
+def _vote_types(entities: list[dict[str, Any]], dictionary: Dictionary) -> None:
+    """One type per name per article: the CRF tags "Arsenal" ORG in one sentence and LOC in
+    the next; the majority (first mention on ties) wins. Dictionary entries keep their type.
+    """
+    votes: dict[str, Counter[str]] = {}
+    for e in entities:
+        votes.setdefault(e["canonical"], Counter())[e["type"]] += 1
+    for e in entities:
+        counts = votes[e["canonical"]]
+        if len(counts) < 2 or dictionary.lookup(e["text"]) is not None:
+            continue
+        best = max(counts, key=lambda t: counts[t])  # Counter keeps first-seen order on ties
+        if best != e["type"]:
+            e["type"] = best
+            if best != "PER":
+                e.pop("role", None)
 
 
 def _sentence_index(sentences: Sequence[tuple[int, int]]) -> Callable[[int], int]:

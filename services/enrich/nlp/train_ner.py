@@ -149,8 +149,10 @@ def build_word_clusters(
         # Dense features for the CRF: the leading dimensions, rounded to keep the file small.
         vec = emb[:, :vector_dims] / (np.abs(emb[:, :vector_dims]).max(axis=0) + 1e-9)
         payload = {w: [round(float(x), 2) for x in row] for w, row in zip(vocab, vec, strict=True)}
-        with gzip.open(vectors_path, "wt", encoding="utf-8", compresslevel=9, mtime=0) as fh:  # type: ignore[call-arg]
-            json.dump(payload, fh, ensure_ascii=False, separators=(",", ":"))
+        raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        # mtime=0 keeps the gzip bytes identical between runs.
+        with gzip.GzipFile(vectors_path, "wb", compresslevel=9, mtime=0) as fh:
+            fh.write(raw)
     labels: dict[str, list[int]] = {w: [] for w in vocab}
     for k in sizes:
         centers = emb[rng.choice(len(vocab), size=k, replace=False)]

@@ -171,7 +171,9 @@ def test_retention_deletes_by_published_or_ingested_age(es: Elasticsearch, prefi
     assert by_ingest["deleted"] == 1  # a000002 was ingested 40 days ago
 
 
-def test_cli_handlers(es: Elasticsearch, prefix: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_handlers(
+    es: Elasticsearch, prefix: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("WARTA_ES_URL", ES_URL)
     monkeypatch.setenv("WARTA_INDEX_PREFIX", prefix)
     monkeypatch.setenv("WARTA_RETENTION_DAYS", "30")

@@ -11,7 +11,9 @@ TP0, TP1 = TopicPartition("t", 0), TopicPartition("t", 1)
 
 
 class FakeConsumer:
-    def __init__(self, ends: dict[TopicPartition, int] | Exception, positions: dict[TopicPartition, int | None]) -> None:
+    def __init__(
+        self, ends: dict[TopicPartition, int] | Exception, positions: dict[TopicPartition, int | None]
+    ) -> None:
         self.ends, self.positions = ends, positions
         self.timeouts: list[int | None] = []
 

@@ -191,11 +191,12 @@
     timers = [];
     const seq = ++renderSeq;
     delete document.documentElement.dataset.ready;
+    if (location.pathname === "/") history.replaceState(null, "", "/search" + location.search);
     const path = location.pathname;
     const params = new URLSearchParams(location.search);
     const main = document.getElementById("main");
     const focusId = document.activeElement && main.contains(document.activeElement) ? document.activeElement.id : null;
-    let page = path === "/" ? "search" : path.split("/")[1];
+    const page = path.split("/")[1];
     if (page !== "login" && !store.key) {
       return navigate("/login" + qs({ next: path + location.search }), true);
     }
@@ -351,8 +352,10 @@
         h("button", { type: "submit", class: "primary", id: "search-submit" }, t("search_submit"))),
       h("div", { id: "q-help" }, syntaxHelp()),
       h("div", { id: "q-error-slot" }),
-      h("fieldset", { class: "filters" },
-        h("legend", {}, t("filters")),
+      h("details", { class: "filters-box", open: window.innerWidth > 800 || st.from || st.to || PARAM_LISTS.some((k) => st[k].length) || st.sort !== "relevance" ? true : null },
+       h("summary", {}, t("filters")),
+       h("fieldset", { class: "filters" },
+        h("legend", { class: "visually-hidden" }, t("filters")),
         h("div", { class: "presets", role: "group", "aria-label": t("presets") },
           preset("preset_today", jakartaDate(0), jakartaDate(0)), preset("preset_7", jakartaDate(-6), jakartaDate(0)),
           preset("preset_30", jakartaDate(-29), jakartaDate(0)), preset("preset_all", "", "")),
@@ -364,7 +367,7 @@
           field("f-entity", t("f_entity"), textFilter("f-entity", "entity", st.entity, "dl-entity")),
           field("f-sort", t("sort"), sortSel),
           h("div", { class: "field check" }, collapseIn, h("label", { for: "f-collapse" }, t("collapse")))),
-        h("div", { class: "actions" }, h("button", { type: "submit", id: "apply" }, t("apply")))),
+        h("div", { class: "actions" }, h("button", { type: "submit", id: "apply" }, t("apply"))))),
       h("datalist", { id: "dl-source" }), h("datalist", { id: "dl-region" }), h("datalist", { id: "dl-entity" }),
     );
 
@@ -386,7 +389,7 @@
 
     const resultsCol = h("section", { class: "results", "aria-labelledby": "results-h" }, h("p", {}, t("loading")));
     const facetsCol = h("aside", { class: "facets", "aria-labelledby": "facets-h" });
-    main.replaceChildren(form, chipBar, h("div", { class: "layout" }, resultsCol, facetsCol));
+    main.replaceChildren(...[form, chipBar, h("div", { class: "layout" }, resultsCol, facetsCol)].filter(Boolean));
 
     const crit = criteriaParams(st);
     const searchP = api("/v1/search", { ...crit, size: 20, sort: st.sort, collapse: st.collapse ? "true" : "false", cursor: st.cursor || null });
@@ -439,6 +442,13 @@
     if (!alive()) return;
     chartBox.replaceChildren(h("figcaption", {}, t("chart_title")), timeline instanceof Error ? alertBox(timeline) : timelineChart(timeline.buckets));
     facetsCol.replaceChildren(h("h2", { id: "facets-h" }, t("facets")));
+    // Keyword facets are lower-cased by the index; show the casing seen in the results when known.
+    const casing = new Map();
+    for (const hit of res.hits) {
+      for (const e of hit.entities || []) casing.set(e.canonical.toLowerCase(), e.canonical);
+      for (const r of hit.regions || []) casing.set(r.name.toLowerCase(), r.name);
+    }
+    const nice = (k) => casing.get(k.toLowerCase()) || k;
     facetFields.forEach(([f, key], i) => {
       const data = facets[i];
       if (data instanceof Error) { facetsCol.append(alertBox(data)); return; }
@@ -449,9 +459,9 @@
         h("h3", { id: "facet-" + f }, t(key)),
         h("ul", {}, data.values.map((b) => {
           const active = st[f].map((x) => x.toLowerCase()).includes(b.key.toLowerCase());
-          return h("li", {}, h("a", { href: withFilter(st, f, b.key), class: active ? "active" : null, "aria-current": active ? "true" : null,
-            "aria-label": t("facet_add", { name: b.key }) + " (" + b.count + ")" },
-            h("span", { class: "k" }, b.key), h("span", { class: "n" }, fmtNum(b.count))));
+          return h("li", {}, h("a", { href: withFilter(st, f, nice(b.key)), class: active ? "active" : null, "aria-current": active ? "true" : null,
+            "aria-label": t("facet_add", { name: nice(b.key) }) + " (" + b.count + ")" },
+            h("span", { class: "k" }, nice(b.key)), h("span", { class: "n" }, fmtNum(b.count))));
         }))));
     });
   }
@@ -704,7 +714,7 @@
       }));
     const cards = h("ul", { class: "monitors", id: "monitor-list" });
     main.replaceChildren(h("h1", {}, t("monitors_title")), h("p", { class: "help" }, t("monitors_intro")), status, create,
-      list.length ? cards : h("p", { class: "empty" }, t("m_none")));
+      list.length ? cards : h("p", { class: "empty", id: "monitor-list" }, t("m_none")));
     const from = jakartaDate(-29);
     const refreshers = [];
     for (const m of list) {
