@@ -36,7 +36,9 @@ def enrich(raw: RawArticle, *, annotate=None, clusterer=None) -> EnrichedArticle
     language = raw.language or nlp["language"]
     story_id = story_size = None
     if clusterer is not None:
-        assignment = clusterer.assign(raw.id, raw.title, body, raw.published_at)
+        # The window is measured in ingest time: copies that Warta sees within N days of each other
+        # are compared, even when a crawl back-fills articles published long ago.
+        assignment = clusterer.assign(raw.id, raw.title, body, raw.ingested_at)
         story_id, story_size = assignment.story_id, assignment.story_size
     fields = raw.model_dump(exclude={"schema_version", "language"})
     return EnrichedArticle(

@@ -660,7 +660,7 @@
         h("ul", { class: "chips" }, [...uniq.values()].map((e) => h("li", {}, h("a", { class: "chip ent-" + e.type, href: "/search" + qs({ entity: e.canonical }), title: t("ent_" + e.type) }, e.canonical))))) : null,
       h("section", { "aria-labelledby": "body-h" }, h("h2", { id: "body-h" }, t("full_text")), highlightedBody(a.body || a.text || "", ents)),
       storySection));
-    if (a.story_id && (a.story_size || 1) > 1) {
+    if (a.story_id) {  // story_size is the size when this article joined: ask for the story now
       try {
         const data = await api("/v1/stories/" + encodeURIComponent(a.story_id));
         if (!alive()) return;
