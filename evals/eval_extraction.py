@@ -23,6 +23,7 @@ import gzip
 import json
 import os
 import re
+import sys
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -68,14 +69,22 @@ def page_types(html: str, url: str) -> list[str]:
         cms = "drupal"
     elif "hubspot" in gen or "hs-scripts" in low:
         cms = "hubspot"
-    elif any(k in gen for k in ("gatsby", "astro", "next.js", "hugo", "jekyll", "framer", "eleventy")) or "__next" in low:
+    elif (
+        any(k in gen for k in ("gatsby", "astro", "next.js", "hugo", "jekyll", "framer", "eleventy")) or "__next" in low
+    ):
         cms = "static/js-framework"
     elif gen:
         cms = "other-cms"
     else:
         cms = "unknown-cms"
-    structured = "jsonld-articlebody" if '"articlebody"' in low else (
-        "jsonld-article" if re.search(r'"@type"\s*:\s*"(news)?article"|"@type"\s*:\s*"blogposting"', low) else "no-jsonld-article"
+    structured = (
+        "jsonld-articlebody"
+        if '"articlebody"' in low
+        else (
+            "jsonld-article"
+            if re.search(r'"@type"\s*:\s*"(news)?article"|"@type"\s*:\s*"blogposting"', low)
+            else "no-jsonld-article"
+        )
     )
     lang = re.search(r"<html[^>]*\blang=[\"']?([a-z]{2})", low)
     return [f"cms:{cms}", f"structured:{structured}", f"lang:{lang.group(1) if lang else 'undeclared'}"]
@@ -93,7 +102,7 @@ def _score_page(job: tuple[str, str, str, str, str]) -> dict[str, Any]:
     started = time.perf_counter()
     plain = trafilatura.extract(html, url=url or None) or ""
     plain_seconds = time.perf_counter() - started
-    types = page_types(html, url) + [f"dataset:{dataset}"]
+    types = [*page_types(html, url), f"dataset:{dataset}"]
     return {
         "id": page_id,
         "types": types,
@@ -174,7 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     workers = max(1, min(args.workers, _MAX_WORKERS))
     started = time.time()
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(_score_page, jobs, chunksize=4))
+        results = []
+        for done, result in enumerate(pool.map(_score_page, jobs, chunksize=4), start=1):
+            results.append(result)
+            if done % 100 == 0:
+                print(f"  {done}/{len(jobs)} pages", file=sys.stderr, flush=True)
     summary = {
         "metric": "mean over pages of word-level F1 (multisets of lowercased \\w+ tokens)",
         "baseline": "trafilatura.extract(html, url=url), default options, trafilatura " + trafilatura.__version__,
@@ -185,7 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.per_page:
         summary["pages"] = [
-            {"id": r["id"], "types": r["types"], "ours_f1": round(r["ours"][2], 4), "trafilatura_f1": round(r["trafilatura"][2], 4)}
+            {
+                "id": r["id"],
+                "types": r["types"],
+                "ours_f1": round(r["ours"][2], 4),
+                "trafilatura_f1": round(r["trafilatura"][2], 4),
+            }
             for r in results
         ]
     args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -197,7 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{head['trafilatura_default']['f1']:.4f} -> {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}"
     )
     for name, block in summary["by_page_type"].items():
-        print(f"  {name:40s} n={block['pages']:4d} ours {block['ours']['f1']:.4f}  trafilatura {block['trafilatura_default']['f1']:.4f}")
+        print(
+            f"  {name:40s} n={block['pages']:4d} ours {block['ours']['f1']:.4f}  trafilatura {block['trafilatura_default']['f1']:.4f}"
+        )
     return 0
 
 

@@ -6,9 +6,10 @@ from typing import Any
 
 from elastic_transport import ConnectionError as ESConnectionError
 from elastic_transport import ConnectionTimeout
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 
 def describe_validation(errors: list[Any]) -> str:
@@ -21,6 +22,8 @@ def describe_validation(errors: list[Any]) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    # Starlette's class, so FastAPI's subclass and the framework's own errors (such as an
+    # unparsable body) get the same shape.
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
         body = exc.detail if isinstance(exc.detail, dict) else {"error": str(exc.detail)}

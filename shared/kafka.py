@@ -40,6 +40,9 @@ def make_producer(settings: CommonSettings, **overrides: Any) -> KafkaProducer:
         "request_timeout_ms": 15_000,
         "max_block_ms": 15_000,
         "max_request_size": 4 * 1024 * 1024,
+        # kafka-python backs off reconnects exponentially up to 30 s by default: after a broker
+        # restart a client could wait that long before it even tries again.
+        "reconnect_backoff_max_ms": 2000,
         "client_id": "warta",
     }
     config.update(overrides)
@@ -57,6 +60,7 @@ def make_consumer(settings: CommonSettings, group_id: str, **overrides: Any) -> 
         "max_poll_interval_ms": 300_000,
         "session_timeout_ms": 10_000,
         "heartbeat_interval_ms": 3_000,
+        "reconnect_backoff_max_ms": 2000,
         "client_id": f"warta-{group_id}",
     }
     config.update(overrides)

@@ -36,6 +36,8 @@ from shared.topics import Stage, Topic
 
 log = logging.getLogger(__name__)
 TASK_NAME = "warta.enrich_article"
+# Records taken from Kafka per poll: the most the Celery queue can overshoot its bound by.
+POLL_BATCH = 200
 
 
 @dataclass
@@ -58,7 +60,7 @@ class Bridge:
         self.settings = settings
         self.app = app
         self.topic = settings.topic(Topic.ARTICLES_RAW)
-        self.consumer = consumer or make_consumer(settings, "enrich-bridge", max_poll_records=200)
+        self.consumer = consumer or make_consumer(settings, "enrich-bridge", max_poll_records=POLL_BATCH)
         self.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
         self.queue_key = f"{settings.redis_prefix}{settings.queue}"
         self.dlq = DlqPublisher(settings, Stage.ENRICH)
@@ -70,6 +72,9 @@ class Bridge:
         self._redis_run_id: str | None = None
         self._last_commit = self._last_checks = self._last_lag = 0.0
         self._queue_length = 0
+        # Tasks sent since the last LLEN: the queue length is read once a second, but a poll can
+        # dispatch POLL_BATCH tasks every step, so backpressure counts them until the next read.
+        self._sent_since_llen = 0
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -97,7 +102,7 @@ class Bridge:
         self._collect_results()
         self._commit()
         self._backpressure()
-        batch = self.consumer.poll(timeout_ms=100, max_records=200, update_offsets=True)
+        batch = self.consumer.poll(timeout_ms=100, max_records=POLL_BATCH, update_offsets=True)
         for tp, records in batch.items():
             for record in records:
                 self._accept(tp, record.offset, record.value)
@@ -146,6 +151,7 @@ class Bridge:
             return
         item.dispatched_at = time.monotonic()
         item.dispatches += 1
+        self._sent_since_llen += 1
         MESSAGES.labels("bridge", "dispatched" if item.dispatches == 1 else "redispatched").inc()
 
     # --- completion ----------------------------------------------------------------------------
@@ -213,6 +219,7 @@ class Bridge:
         try:
             info = self.redis.info("server")
             self._queue_length = int(self.redis.llen(self.queue_key))
+            self._sent_since_llen = 0
         except redis.RedisError as exc:
             log.warning("redis unavailable", extra={"error": repr(exc)})
             return
@@ -235,10 +242,9 @@ class Bridge:
 
     def _backpressure(self) -> None:
         in_flight = len(self.in_flight) + sum(len(q) for q in self.waiting.values())
-        full = in_flight >= self.settings.max_in_flight or self._queue_length >= self.settings.max_queue_length
-        relaxed = (
-            in_flight < 0.8 * self.settings.max_in_flight and self._queue_length < 0.8 * self.settings.max_queue_length
-        )
+        queued = self._queue_length + self._sent_since_llen  # an upper bound until the next LLEN
+        full = in_flight >= self.settings.max_in_flight or queued >= self.settings.max_queue_length
+        relaxed = in_flight < 0.8 * self.settings.max_in_flight and queued < 0.8 * self.settings.max_queue_length
         assignment = self.consumer.assignment()
         if full and not self.paused and assignment:
             self.consumer.pause(*assignment)

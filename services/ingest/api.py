@@ -27,6 +27,25 @@ log = logging.getLogger(__name__)
 ADMIN = Depends(require("admin"))
 
 
+class ErrorBody(BaseModel):
+    error: str
+    detail: list[dict[str, Any]] | None = None
+
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Unparsable request body"},
+    401: {"model": ErrorBody, "description": "Missing or invalid API key"},
+    403: {"model": ErrorBody, "description": "The key's role is not allowed here"},
+    429: {"model": ErrorBody, "description": "Rate limit exceeded"},
+    503: {"model": ErrorBody, "description": "A backend is unavailable"},
+}
+SOURCE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **AUTH_ERRORS,
+    404: {"model": ErrorBody, "description": "No such source"},
+    409: {"model": ErrorBody, "description": "Conflict (id taken, or the source is disabled)"},
+}
+
+
 class Accepted(BaseModel):
     id: str
 
@@ -42,11 +61,6 @@ class BatchResult(BaseModel):
     accepted: int
     rejected: int
     results: list[ItemResult]
-
-
-class ErrorBody(BaseModel):
-    error: str
-    detail: list[dict[str, Any]] | None = None
 
 
 def create_app(settings: IngestSettings | None = None, publisher: ArticlePublisher | None = None) -> FastAPI:
@@ -74,12 +88,12 @@ def create_app(settings: IngestSettings | None = None, publisher: ArticlePublish
         version="1",
         description="Push articles into the Warta pipeline.",
         lifespan=lifespan,
-        responses={422: {"model": ErrorBody, "description": "Invalid article; the message names the field"}},
+        responses={**AUTH_ERRORS, 422: {"model": ErrorBody, "description": "Invalid article; the message names the field"}},
     )
     app.mount("/metrics", metrics_asgi_app())
 
     install_error_handlers(app)
-    app.include_router(sources_router, dependencies=[ADMIN])
+    app.include_router(sources_router, dependencies=[ADMIN], responses=SOURCE_ERRORS)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

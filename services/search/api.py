@@ -507,7 +507,8 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
                responses={404: {"model": ErrorBody}, **ERRORS})  # fmt: skip
     async def update_saved(request: Request, saved_id: str, body: SavedSearchPatch, _: Annotated[ApiKey, ADMIN]) -> Any:
         _check_query(body.query)
-        changes = body.model_dump(exclude_unset=True)
+        # null clears the webhook; for the other fields it means "unchanged".
+        changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k == "webhook_url"}
         found = await run_in_threadpool(_store(request).update, saved_id, changes)
         if found is None:
             raise HTTPException(status_code=404, detail=f"saved search {saved_id} not found")

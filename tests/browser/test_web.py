@@ -4,9 +4,12 @@ arriving after ingest, and the sources page. Screenshots go to ``artifacts/scree
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -69,13 +72,14 @@ def test_search_article_and_query_errors(pipeline_factory, page) -> None:  # typ
     r = httpx.post(f"{p.ingest_url}/v1/articles/batch", json={"articles": corpus(token)}, headers=p.ns.auth, timeout=60)
     assert r.json()["accepted"] == 4, r.text
     wait_for(lambda: p.search(token)["total"] == 4, 90, message="corpus indexed")
-    wait_for(lambda: (p.search(f"{token} tanggul", collapse="true").get("total_stories") == 1), 30, message="one story")
+    wait_for(lambda: p.search(f"{token} tanggul", collapse="true").get("total_stories") == 1, 30, message="one story")
 
     # A wrong key is refused on the login page.
     page.goto(f"{p.search_url}/login")
     page.get_by_label("Kunci API").fill("wk_nope")
     page.get_by_role("button", name="Masuk").click()
     expect(page.get_by_role("alert")).to_contain_text("tidak dikenal")
+    expect(page.locator("header")).not_to_contain_text("null")
     shoot(page, "login")
 
     login(page, p)
@@ -100,6 +104,22 @@ def test_search_article_and_query_errors(pipeline_factory, page) -> None:  # typ
     expect(badge).to_have_attribute("aria-expanded", "true")
     expect(page.locator(".story-panel:visible .story-list li")).to_have_count(1)
     shoot(page, "search")
+
+    # Export CSV downloads every match of the current search.
+    with page.expect_download() as dl:
+        page.get_by_role("link", name="Ekspor CSV").click()
+    rows = list(csv.reader(io.StringIO(Path(dl.value.path()).read_text(encoding="utf-8"))))
+    assert rows[0][:3] == ["id", "published_at", "source"] and len(rows) == 4, rows
+
+    # Keyboard: the first Tab reaches the skip link, which moves focus to the main content.
+    page.reload()
+    search_ready(page)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Lompat ke konten utama")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("searchbox")).to_be_focused()
 
     # The URL holds the state: reload it and get the same page.
     page.reload()
@@ -130,7 +150,9 @@ def test_search_article_and_query_errors(pipeline_factory, page) -> None:  # typ
     page.get_by_role("link", name=re.compile(f"Pemkab Blora bahas tanggul {token}")).click()
     page.wait_for_selector("html[data-ready=article]")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Pemkab Blora bahas tanggul {token}")
-    expect(page.locator("#original-link")).to_have_attribute("href", f"https://suarablora.example/berita/{token}-banjir")
+    expect(page.locator("#original-link")).to_have_attribute(
+        "href", f"https://suarablora.example/berita/{token}-banjir"
+    )
     expect(page.locator("#article-body")).to_contain_text("Sungai Lusi")
     expect(page.locator("#article-body mark.ent").first).to_be_visible()
     expect(page.locator("#story")).to_contain_text(f"Blora siapkan tanggul baru {token}")
@@ -196,13 +218,21 @@ def test_monitor_sees_a_match_arrive(pipeline_factory, page) -> None:  # type: i
     assert p.post(docs[0]).status_code == 202
     expect(card.locator(".match-list li")).to_have_count(1, timeout=60_000)
     expect(card.locator(".match-list")).to_contain_text(f"Pemkab Blora bahas tanggul {token}")
+    spark = card.locator("svg.spark polyline")
+    expect(spark).to_have_attribute("points", re.compile(r"(\S+ ){29}\S+$"))  # 30 days
+    # The matching article (published yesterday) lifts the trend above the baseline.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#monitor-list svg.spark polyline')].some((el) =>"
+        " el.getAttribute('points').split(' ').some((p) => parseFloat(p.split(',')[1]) < 30))",
+        timeout=15_000,
+    )
     card.locator("details.deliveries summary").click()
     expect(card.locator("details.deliveries")).to_contain_text("Belum ada pengiriman")
     shoot(page, "monitors")
 
     # Edit, disable, delete.
     card.get_by_role("button", name="Ubah").click()
-    page.locator(f"[id^=edit-][id$=-name]").fill(f"Tanggul Blora {token}")
+    page.locator("[id^=edit-][id$=-name]").fill(f"Tanggul Blora {token}")
     page.get_by_role("button", name="Simpan").click()
     card = page.locator("#monitor-list > li", has_text=f"Tanggul Blora {token}")
     expect(card).to_be_visible()
@@ -227,7 +257,9 @@ def test_sources_page(pipeline_factory, page, tmp_path) -> None:  # type: ignore
     assert r.status_code == 201, r.text
 
     # A reader key does not see the admin pages.
-    reader = httpx.post(f"{p.search_url}/v1/keys", json={"name": "r", "role": "reader"}, headers=p.ns.auth).json()["key"]
+    reader = httpx.post(f"{p.search_url}/v1/keys", json={"name": "r", "role": "reader"}, headers=p.ns.auth).json()[
+        "key"
+    ]
     login(page, p, key=reader)
     expect(page.get_by_role("link", name="Sumber")).to_have_count(0)
     page.goto(f"{p.search_url}/sources")

@@ -545,7 +545,11 @@ def chaos_run(
                       fault_s=round(ended - started, 2), **extra)  # fmt: skip
         raise
     outcome = Outcome(stream, started, ended, all_searchable)
-    assert_exactly_once(p, stream)
+    try:
+        assert_exactly_once(p, stream)
+    except AssertionError as exc:
+        record_result(test, fault=fault_desc, passed=False, articles=len(stream), error=str(exc)[:300], **extra)
+        raise
     record_result(
         test,
         fault=fault_desc,

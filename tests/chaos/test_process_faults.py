@@ -4,14 +4,18 @@ artifacts/chaos-results.json."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import time
+from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient
 
 from tests.chaos.harness import Stream, chaos_run, wait_until
-from tests.pipeline import KAFKA, Pipeline
+from tests.pipeline import KAFKA, ROOT, Pipeline, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.chaos]
 
@@ -94,7 +98,11 @@ def test_three_workers_two_indexers(chaos_pipeline) -> None:  # type: ignore[no-
     """A multi-worker deployment: 3 Celery worker processes and 2 indexers in one consumer group.
     Mid-stream one indexer dies; the other takes over its partitions."""
     p: Pipeline = chaos_pipeline(extra_env={**FAST_RECOVERY, "WARTA_FAULT_INJECT_DELAY_S": "0.1"}, workers=3,
-                                   concurrency=1, indexers=2)  # fmt: skip
+                                   concurrency=1, indexers=2, start=False)  # fmt: skip
+    metrics = {name: free_port() for name in ("bridge", "indexer", "indexer-2", "worker-1", "worker-2", "worker-3")}
+    for name, port in metrics.items():
+        p.procs[name].env["WARTA_METRICS_PORT"] = str(port)
+    p.start()
     group = f"{p.ns.prefix}search-indexer"
     members = wait_until(lambda: len(m := _group_members(group)) == 2 and all(m.values()) and m, 60,
                          "both indexers assigned partitions")  # fmt: skip
@@ -114,3 +122,26 @@ def test_three_workers_two_indexers(chaos_pipeline) -> None:  # type: ignore[no-
         done_by[i] = len(re.findall(r'"msg": "enriched"', log))
     assert all(n > 0 for n in done_by.values()), f"tasks per worker: {done_by}"
     assert len(outcome.stream) >= 40
+
+    # `warta status` sees the same deployment: no lag left, nothing queued or in a DLQ, every
+    # document counted, stage timings from every process (indexer-2 is dead and not scraped).
+    urls = [f"--metrics=http://127.0.0.1:{port}/metrics" for port in metrics.values()]
+    urls.append(f"--metrics={p.ingest_url}/metrics")
+
+    def status() -> dict[str, Any]:
+        out = subprocess.run([sys.executable, "-m", "shared.status", "--json", "--no-stack", *urls], env=p.env,
+                             capture_output=True, text=True, timeout=60, cwd=ROOT)  # fmt: skip
+        assert out.returncode == 0, out.stderr + out.stdout
+        return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+    report = wait_until(lambda: (r := status())["lag"]["total"] == {"enrich-bridge": 0, "search-indexer": 0} and r, 30,
+                        "warta status: no lag")  # fmt: skip
+    assert len(report["lag"]["partitions"]) == 6
+    assert report["queue"]["length"] == 0
+    assert report["dlq"] == {"enrich": 0, "search": 0}
+    assert report["index"]["docs"] == len(outcome.stream) + 1  # the stream and the warm-up article
+    assert report["index"]["indices"] == [f"{p.ns.prefix}articles-v1"]
+    stages = report["stages"]["per_stage"]
+    assert {"ingest", "enrich", "index"} <= set(stages), stages
+    assert report["stages"]["slowest"] in stages
+    assert stages["enrich"]["count"] >= len(outcome.stream)

@@ -191,7 +191,7 @@ def sentence_features(words: Sequence[str]) -> list[dict[str, float | str]]:
                 for k in ("title", "gz_reg", "cue_org", "cue_per", "cue_loc", "case", "k2", "k3"):
                     if k in b:
                         f[f"{off}:{k}"] = b[k]
-        vec = vectors.get(base[i]["w"])  # type: ignore[call-overload]
+        vec = vectors.get(str(base[i]["w"]))
         if vec:
             f.update(vec)
         if i > 0:

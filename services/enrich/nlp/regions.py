@@ -19,7 +19,9 @@ from .text import Token, tokenize
 _KAB_CUES = frozenset({"kabupaten", "kab", "pemkab", "bupati", "wabup", "dprd", "polres", "kejari"})
 _KOTA_CUES = frozenset({"kota", "pemkot", "walikota", "wali", "wawali", "polresta", "polrestabes"})
 # Only these make an ambiguous name ("Metro", "Batu") a region; "Polda Metro Jaya" must not.
-_STRONG_CUES = frozenset({"kabupaten", "kab", "kota", "pemkab", "pemkot", "bupati", "wabup", "walikota", "wali", "wawali"})
+_STRONG_CUES = frozenset(
+    {"kabupaten", "kab", "kota", "pemkab", "pemkot", "bupati", "wabup", "walikota", "wali", "wawali"}
+)
 _DATELINE_RE = re.compile(r"^[^\n–—-]{1,80}?[–—-]")
 
 W_INSTITUTION = 2.0
@@ -93,7 +95,9 @@ def detect_regions(
         top = max(kab.values())
         chosen_kab = sorted((c for c, s in kab.items() if s >= RELATIVE_CUTOFF * top), key=lambda c: -kab[c])
         chosen_kab = chosen_kab[:MAX_REGIONS_PER_LEVEL]
-    prov_scores: defaultdict[str, float] = defaultdict(float, {c: s for c, s in scores.items() if dictionary.regions[c].level == "provinsi"})
+    prov_scores: defaultdict[str, float] = defaultdict(
+        float, {c: s for c, s in scores.items() if dictionary.regions[c].level == "provinsi"}
+    )
     for c in chosen_kab:
         parent = dictionary.regions[c].parent
         if parent:
@@ -101,7 +105,11 @@ def detect_regions(
     chosen_prov: list[str] = []
     if prov_scores:
         top = max(prov_scores.values())
-        chosen_prov = [c for c, s in sorted(prov_scores.items(), key=lambda kv: -kv[1])[:MAX_REGIONS_PER_LEVEL] if s >= RELATIVE_CUTOFF * top]
+        chosen_prov = [
+            c
+            for c, s in sorted(prov_scores.items(), key=lambda kv: -kv[1])[:MAX_REGIONS_PER_LEVEL]
+            if s >= RELATIVE_CUTOFF * top
+        ]
         for c in chosen_kab:
             parent = dictionary.regions[c].parent
             if parent and parent not in chosen_prov:

@@ -167,6 +167,9 @@ class CrawlRecord:
         }
 
 
+_REQUIRED = frozenset({"type", "name", "url", "enabled", "include_patterns", "exclude_patterns"})
+
+
 class SourceRegistry:
     """SQLite-backed registry. Thread-safe; see module doc."""
 
@@ -270,7 +273,8 @@ class SourceRegistry:
     def update(self, source_id: str, patch: SourceUpdate) -> Source:
         """Apply the fields set in ``patch``. Raises :class:`SourceNotFound` and ``ValueError``
         (min interval above max after the merge)."""
-        changes = patch.model_dump(exclude_unset=True)
+        # null on a required field means "unchanged"; on an optional one it clears the value.
+        changes = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None or k not in _REQUIRED}
         current = self.get(source_id)
         merged_min = changes.get("min_interval_s", current.min_interval_s)
         merged_max = changes.get("max_interval_s", current.max_interval_s)

@@ -17,30 +17,72 @@ from lxml import html as lxml_html
 BOILERPLATE_TOKENS = frozenset(
     {
         # "Baca juga" / related-article boxes
-        "baca-juga", "bacajuga", "baca_juga", "bacajuga-box", "baca-juga-box", "read-also",
-        "berita-terkait", "artikel-terkait", "beritaterkait", "terkait", "related-posts",
-        "related-post", "relatedposts", "jp-relatedposts", "yarpp-related", "crp_related",
-        "related-articles", "related-news", "inline-related",
+        "baca-juga",
+        "bacajuga",
+        "baca_juga",
+        "bacajuga-box",
+        "baca-juga-box",
+        "read-also",
+        "berita-terkait",
+        "artikel-terkait",
+        "beritaterkait",
+        "terkait",
+        "related-posts",
+        "related-post",
+        "relatedposts",
+        "jp-relatedposts",
+        "yarpp-related",
+        "crp_related",
+        "related-articles",
+        "related-news",
+        "inline-related",
         # share bars
-        "share", "shares", "share-buttons", "share-bar", "sharebar", "social-share",
-        "sharedaddy", "sd-sharing-enabled", "addtoany_share_save_container", "a2a_kit",
-        "share-box", "bagikan",
+        "share",
+        "shares",
+        "share-buttons",
+        "share-bar",
+        "sharebar",
+        "social-share",
+        "sharedaddy",
+        "sd-sharing-enabled",
+        "addtoany_share_save_container",
+        "a2a_kit",
+        "share-box",
+        "bagikan",
         # comments
-        "comments", "comments-area", "comment-respond", "komentar", "kolom-komentar",
-        "disqus_thread", "fb-comments",
+        "comments",
+        "comments-area",
+        "comment-respond",
+        "komentar",
+        "kolom-komentar",
+        "disqus_thread",
+        "fb-comments",
         # tag lists
-        "tags", "tag-list", "post-tags", "tags-links", "tagcloud", "topik", "article-tags",
+        "tags",
+        "tag-list",
+        "post-tags",
+        "tags-links",
+        "tagcloud",
+        "topik",
+        "article-tags",
         # ads
-        "iklan", "ads", "adsbygoogle", "advertisement",
+        "iklan",
+        "ads",
+        "adsbygoogle",
+        "advertisement",
     }
 )
 
-_CREDIT = r"(?:editor|penulis|pewarta|reporter|wartawan|penyunting|redaktur|fotografer|foto|sumber|kontributor|writer|author)"
+_CREDIT = (
+    r"(?:editor|penulis|pewarta|reporter|wartawan|penyunting|redaktur|fotografer|foto|sumber|kontributor|writer|author)"
+)
 _LINE_PATTERNS = [
     # Related-article prompts; the linked headline sits on the same line.
     re.compile(r"^\s*(?:baca|simak|lihat|tonton|klik)\s+(?:juga|pula|selengkapnya)\b", re.IGNORECASE),
     re.compile(r"^\s*(?:berita|artikel)\s+(?:terkait|lainnya|terkini|populer)\s*:?\s*$", re.IGNORECASE),
-    re.compile(r"^\s*(?:advertisement|iklan|scroll to continue with content|gulir untuk melanjutkan)\s*$", re.IGNORECASE),
+    re.compile(
+        r"^\s*(?:advertisement|iklan|scroll to continue with content|gulir untuk melanjutkan)\s*$", re.IGNORECASE
+    ),
     # Credit lines: "Editor: Budi", "Penulis : Siti | Editor : Andi".
     re.compile(rf"^\s*{_CREDIT}\s*:\s*\S.{{0,80}}$", re.IGNORECASE),
     # Tag lists.
@@ -53,7 +95,9 @@ _SOCIAL = re.compile(
     re.IGNORECASE,
 )
 # Names in credit lines, used as authors when the page gives none.
-_AUTHOR_CREDIT = re.compile(r"^\s*(?:penulis|pewarta|reporter|wartawan|writer|author)\s*:\s*([^|/\n]{2,60})", re.IGNORECASE)
+_AUTHOR_CREDIT = re.compile(
+    r"^\s*(?:penulis|pewarta|reporter|wartawan|writer|author)\s*:\s*([^|/\n]{2,60})", re.IGNORECASE
+)
 
 
 def prune_tree(tree: lxml_html.HtmlElement) -> None:

@@ -44,19 +44,40 @@ _WORD = re.compile(r"\w+")
 # truncated teaser, so a small advantage is not enough.
 _ARTICLE_BODY_RATIO = 1.5
 _PUBLISHED_META = (
-    "article:published_time", "og:article:published_time", "og:published_time",
+    "article:published_time",
+    "og:article:published_time",
+    "og:published_time",
 )
 _OTHER_PUBLISHED_META = (
-    "datepublished", "pubdate", "publishdate", "publish-date", "publish_date", "publication_date",
-    "article.published", "parsely-pub-date", "sailthru.date", "dc.date.issued", "dc.date",
-    "dcterms.date", "dcterms.created", "date", "content_publishdate", "originalpublicationdate",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "publication_date",
+    "article.published",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "dc.date",
+    "dcterms.date",
+    "dcterms.created",
+    "date",
+    "content_publishdate",
+    "originalpublicationdate",
 )
 _MODIFIED_META = (
-    "article:modified_time", "og:updated_time", "datemodified", "dcterms.modified", "last-modified",
+    "article:modified_time",
+    "og:updated_time",
+    "datemodified",
+    "dcterms.modified",
+    "last-modified",
     "lastmod",
 )
 # Class/id tokens of elements that typically print the publication date next to the headline.
-_DATE_CLASS = re.compile(r"(?:^|[-_])(?:date|time|tanggal|tgl|waktu|publish(?:ed)?|posted|entry-date|pubdate)(?:$|[-_])")
+_DATE_CLASS = re.compile(
+    r"(?:^|[-_])(?:date|time|tanggal|tgl|waktu|publish(?:ed)?|posted|entry-date|pubdate)(?:$|[-_])"
+)
 
 
 def _words(text: str | None) -> int:
@@ -177,7 +198,9 @@ def _html_dates(tree: lxml_html.HtmlElement, default_tz: timezone) -> list[PageD
             found.append(parsed)
     for element in tree.iter("time"):
         value = element.get("datetime")
-        parsed = parse_machine_date(value, default_tz) if value else parse_human_date(element.text_content(), default_tz)
+        parsed = (
+            parse_machine_date(value, default_tz) if value else parse_human_date(element.text_content(), default_tz)
+        )
         if parsed:
             found.append(parsed)
     for element in tree.iter():
@@ -240,7 +263,7 @@ def _date_candidates(
 
 
 def _modified(page: PageMeta, default_tz: timezone, now: datetime) -> datetime | None:
-    values = [page.jsonld.get("dateModified")] + page.all(*_MODIFIED_META)
+    values: list[Any] = [page.jsonld.get("dateModified"), *page.all(*_MODIFIED_META)]
     for value in values:
         if isinstance(value, str):
             parsed = parse_machine_date(value, default_tz)
@@ -305,7 +328,7 @@ def extract(
 
     outlet = _first(
         page.first("og:site_name"),
-        (names(ld.get("publisher")) or [None])[0],
+        next(iter(names(ld.get("publisher"))), None),
         page.first("application-name"),
         getattr(document, "sitename", None),
     )
@@ -319,8 +342,9 @@ def extract(
     authors = names(ld.get("author"))
     if not authors:
         authors = names(page.all("author", "article:author", "parsely-author", "dc.creator", "sailthru.author"))
-    if not authors and getattr(document, "author", None):
-        authors = [a.strip() for a in re.split(r";|\s+dan\s+|\s+and\s+", document.author) if a.strip()]
+    trafilatura_author = getattr(document, "author", None)
+    if not authors and trafilatura_author:
+        authors = [a.strip() for a in re.split(r";|\s+dan\s+|\s+and\s+", trafilatura_author) if a.strip()]
     if not authors:
         authors = credited_authors(raw_text)
 
@@ -344,8 +368,11 @@ def extract(
         authors=_unique(authors, limit=10),
         image=_absolute(
             url,
-            _first(page.first("og:image", "og:image:url", "twitter:image", "twitter:image:src"), first_url(ld.get("image")),
-                   getattr(document, "image", None)),
+            _first(
+                page.first("og:image", "og:image:url", "twitter:image", "twitter:image:src"),
+                first_url(ld.get("image")),
+                getattr(document, "image", None),
+            ),
         ),
         description=_first(
             page.first("og:description", "description", "twitter:description"),
@@ -355,8 +382,10 @@ def extract(
         canonical_url=canonical,
         language=language,
         tags=_unique(
-            (page.all("article:tag", "news_keywords", "keywords")
-            and [t for v in page.all("article:tag", "news_keywords", "keywords") for t in keywords(v)])
+            (
+                page.all("article:tag", "news_keywords", "keywords")
+                and [t for v in page.all("article:tag", "news_keywords", "keywords") for t in keywords(v)]
+            )
             or keywords(ld.get("keywords"))
             or list(getattr(document, "tags", None) or [])
         ),

@@ -7,11 +7,10 @@ daylight saving time): WIB +07:00, WITA +08:00, WIT +09:00. The offset is kept, 
 
 from __future__ import annotations
 
+import email.utils
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
-
-from dateutil import parser as dateutil_parser
 
 WIB = timezone(timedelta(hours=7), "WIB")
 WITA = timezone(timedelta(hours=8), "WITA")
@@ -24,20 +23,58 @@ FUTURE_TOLERANCE = timedelta(minutes=15)
 
 MONTHS = {
     # Indonesian
-    "januari": 1, "februari": 2, "pebruari": 2, "maret": 3, "april": 4, "mei": 5, "juni": 6,
-    "juli": 7, "agustus": 8, "september": 9, "oktober": 10, "november": 11, "nopember": 11,
+    "januari": 1,
+    "februari": 2,
+    "pebruari": 2,
+    "maret": 3,
+    "april": 4,
+    "mei": 5,
+    "juni": 6,
+    "juli": 7,
+    "agustus": 8,
+    "september": 9,
+    "oktober": 10,
+    "november": 11,
+    "nopember": 11,
     "desember": 12,
     # Indonesian abbreviations
-    "jan": 1, "feb": 2, "peb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "agu": 8, "agt": 8,
-    "ags": 8, "agust": 8, "sep": 9, "sept": 9, "okt": 10, "nov": 11, "nop": 11, "des": 12,
+    "jan": 1,
+    "feb": 2,
+    "peb": 2,
+    "mar": 3,
+    "apr": 4,
+    "jun": 6,
+    "jul": 7,
+    "agu": 8,
+    "agt": 8,
+    "ags": 8,
+    "agust": 8,
+    "sep": 9,
+    "sept": 9,
+    "okt": 10,
+    "nov": 11,
+    "nop": 11,
+    "des": 12,
     # English (regional outlets mix them in)
-    "january": 1, "february": 2, "march": 3, "may": 5, "june": 6, "july": 7, "august": 8,
-    "october": 10, "december": 12, "aug": 8, "oct": 10, "dec": 12,
+    "january": 1,
+    "february": 2,
+    "march": 3,
+    "may": 5,
+    "june": 6,
+    "july": 7,
+    "august": 8,
+    "october": 10,
+    "december": 12,
+    "aug": 8,
+    "oct": 10,
+    "dec": 12,
 }
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
 _DAY_NAMES = r"(?:senin|selasa|rabu|kamis|jum'?at|sabtu|minggu|ahad)"
-_TIME = r"(?:\s*(?:[,|/\-–—]|pukul|jam|pkl\.?)?\s*)*(?P<hh>\d{1,2})[:.](?P<mi>\d{2})(?:[:.](?P<ss>\d{2}))?"
-_ZONE = r"\s*(?P<zone>WIB|WITA|WIT|UTC|GMT)?(?P<off>\s*[+-]\s?\d{1,2}(?::?\d{2})?)?"
+# Each separator repetition must consume a token: a nested optional here backtracks
+# exponentially on long whitespace runs.
+_TIME = r"(?:\s*(?:[,|/\-–—]|pukul|jam|pkl\.?)){0,3}\s*(?P<hh>\d{1,2})[:.](?P<mi>\d{2})(?:[:.](?P<ss>\d{2}))?"
+_ZONE = r"\s*(?P<zone>WIB|WITA|WIT|UTC|GMT)?(?P<off>[ \t]?[+-]\s?\d{1,2}(?::?\d{2})?)?"
 _WORD_DATE = re.compile(
     rf"(?:{_DAY_NAMES}\s*,?\s*)?(?P<d>\d{{1,2}})\s+(?P<m>{_MONTH_RE})\.?\s+(?P<y>\d{{4}})(?:{_TIME}{_ZONE})?",
     re.IGNORECASE,
@@ -77,7 +114,12 @@ def _from_match(match: re.Match[str], month: int, default_tz: timezone) -> PageD
     try:
         if match["hh"] is not None:
             value = datetime(
-                year, month, int(match["d"]), int(match["hh"]), int(match["mi"]), int(match["ss"] or 0),
+                year,
+                month,
+                int(match["d"]),
+                int(match["hh"]),
+                int(match["mi"]),
+                int(match["ss"] or 0),
                 tzinfo=_zone(match["zone"], match["off"], default_tz),
             )
             return PageDate(value, True)
@@ -117,22 +159,19 @@ def parse_machine_date(value: str, default_tz: timezone = UTC) -> PageDate | Non
         except ValueError:
             return None
         return PageDate(datetime(day.year, day.month, day.day, tzinfo=default_tz), False)
+    parsed: datetime | None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        # Python 3.11 reads the ISO forms CMSes emit: "Z", fractions, "+07:00" and "+0700".
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         parsed = None
-    if parsed is None and re.match(r"^\d{4}-\d{2}-\d{2}", value):
-        try:
-            parsed = dateutil_parser.isoparse(value)
-        except (ValueError, OverflowError):
-            parsed = None
     if parsed is None:
         human = parse_human_date(value, default_tz)
         if human is not None:
             return human
-        try:
-            parsed = dateutil_parser.parse(value, tzinfos={k.upper(): v for k, v in ZONES.items()})
-        except (ValueError, OverflowError, TypeError):
+        try:  # RFC 822, as in "Mon, 05 May 2025 07:30:00 GMT"
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
             return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=default_tz)

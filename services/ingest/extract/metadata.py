@@ -12,9 +12,19 @@ from lxml import html as lxml_html
 
 ARTICLE_TYPES = frozenset(
     {
-        "Article", "NewsArticle", "ReportageNews", "AnalysisNewsArticle", "OpinionNewsArticle",
-        "BackgroundNewsArticle", "ReviewNewsArticle", "BlogPosting", "LiveBlogPosting",
-        "TechArticle", "ScholarlyArticle", "Report", "SocialMediaPosting",
+        "Article",
+        "NewsArticle",
+        "ReportageNews",
+        "AnalysisNewsArticle",
+        "OpinionNewsArticle",
+        "BackgroundNewsArticle",
+        "ReviewNewsArticle",
+        "BlogPosting",
+        "LiveBlogPosting",
+        "TechArticle",
+        "ScholarlyArticle",
+        "Report",
+        "SocialMediaPosting",
     }
 )
 
@@ -91,7 +101,9 @@ def read_page_meta(tree: lxml_html.HtmlElement) -> PageMeta:
     """Collect JSON-LD, ``<meta>`` values, ``rel=canonical`` and ``<html lang>``."""
     page = PageMeta(jsonld=find_article_jsonld(tree))
     for element in tree.iter("meta"):
-        key = (element.get("property") or element.get("name") or element.get("itemprop") or element.get("http-equiv") or "")
+        key = (
+            element.get("property") or element.get("name") or element.get("itemprop") or element.get("http-equiv") or ""
+        )
         content = element.get("content")
         if key and content is not None:
             page.meta.setdefault(key.strip().lower(), []).append(content)

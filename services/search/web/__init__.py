@@ -37,6 +37,7 @@ def _shell() -> FileResponse:
 def web_router(settings: WebSettings | None = None) -> APIRouter:
     settings = settings or WebSettings()
     router = APIRouter(include_in_schema=False)
+    clients: list[httpx.AsyncClient] = []
 
     for path in PAGES:
         router.add_api_route(path, _shell, methods=["GET"])
@@ -48,13 +49,16 @@ def web_router(settings: WebSettings | None = None) -> APIRouter:
             return JSONResponse(status_code=404, content={"error": "not found"})
         headers = {k: v for k, v in request.headers.items() if k.lower() in {"authorization", "content-type", "accept"}}
         url = f"{settings.ingest_url.rstrip('/')}/v1/sources{rest}"
+        if not clients:  # one pooled client per process: building one costs ~200 ms (TLS context)
+            clients.append(httpx.AsyncClient(timeout=settings.web_proxy_timeout_s))
         try:
-            async with httpx.AsyncClient(timeout=settings.web_proxy_timeout_s) as client:
-                resp = await client.request(request.method, url, params=request.query_params, headers=headers,
+            resp = await clients[0].request(request.method, url, params=request.query_params, headers=headers,
                                             content=await request.body())  # fmt: skip
         except httpx.HTTPError as exc:
             return JSONResponse(status_code=502, content={"error": f"ingest API unreachable: {exc.__class__.__name__}"})
-        keep = {k: v for k, v in resp.headers.items() if k.lower() in {"content-type", "retry-after", "www-authenticate"}}
+        keep = {
+            k: v for k, v in resp.headers.items() if k.lower() in {"content-type", "retry-after", "www-authenticate"}
+        }
         return Response(content=resp.content, status_code=resp.status_code, headers=keep)
 
     return router

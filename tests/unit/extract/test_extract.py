@@ -19,9 +19,25 @@ WIB = timezone(timedelta(hours=7))
 WITA = timezone(timedelta(hours=8))
 WIT = timezone(timedelta(hours=9))
 BOILERPLATE = (
-    "Baca juga", "Baca Juga", "BACA JUGA", "Simak juga", "Editor:", "Penulis:", "Bagikan", "Facebook",
-    "WhatsApp", "komentar", "Semoga cepat surut", "Tags:", "Tag:", "Berita Terkini", "Berita Terkait",
-    "Hak cipta", "Beranda", "Jalan Pantura Macet", "Harga Beras",
+    "Baca juga",
+    "Baca Juga",
+    "BACA JUGA",
+    "Simak juga",
+    "Editor:",
+    "Penulis:",
+    "Bagikan",
+    "Facebook",
+    "WhatsApp",
+    "komentar",
+    "Semoga cepat surut",
+    "Tags:",
+    "Tag:",
+    "Berita Terkini",
+    "Berita Terkait",
+    "Hak cipta",
+    "Beranda",
+    "Jalan Pantura Macet",
+    "Harga Beras",
 )
 
 
@@ -89,8 +105,11 @@ def test_future_date_is_rejected_and_feed_date_used() -> None:
     </article></body></html>"""
     feed_date = datetime(2025, 5, 20, 6, 0, tzinfo=WIB)
     article = extract(
-        html, "https://berita.example.id/pelantikan", fallback_published_at=feed_date,
-        fallback_date_source="feed", now=NOW,
+        html,
+        "https://berita.example.id/pelantikan",
+        fallback_published_at=feed_date,
+        fallback_date_source="feed",
+        now=NOW,
     )
     assert article.published_at == feed_date
     assert article.date_source == "feed"
@@ -106,15 +125,18 @@ def test_implausibly_old_and_future_dates_without_fallback_give_none() -> None:
 
 def test_future_feed_date_is_rejected_too() -> None:
     article = extract(
-        "<html><body><p>Teks</p></body></html>", "https://x.example.id/a",
-        fallback_published_at=NOW + timedelta(days=2), fallback_date_source="sitemap", now=NOW,
+        "<html><body><p>Teks</p></body></html>",
+        "https://x.example.id/a",
+        fallback_published_at=NOW + timedelta(days=2),
+        fallback_date_source="sitemap",
+        now=NOW,
     )
     assert article.published_at is None
 
 
 def test_windows_1252_page_decodes_from_meta_and_header() -> None:
     body = (
-        "<html><head><meta charset=\"windows-1252\"><title>Caf\u00e9 di Braga</title></head><body><article>"
+        '<html><head><meta charset="windows-1252"><title>Caf\u00e9 di Braga</title></head><body><article>'
         "<h1>Caf\u00e9 di Braga</h1><p>\u201cKami buka sejak 1998,\u201d kata pemilik caf\u00e9 itu, "
         "yang menjual kopi tubruk dan roti bakar kepada mahasiswa di Bandung setiap pagi hingga malam.</p>"
         "<p>Menurut dia, pengunjung paling ramai datang pada akhir pekan dan hari libur nasional.</p>"
@@ -129,7 +151,7 @@ def test_windows_1252_page_decodes_from_meta_and_header() -> None:
 
 def test_header_charset_wins_over_a_wrong_meta_declaration() -> None:
     body = (
-        "<html><head><meta charset=\"utf-8\"></head><body><article><p>Warga Sleman menggelar "
+        '<html><head><meta charset="utf-8"></head><body><article><p>Warga Sleman menggelar '
         "kirab budaya \u00e0 la Jogja di sepanjang jalan utama desa pada Minggu pagi bersama "
         "para seniman dan pelajar dari berbagai sekolah di kabupaten tersebut.</p></article></body></html>"
     ).encode("cp1252")

@@ -5,8 +5,34 @@ from services.enrich.nlp import annotate
 from services.enrich.nlp.text import split_sentences
 
 WORDS = st.sampled_from(
-    ["Bupati", "Blora", "H.", "Arief", "Rohman", "Pemkab", "Semarang", "di", "dan", "4,42", "“Kami", "hadir.”",
-     "Jateng", "kata", "dia.", "Dr.", "Kemenpan", "RB", "(PAN", "RB)", "\n", "warga", "?", "!", "Wabup", "Sri"]
+    [
+        "Bupati",
+        "Blora",
+        "H.",
+        "Arief",
+        "Rohman",
+        "Pemkab",
+        "Semarang",
+        "di",
+        "dan",
+        "4,42",
+        "“Kami",
+        "hadir.”",
+        "Jateng",
+        "kata",
+        "dia.",
+        "Dr.",
+        "Kemenpan",
+        "RB",
+        "(PAN",
+        "RB)",
+        "\n",
+        "warga",
+        "?",
+        "!",
+        "Wabup",
+        "Sri",
+    ]
 )
 TEXTS = st.lists(WORDS, max_size=60).map(" ".join)
 

@@ -67,3 +67,12 @@ def test_language_summary_keywords(result: dict) -> None:
     assert positions == sorted(positions)
     assert 5 <= len(result["keywords"]) <= 10
     assert "pelayanan publik" in result["keywords"]
+
+
+def test_output_validates_against_the_shared_schema(result: dict) -> None:
+    from shared.schemas import Entity, Region
+
+    for e in result["entities"]:
+        Entity.model_validate(e)
+    for r in result["regions"]:
+        Region.model_validate(r)

@@ -13,6 +13,7 @@
   let lang = localStorage.getItem("warta.lang") === "en" ? "en" : "id";
   let timers = [];
   let renderSeq = 0;
+  let lastPage = null;
 
   // --- helpers ----------------------------------------------------------------------------------
 
@@ -154,7 +155,7 @@
 
   document.addEventListener("click", (ev) => {
     const a = ev.target.closest("a");
-    if (!a || a.target || a.hasAttribute("download") || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
+    if (!a || a.target || (a.getAttribute("href") || "").startsWith("#") || a.hasAttribute("download") || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
     const url = new URL(a.href, location.href);
     if (url.origin !== location.origin || url.pathname.startsWith("/v1/") || url.pathname.startsWith("/docs")) return;
     ev.preventDefault();
@@ -177,12 +178,18 @@
       nav.append(ul);
     }
     const tools = document.getElementById("tools");
-    tools.replaceChildren(
-      h("button", { type: "button", class: "link", lang: lang === "id" ? "en" : "id", "aria-label": t("lang_toggle_label"),
-        onclick: () => { lang = lang === "id" ? "en" : "id"; localStorage.setItem("warta.lang", lang); route(); } }, t("lang_toggle")),
+    tools.replaceChildren();
+    append(tools, [
+      h("button", { type: "button", class: "link", id: "lang-toggle", lang: lang === "id" ? "en" : "id", "aria-label": t("lang_toggle_label"),
+        onclick: async () => {
+          lang = lang === "id" ? "en" : "id";
+          localStorage.setItem("warta.lang", lang);
+          await route();
+          document.getElementById("lang-toggle").focus();
+        } }, t("lang_toggle")),
       store.key ? h("span", { class: "role" }, t("role_" + (store.role || "reader"))) : null,
       store.key ? h("button", { type: "button", class: "link", onclick: () => { store.clear(); navigate("/login"); } }, t("logout")) : null,
-    );
+    ]);
     document.getElementById("skip").textContent = t("skip");
   }
 
@@ -222,6 +229,8 @@
     if (!ctx.alive()) return;
     const again = focusId && document.getElementById(focusId);
     if (again) again.focus();
+    else if (lastPage !== null && page !== lastPage && page !== "login") main.focus({ preventScroll: true });  // screen readers: new page
+    lastPage = page;
     markReady(page);
   }
 
@@ -436,6 +445,7 @@
       res.hits.length ? list : h("p", { class: "empty" }, t("no_results")),
       pager);
     announce(countText);
+    try { performance.mark("warta-first-results"); } catch (e) { /* old browser */ }
 
     // Facets and chart (parallel, already in flight)
     const [timeline, ...facets] = await Promise.all([timelineP, ...facetPs]);
@@ -772,6 +782,7 @@
         if (!alive()) return;
         const key = ms.map((x) => x.article_id).join(",");
         if (matchesBox.dataset.key === key) return;
+        if (matchesBox.dataset.key !== undefined) loadTrend();  // new matches: the trend moved too
         matchesBox.dataset.key = key;
         matchesBox.replaceChildren(ms.length ? h("ul", { class: "match-list" }, ms.map((x) => h("li", {},
           h("a", { href: "/article/" + encodeURIComponent(x.article_id) }, x.title || x.article_id), " ",
@@ -781,7 +792,11 @@
     async function loadTrend() {
       try {
         const tl = await api("/v1/analytics/timeline", { q: m.query, from, interval: "day" });
-        if (alive()) trend.replaceChildren(sparkline(tl.buckets, t("m_trend")));
+        // The histogram only spans the days that have articles: pad it to the whole 30 days.
+        const byDay = new Map(tl.buckets.map((b) => [b.key.slice(0, 10), b.count]));
+        const days = [];
+        for (let i = 29; i >= 0; i--) { const d = jakartaDate(-i); days.push({ key: d, count: byDay.get(d) || 0 }); }
+        if (alive()) trend.replaceChildren(sparkline(days, t("m_trend")));
       } catch (e) { if (alive()) trend.replaceChildren(h("span", { class: "help" }, "–")); }
     }
     view();
@@ -826,12 +841,15 @@
 
   async function renderSources({ main, alive }) {
     document.title = t("sources_title") + " · Warta";
-    const [{ sources }, counts] = await Promise.all([
+    // Articles per crawl source from the search index (same query path as every other count).
+    const [{ sources }, counts, totals] = await Promise.all([
       api(INGEST),
       api("/v1/analytics/top", { field: "source_id", size: 100, from: jakartaDate(-29) }).catch(() => null),
+      api("/v1/analytics/top", { field: "source_id", size: 100 }).catch(() => null),
     ]);
     if (!alive()) return;
     const perSource = new Map((counts ? counts.values : []).map((b) => [b.key, b.count]));
+    const allTime = new Map((totals ? totals.values : []).map((b) => [b.key, b.count]));
     const healths = await Promise.all(sources.map((src) => api(INGEST + "/" + encodeURIComponent(src.id) + "/health").catch(() => null)));
     if (!alive()) return;
     const status = h("div", { id: "source-status", "aria-live": "polite" });
@@ -844,7 +862,8 @@
           h("a", { href: src.url, target: "_blank", rel: "noopener noreferrer", class: "small url" }, src.url)),
         h("td", { "data-label": t("s_type") }, t("type_" + src.type)),
         h("td", { "data-label": t("s_last") }, hl && hl.last_crawl_at ? fmtTime(hl.last_crawl_at) : t("s_never")),
-        h("td", { "data-label": t("s_rate"), class: "num" }, rate === null ? "–" : rate.toLocaleString(lang === "en" ? "en-GB" : "id-ID", { maximumFractionDigits: 1 })),
+        h("td", { "data-label": t("s_rate"), class: "num" }, rate === null ? "–" : rate.toLocaleString(lang === "en" ? "en-GB" : "id-ID", { maximumFractionDigits: 1 }),
+          totals ? h("div", { class: "help" }, t("s_indexed", { n: fmtNum(allTime.get(src.id) || 0) })) : null),
         h("td", { "data-label": t("s_health") }, h("span", { class: "badge health-" + st }, t("h_" + st)), h("div", { class: "reason" }, healthReason(hl))),
         h("td", { "data-label": t("s_actions") }, h("div", { class: "actions" },
           src.enabled ? h("button", { type: "button", class: "crawl", onclick: async (ev) => {
