@@ -52,7 +52,7 @@ def dlq_list(argv: list[str]) -> int:
     a = p.parse_args(argv)
     settings = CommonSettings()
     stage = Stage(a.stage)
-    consumer = make_consumer(settings, "dlq-list", group_id=None)
+    consumer = make_consumer(settings, None)
     shown = 0
     try:
         for tp, offset, record, raw in _read(consumer, settings.topic(stage.dlq), from_committed=False):

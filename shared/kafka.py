@@ -49,8 +49,11 @@ def make_producer(settings: CommonSettings, **overrides: Any) -> KafkaProducer:
     return KafkaProducer(**config)
 
 
-def make_consumer(settings: CommonSettings, group_id: str, **overrides: Any) -> KafkaConsumer:
-    """A consumer with auto-commit off: callers commit through :class:`OffsetTracker`."""
+def make_consumer(settings: CommonSettings, group_id: str, /, **overrides: Any) -> KafkaConsumer:
+    """A consumer with auto-commit off: callers commit through :class:`OffsetTracker`.
+
+    ``group_id`` is positional-only so that ``group_id=None`` in ``overrides`` can ask for a consumer
+    without a group (``warta dlq list``); the positional name then only labels the client."""
     config: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap.split(","),
         "group_id": f"{settings.topic_prefix}{group_id}",
@@ -61,7 +64,7 @@ def make_consumer(settings: CommonSettings, group_id: str, **overrides: Any) -> 
         "session_timeout_ms": 10_000,
         "heartbeat_interval_ms": 3_000,
         "reconnect_backoff_max_ms": 2000,
-        "client_id": f"warta-{group_id}",
+        "client_id": f"warta-{group_id or 'reader'}",
     }
     config.update(overrides)
     return KafkaConsumer(**config)

@@ -46,15 +46,14 @@ class _Message(BaseModel):
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
-class RawArticle(_Message):
-    """An article as ingest publishes it to ``articles.raw``: text only, never raw HTML."""
+class _ArticleFields(_Message):
+    """What ingest knows about an article; shared by the raw and the enriched message."""
 
     schema_version: Literal[1] = 1
     id: NonEmpty
     url: NonEmpty
     canonical_url: NonEmpty
     title: NonEmpty
-    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
     source: NonEmpty
     outlet: str | None = None
     published_at: AwareDatetime | None = None
@@ -64,11 +63,17 @@ class RawArticle(_Message):
     image: str | None = None
     description: str | None = None
     tags: list[str] = Field(default_factory=list)
-    language: str | None = None
     region_hint: str | None = None
     source_id: str | None = None
     ingested_at: AwareDatetime
     origin: Literal["api", "crawler"] = "api"
+
+
+class RawArticle(_ArticleFields):
+    """An article as ingest publishes it to ``articles.raw``: text only, never raw HTML."""
+
+    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+    language: str | None = None
 
 
 class Entity(BaseModel):
@@ -90,29 +95,10 @@ class Region(BaseModel):
     level: Literal["provinsi", "kabupaten_kota"]
 
 
-class EnrichedArticle(_Message):
+class EnrichedArticle(_ArticleFields):
     """A raw article plus everything enrich adds; published to ``articles.enriched``."""
 
-    schema_version: Literal[1] = 1
-    id: NonEmpty
-    url: NonEmpty
-    canonical_url: NonEmpty
-    title: NonEmpty
     text: str
-    source: NonEmpty
-    outlet: str | None = None
-    published_at: AwareDatetime | None = None
-    date_source: str | None = None
-    modified_at: AwareDatetime | None = None
-    authors: list[str] = Field(default_factory=list)
-    image: str | None = None
-    description: str | None = None
-    tags: list[str] = Field(default_factory=list)
-    region_hint: str | None = None
-    source_id: str | None = None
-    ingested_at: AwareDatetime
-    origin: Literal["api", "crawler"] = "api"
-    # Added by enrich.
     language: str
     language_confidence: float = Field(ge=0.0, le=1.0)
     word_count: int = Field(ge=0)

@@ -577,3 +577,32 @@ def post_batch(stream: Stream, count: int, chunk: int = 100) -> None:
             assert res["status"] == 202, res
             stream.accepted[stream.token(n)] = res["id"]
     stream._n = start + count
+
+
+class Supervisor:
+    """Restarts the named processes when they exit, as ``restart: unless-stopped`` does in the
+    compose file. Counts the restarts, so a test can report a process that died."""
+
+    def __init__(self, p: Pipeline, names: list[str], interval: float = 0.5) -> None:
+        self.p = p
+        self.names = names
+        self.interval = interval
+        self.restarts: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            for name in self.names:
+                proc = self.p.procs[name]
+                if proc.popen is not None and proc.popen.poll() is not None:
+                    self.restarts[name] = self.restarts.get(name, 0) + 1
+                    proc.start()
+
+    def __enter__(self) -> Supervisor:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)

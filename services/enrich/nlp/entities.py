@@ -114,6 +114,31 @@ def _role_before(text: str, sent_start: int, mention_start: int, dictionary: Dic
     return None
 
 
+def _role_after(text: str, mention_end: int, sent_end: int, dictionary: Dictionary) -> str | None:
+    """Role in an apposition after a person ("Arief Rohman, Bupati Blora, mengatakan")."""
+    toks = tokenize(text[mention_end:sent_end])
+    # Degrees may sit between the name and the apposition ("Arief Rohman, S.T., Bupati ...").
+    i = 0
+    while i < len(toks) and (toks[i].text in {",", "."} or dictionary.is_honorific(toks[i].text)):
+        i += 1
+    if i == 0 or toks[0].text != ",":
+        return None
+    run: list[Token] = []
+    for t in toks[i : i + _MAX_ROLE_TOKENS]:
+        if t.text[:1].isupper() or t.text[:1].isdigit() or (run and t.text.lower() in _ROLE_CONNECTORS):
+            run.append(t)
+            continue
+        break
+    for n in range(min(dictionary.max_role_len, len(run)), 0, -1):
+        key = normalize_alias(" ".join(t.text for t in run[:n]))
+        if key in dictionary.roles:
+            rest = " ".join(t.text for t in run[n:])
+            rest = re.sub(r"\s+([,.)/-])", r"\1", rest).strip(" ,")
+            head = dictionary.roles[key]
+            return f"{head} {rest}".strip() if rest else head
+    return None
+
+
 def canonicalise(
     mentions: Sequence[Mention], text: str, sentences: Sequence[tuple[int, int]], dictionary: Dictionary
 ) -> list[dict[str, Any]]:
@@ -142,6 +167,8 @@ def canonicalise(
                 role = _role_before(text, sentences[sidx][0], m.start, dictionary) if sidx >= 0 else None
                 if role is None and lead_role is not None:
                     role = lead_role
+                if role is None and sidx >= 0:
+                    role = _role_after(text, m.end, sentences[sidx][1], dictionary)
                 if role:
                     ent["role"] = role
         elif entry is not None:

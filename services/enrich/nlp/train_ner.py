@@ -42,7 +42,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "algorithm": "lbfgs",
     "c1": 0.05,
     "c2": 0.01,
-    "max_iterations": 200,
+    "max_iterations": 500,
     "feature.possible_transitions": True,
 }
 

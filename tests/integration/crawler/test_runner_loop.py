@@ -33,13 +33,13 @@ def test_run_crawler_seeds_crawls_and_stops(
     thread = threading.Thread(target=run_crawler, args=(settings, publisher, stop), daemon=True)
     thread.start()
     expected = {e.url for e in expected_articles(demo_web.base_urls)}
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline and {a.canonical_url for a in publisher.articles} != expected:
         time.sleep(0.2)
     # "Crawl now" through the registry (what POST /v1/sources/{id}/crawl does) is picked up.
     runs_before = len(registry.runs("lintasmuria-rss"))
     registry.request_crawl("lintasmuria-rss")
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline and len(registry.runs("lintasmuria-rss")) == runs_before:
         time.sleep(0.1)
     stop.set()

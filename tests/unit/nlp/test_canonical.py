@@ -81,3 +81,9 @@ def test_person_honorifics_stripped_role_kept_and_short_name_resolved() -> None:
     assert people, "no person found"
     assert {e["canonical"] for e in people} == {"Ahmad Luthfi"}
     assert {e.get("role") for e in people} == {"Gubernur Jawa Tengah"}
+
+
+def test_role_in_apposition_after_the_name() -> None:
+    text = "Arief Rohman, Bupati Blora, mengatakan pasar itu dibangun tahun ini."
+    people = [e for e in annotate(text)["entities"] if e["type"] == "PER"]
+    assert [(e["canonical"], e.get("role")) for e in people] == [("Arief Rohman", "Bupati Blora")]
