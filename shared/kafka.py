@@ -49,14 +49,12 @@ def make_producer(settings: CommonSettings, **overrides: Any) -> KafkaProducer:
     return KafkaProducer(**config)
 
 
-def make_consumer(settings: CommonSettings, group_id: str, /, **overrides: Any) -> KafkaConsumer:
+def make_consumer(settings: CommonSettings, group_id: str | None, /, **overrides: Any) -> KafkaConsumer:
     """A consumer with auto-commit off: callers commit through :class:`OffsetTracker`.
-
-    ``group_id`` is positional-only so that ``group_id=None`` in ``overrides`` can ask for a consumer
-    without a group (``warta dlq list``); the positional name then only labels the client."""
+    ``group_id=None`` gives a consumer without a group, for readers that assign partitions."""
     config: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap.split(","),
-        "group_id": f"{settings.topic_prefix}{group_id}",
+        "group_id": f"{settings.topic_prefix}{group_id}" if group_id else None,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "max_poll_records": 500,
