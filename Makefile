@@ -8,7 +8,7 @@ WARTA := $(BIN)/warta
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: up down status test test-unit test-chaos lint eval-extraction eval-nlp eval-dedup train-ner \
+.PHONY: up down status test test-unit test-chaos lint eval-extraction eval-nlp eval-dedup train-ner train-summarizer build-dictionary \
         bench-search bench-pipeline contracts clean
 
 $(STAMP): pyproject.toml
@@ -50,6 +50,12 @@ contracts: $(STAMP)
 
 train-ner: $(STAMP)
 	$(BIN)/python -m services.enrich.nlp.train_ner
+
+train-summarizer: $(STAMP)
+	$(BIN)/python -m services.enrich.nlp.train_summarizer
+
+build-dictionary: $(STAMP)
+	$(BIN)/python -m services.enrich.nlp.build_dictionary
 
 eval-extraction: $(STAMP)
 	$(BIN)/python -m evals.eval_extraction
