@@ -89,6 +89,23 @@ _LINE_PATTERNS = [
     re.compile(r"^\s*(?:tags?|topik|kata kunci|keywords?)\s*:", re.IGNORECASE),
     # Share prompts.
     re.compile(r"^\s*(?:bagikan|share)(?:\s+(?:artikel|berita|this|ini))?\s*:?\s*$", re.IGNORECASE),
+    # Generic (English) widget lines: teaser links, table-of-contents and related-post headings,
+    # reading-time badges, cookie banners, "Also read: <headline>".
+    re.compile(
+        r"^\s*(?:read more|learn more|see more|show more|load more|continue reading|read full (?:story|article))"
+        r"\s*[»›→>.…]*\s*$",
+        re.IGNORECASE,
+    ),
+    re.compile(r"^\s*(?:table of contents|in this article|jump to|on this page)\s*:?\s*$", re.IGNORECASE),
+    re.compile(
+        r"^\s*(?:related (?:articles|posts|stories|news|content|reading)|you (?:may|might) also like|read this next"
+        r"|recommended (?:for you|reading|articles)|latest (?:news|posts|articles)|popular (?:posts|articles)"
+        r"|trending (?:now|news)|about the (?:author|authors|writer))\s*:?\s*$",
+        re.IGNORECASE,
+    ),
+    re.compile(r"^\s*\d+\s*(?:min(?:ute)?s?\.?)\s*read\s*$", re.IGNORECASE),
+    re.compile(r".*\b(?:we use cookies|this website uses cookies|accept (?:all )?cookies)\b", re.IGNORECASE),
+    re.compile(r"^\s*(?:also read|read also|read next|related)\s*:.{0,150}$", re.IGNORECASE),
 ]
 _SOCIAL = re.compile(
     r"^(?:\W*(?:facebook|twitter|x|whatsapp|telegram|line|linkedin|pinterest|email|copy link|salin tautan|share|bagikan)\W*)+$",
@@ -100,14 +117,23 @@ _AUTHOR_CREDIT = re.compile(
 )
 
 
+# A "widget" holding more than this share of the page's text is a page wrapper that happens to
+# carry a widget class (e.g. ``<div class="share">`` around the whole article), not a widget.
+_MAX_WIDGET_SHARE = 0.5
+
+
 def prune_tree(tree: lxml_html.HtmlElement) -> None:
     """Remove boilerplate widgets from ``tree`` in place."""
     doomed = []
+    body = tree.find("body")
+    page_chars = len(body.text_content()) if body is not None else 0
     for element in tree.iter():
         if not isinstance(element.tag, str) or element.tag in ("html", "body", "article", "main"):
             continue
         tokens = f"{element.get('class') or ''} {element.get('id') or ''}".lower().split()
         if tokens and any(token in BOILERPLATE_TOKENS for token in tokens):
+            if page_chars and len(element.text_content()) > _MAX_WIDGET_SHARE * page_chars:
+                continue
             doomed.append(element)
     for element in doomed:
         parent = element.getparent()
@@ -152,3 +178,67 @@ def credited_authors(text: str) -> list[str]:
             if name and name not in names:
                 names.append(name)
     return names
+
+
+# Header lines that themes print above the article body and trafilatura keeps: headline,
+# datelines ("Last updated: April 21, 2025"), reading time, bylines, "Table of contents",
+# share prompts, image credits, breadcrumbs. Only looked for in the first few lines.
+_MON = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|januari|februari|maret|mei|juni|juli|agustus|oktober|desember"
+    r"|agt|nop|des|okt|ags)"
+)
+_DATE = (
+    r"(?:(?:mon|tue|wed|thu|fri|sat|sun|senin|selasa|rabu|kamis|jumat|sabtu|minggu)\w*\.?,?\s*)?"
+    rf"(?:{_MON}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MON}\.?,?\s+\d{{4}}"
+    r"|\d{4}-\d{2}-\d{2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})"
+)
+_HEAD_PATTERNS = [
+    re.compile(
+        rf"^(?:(?:last\s+)?(?:updated|modified|published|posted|reviewed)(?:\s+on)?\s*:?\s*)?{_DATE}(?:\s*(?:at\s*)?\d{{1,2}}[:.]\d{{2}}(?:\s*[ap]\.?m\.?)?(?:\s*[A-Z]{{2,4}})?)?\s*(?:[|•·⋅,-]\s*.{{0,40}})?$",
+        re.I,
+    ),
+    re.compile(
+        r"^(?:(?:this\s+(?:post|article|page)\s+was\s+)?last\s+)?(?:updated|modified|published|posted|reviewed)\b.{0,60}$",
+        re.I,
+    ),
+    re.compile(r"^\d+\s*(?:-\s*)?(?:min(?:ute)?s?\.?)\s*(?:read|reading(?: time)?)\b.{0,30}$", re.I),
+    re.compile(r"^(?:reading time|read time)\s*:?\s*\d+.{0,20}$", re.I),
+    re.compile(r"^(?:by|written by|posted by|author|reviewed by|edited by|fact[- ]checked by)\s*:?\s+\S.{0,70}$", re.I),
+    re.compile(
+        r"^(?:table of contents?|contents|on this page|in this (?:article|post|guide)|jump to(?: section)?|skip to (?:main )?content)\b.{0,20}$",
+        re.I,
+    ),
+    re.compile(r"^(?:share(?: this(?: post| article| story| page)?)?|share on \w+|print|email|save)\s*:?\s*$", re.I),
+    re.compile(r"^(?:image|photo|featured image|header image|cover image)?\s*(?:credits?|source)\s*:.{0,100}$", re.I),
+    re.compile(r"^(?:advertisement\s*)+$", re.I),
+    re.compile(r"^(?:home|blog|news|articles?|resources)(?:\s*[/>›»|]\s*.{0,60})?$", re.I),
+]
+_HEAD_LINES = 5
+
+
+def _key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def clean_head(text: str, titles: set[str] | frozenset[str] = frozenset()) -> str:
+    """Drop header lines (see ``_HEAD_PATTERNS``, or equal to one of ``titles``) among the first
+    ``_HEAD_LINES`` non-empty lines; lines in between are kept."""
+    title_keys = {_key(t) for t in titles} - {""}
+    lines = text.split("\n")
+    kept: list[str] = []
+    seen = 0
+    for index, line in enumerate(lines):
+        if not line.strip():
+            kept.append(line)
+            continue
+        if seen >= _HEAD_LINES:
+            kept.extend(lines[index:])
+            break
+        seen += 1
+        stripped = line.strip().lstrip("-•*>#").strip()
+        key = _key(stripped)
+        if not key or key in title_keys or any(p.match(stripped) for p in _HEAD_PATTERNS):
+            continue
+        kept.append(line)
+    return "\n".join(kept).strip()

@@ -4,9 +4,11 @@ Text: trafilatura is the base. It runs twice on a tree already stripped of known
 in its balanced mode and once with ``favor_recall``, and the longer result wins: on the
 development set the recall mode loses whole sections on some pages and the balanced mode on
 others, and the longer of the two is right far more often than either alone (see
-docs/extraction.md). A JSON-LD ``articleBody`` replaces the result when it is much longer,
+docs/extraction.md). A third, ``favor_precision`` pass only trims leading/trailing blocks that
+it does not keep. A JSON-LD ``articleBody`` replaces the result when it is much longer,
 because some templates hide the body from the DOM heuristics. Finally Indonesian boilerplate
-lines ("Baca juga: ...", credit lines, tag and share lines) and repeated paragraphs are removed.
+lines ("Baca juga: ...", credit lines, tag and share lines), generic widget lines, header lines
+(headline, dateline, byline, reading time) and repeated paragraphs are removed.
 
 Metadata: JSON-LD Article first, then OpenGraph/``article:*``, then other ``<meta>`` tags, then
 what trafilatura finds in the markup.
@@ -25,7 +27,7 @@ import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
-from services.ingest.extract.boilerplate import clean_text, credited_authors, prune_tree
+from services.ingest.extract.boilerplate import clean_head, clean_text, credited_authors, prune_tree
 from services.ingest.extract.charset import decode_html
 from services.ingest.extract.dates import (
     WIB,
@@ -43,6 +45,9 @@ _WORD = re.compile(r"\w+")
 # articleBody wins only when clearly more complete than the DOM extraction: it is often a
 # truncated teaser, so a small advantage is not enough.
 _ARTICLE_BODY_RATIO = 1.5
+# The precision-mode pass may trim the head/tail of the chosen text, but only when it keeps at
+# least this share of its words (below that it has lost real content, not boilerplate).
+_EDGE_TRIM_MIN_SHARE = 0.5
 _PUBLISHED_META = (
     "article:published_time",
     "og:article:published_time",
@@ -118,11 +123,41 @@ def _main_text(tree: lxml_html.HtmlElement, url: str, article_body: str) -> tupl
     prune_tree(pruned)
     common: dict[str, Any] = {"url": url, "include_comments": False, "include_tables": True}
     balanced = trafilatura.extract(copy.deepcopy(pruned), **common) or ""
-    recall = trafilatura.extract(pruned, favor_recall=True, **common) or ""
+    recall = trafilatura.extract(copy.deepcopy(pruned), favor_recall=True, **common) or ""
+    precise = trafilatura.extract(pruned, favor_precision=True, **common) or ""
     text = recall if _words(recall) > _words(balanced) else balanced
+    text = _trim_edges(text, precise)
     if article_body and _words(article_body) > _ARTICLE_BODY_RATIO * _words(text):
         text = article_body
     return clean_text(text), text
+
+
+def _trim_edges(text: str, reference: str) -> str:
+    """Cut the lines before the first and after the last line that the precision-mode pass also
+    kept: leading/trailing blocks only the looser passes keep are promos, author boxes and
+    related-post lists far more often than article text. Lines in between are all kept (the
+    precision mode also drops real paragraphs), and nothing is cut when the result would lose
+    more than half of the words."""
+    kept = {line.strip() for line in reference.split("\n") if line.strip()}
+    if not kept:
+        return text
+    lines = text.split("\n")
+    shared = [index for index, line in enumerate(lines) if line.strip() in kept]
+    if not shared:
+        return text
+    trimmed = "\n".join(lines[shared[0] : shared[-1] + 1])
+    return trimmed if _words(trimmed) >= _EDGE_TRIM_MIN_SHARE * _words(text) else text
+
+
+def _page_titles(tree: lxml_html.HtmlElement, title: str | None) -> set[str]:
+    """Headline variants a theme may print above the body: the article title, ``<h1>`` texts
+    and the parts of ``<title>`` split at site-name separators."""
+    titles = {title or ""}
+    titles.update(h1.text_content() for h1 in tree.iter("h1"))
+    head_title = tree.findtext(".//title") or ""
+    titles.add(head_title)
+    titles.update(re.split(r"\s+[|–—-]\s+", head_title))
+    return {t for t in titles if t.strip()}
 
 
 _BYLINE_PREFIX = re.compile(r"^(?:oleh|by|penulis|reporter|pewarta)\s*:?\s+", re.IGNORECASE)
@@ -294,7 +329,7 @@ def extract(
       dated time; ``date_source`` is then ``fallback_date_source`` (e.g. ``"feed"``).
     - Dates in the future (beyond 15 minutes of ``now``, default: the current time) or before
       1995 are rejected.
-    - Pure and deterministic given ``now``; CPU-bound (two trafilatura passes, tens of ms on a
+    - Pure and deterministic given ``now``; CPU-bound (three trafilatura passes, tens of ms on a
       typical page); never does I/O. Never raises on malformed HTML: it returns an article with
       empty text instead.
     """
@@ -354,7 +389,7 @@ def extract(
         fallback_date_source,
         now,
     )
-    text = _drop_header_lines(text, title, default_tz)
+    text = clean_head(_drop_header_lines(text, title, default_tz), _page_titles(tree, title))
     authors = [a for a in (_clean_author(a) for a in authors) if a]
     canonical = _absolute(url, page.canonical) or _absolute(url, page.first("og:url")) or url
 

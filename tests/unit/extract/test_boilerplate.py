@@ -61,3 +61,52 @@ def test_language_declared_then_vote() -> None:
     assert detect_language([None], english) == "en"
     assert detect_language([None, "fr_FR"], "") == "fr"
     assert detect_language([], "") is None
+
+
+def test_clean_head_drops_header_lines_only_at_the_top() -> None:
+    from services.ingest.extract.boilerplate import clean_head
+
+    text = "\n".join(
+        [
+            "Harga Beras Naik di Kudus",
+            "Last updated: April 21, 2025",
+            "5 min read",
+            "Harga beras medium di pasar tradisional Kudus naik menjadi Rp14.000 per kilogram.",
+            "Table of Contents",
+            "Pedagang menyebut pasokan dari petani berkurang.",
+            "Updated",
+        ]
+    )
+    cleaned = clean_head(text, {"Harga Beras Naik di Kudus | Warta"} | {"Harga Beras Naik di Kudus"})
+    assert cleaned.split("\n") == [
+        "Harga beras medium di pasar tradisional Kudus naik menjadi Rp14.000 per kilogram.",
+        "Pedagang menyebut pasokan dari petani berkurang.",
+        "Updated",
+    ]
+
+
+def test_widget_class_on_the_whole_article_is_not_pruned() -> None:
+    from lxml import html as lxml_html
+
+    from services.ingest.extract.boilerplate import prune_tree
+
+    paragraphs = "".join(f"<p>Paragraf isi berita nomor {i} yang cukup panjang.</p>" for i in range(20))
+    tree = lxml_html.document_fromstring(
+        f'<html><body><div class="share">{paragraphs}<div class="share">Facebook Twitter</div></div></body></html>'
+    )
+    prune_tree(tree)
+    text = tree.text_content()
+    assert "nomor 19" in text
+    assert "Facebook" not in text
+
+
+def test_precision_pass_trims_only_leading_and_trailing_blocks() -> None:
+    from services.ingest.extract.core import _trim_edges
+
+    body = [f"Paragraf {i} " + "kata " * 30 for i in range(6)]
+    text = "\n".join(["Promo: langganan sekarang", *body, "Artikel lain dari penulis"])
+    # The precision pass also dropped paragraph 2: interior lines stay.
+    reference = "\n".join(body[:2] + body[3:])
+    assert _trim_edges(text, reference).split("\n") == body
+    # Trimming that would lose most of the words is refused.
+    assert _trim_edges(text, body[0]) == text
