@@ -21,12 +21,15 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("enrich", "worker"): ("services.enrich.cli", "worker"),
     ("search", "indexer"): ("services.search.cli", "indexer"),
     ("search", "serve"): ("services.search.cli", "serve"),
+    ("search", "reindex"): ("services.search.lifecycle", "reindex_main"),
+    ("search", "retention"): ("services.search.lifecycle", "retention_main"),
     ("nlp", "annotate"): ("services.enrich.cli", "nlp_annotate"),
     ("nlp", "cluster"): ("services.enrich.cli", "nlp_cluster"),
     ("extract",): ("services.ingest.cli", "extract"),
     ("demo", "sites"): ("services.ingest.cli", "demo_sites"),
     ("dlq", "list"): ("shared.dlq", "dlq_list"),
     ("dlq", "replay"): ("shared.dlq", "dlq_replay"),
+    ("status",): ("shared.status", "main"),
 }
 
 

@@ -223,7 +223,7 @@ def collect_stages(urls: Iterable[str]) -> dict[str, Any]:
     texts = []
     for url in urls:
         try:
-            r = httpx.get(url, timeout=2)
+            r = httpx.get(url, timeout=2, follow_redirects=True)
         except httpx.HTTPError:
             continue
         if r.status_code == 200:

@@ -74,7 +74,8 @@ class Namespace:
         )  # fmt: skip
 
     def create(self, partitions: int = 3) -> None:
-        ensure_topics(self.settings, partitions=partitions)
+        names = ensure_topics(self.settings, partitions=partitions)
+        wait_for_topics(self.settings.kafka_bootstrap, names, partitions)
 
     def cleanup(self) -> None:
         try:
@@ -209,6 +210,27 @@ class Pipeline:
         r = self.get("/v1/search", q=q, **params)
         r.raise_for_status()
         return r.json()  # type: ignore[no-any-return]
+
+
+def wait_for_topics(bootstrap: str, names: list[str], partitions: int, timeout: float = 30.0) -> None:
+    """Wait until the broker's metadata has every partition of the new topics. A consumer that joins
+    its group before that gets no partitions and, with kafka-python, only notices the topic at the
+    next metadata refresh (``metadata.max.age.ms``, 5 minutes)."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), client_id="warta-test-setup")
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            consumer._client.cluster.request_update()  # fresh metadata, not the cached view
+            missing = [n for n in names if len(consumer.partitions_for_topic(n) or ()) < partitions]
+            if not missing:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"topics without metadata after {timeout}s: {missing}")
+            time.sleep(0.2)
+    finally:
+        consumer.close()
 
 
 def wait_for(predicate, timeout: float, interval: float = 0.25, message: str = "condition"):  # type: ignore[no-untyped-def]

@@ -75,6 +75,7 @@ class Bridge:
         # Tasks sent since the last LLEN: the queue length is read once a second, but a poll can
         # dispatch POLL_BATCH tasks every step, so backpressure counts them until the next read.
         self._sent_since_llen = 0
+        self._revoked: set[TopicPartition] = set()  # revoked in a rebalance still in progress
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -259,22 +260,40 @@ class Bridge:
     # --- rebalancing ---------------------------------------------------------------------------
 
     def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        # Called on kafka-python's IO thread: a blocking commit would raise there and take the
+        # bridge down, so what is done is committed asynchronously, best effort (whatever that
+        # misses is dispatched again by the next owner; sinks are keyed by article id). State is
+        # kept until the new assignment is known: kafka-python keeps the fetch position of a
+        # partition that is assigned again, so forgetting its in-flight records would let later
+        # commits skip over them.
         self._collect_results()
-        self._commit(force=True)
-        self.tracker.forget(revoked)
+        offsets = self.tracker.committable()
+        if offsets:
+            try:
+                self.consumer.commit_async(offsets)
+            except Exception as exc:  # best effort, see above
+                log.warning("commit on revocation failed", extra={"error": repr(exc)})
+        self._revoked |= revoked
+
+    def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        lost, self._revoked = self._revoked - assigned, set()
+        if lost:
+            self._forget(lost)
+        if self.paused and assigned:
+            self.consumer.pause(*assigned)
+
+    def _forget(self, lost: set[TopicPartition]) -> None:
+        """Drop the state of partitions another member owns now; it re-reads from the last commit."""
+        self.tracker.forget(lost)
         for article_id, item in list(self.in_flight.items()):
-            if item.tp in revoked:
+            if item.tp in lost:
                 del self.in_flight[article_id]
         for article_id, queue in list(self.waiting.items()):
-            kept = deque(i for i in queue if i.tp not in revoked)
+            kept = deque(i for i in queue if i.tp not in lost)
             if kept:
                 self.waiting[article_id] = kept
             else:
                 del self.waiting[article_id]
-
-    def on_assigned(self, assigned: set[TopicPartition]) -> None:
-        if self.paused and assigned:
-            self.consumer.pause(*assigned)
 
 
 class _Listener(ConsumerRebalanceListener):

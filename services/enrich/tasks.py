@@ -16,6 +16,7 @@ from typing import Any
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
+from kafka.errors import KafkaError
 
 from services.enrich.celery_app import app, settings
 from services.enrich.cluster import ClusterSettings, StoryClusterer, redis_clusterer
@@ -95,6 +96,12 @@ def enrich_article(self: Task, payload: str, topic: str, partition: int, offset:
         sinks.producer.send(
             settings.topic(Topic.ARTICLES_ENRICHED), key=raw.id.encode(), value=enriched.to_bytes()
         ).get(timeout=30)
+    except KafkaError as exc:
+        # Kafka unreachable says nothing about the article: retry until it is back (capped
+        # backoff) rather than filling the DLQ during an outage.
+        MESSAGES.labels("enrich", "retry").inc()
+        log.warning("publishing failed, will retry", extra={"article_id": raw.id, "error": repr(exc)})
+        raise self.retry(exc=exc, countdown=min(30.0, settings.retry_backoff_s * 2 ** min(attempts, 5))) from exc
     except (Exception, SoftTimeLimitExceeded) as exc:
         if attempts <= settings.max_retries:
             MESSAGES.labels("enrich", "retry").inc()

@@ -37,7 +37,7 @@ from shared.kafka import ensure_topics
 from shared.settings import CommonSettings
 from shared.stack import infra
 from tests.e2e.test_pipeline import article
-from tests.pipeline import ES_URL, ROOT, Pipeline, free_port
+from tests.pipeline import ES_URL, ROOT, Pipeline, free_port, wait_for_topics
 
 RESULTS = ROOT / "artifacts" / "chaos-results.json"
 _results_lock = threading.Lock()
@@ -174,7 +174,9 @@ def assert_exactly_once(p: Pipeline, stream: Stream, settle_s: float = 2.0) -> N
     assert ids, "the stream produced nothing"
     with httpx.Client(base_url=p.search_url, headers=p.ns.auth, timeout=30) as client:
         for tok, article_id in ids.items():
-            body = client.get("/v1/search", params={"q": tok, "size": 5}).json()
+            r = client.get("/v1/search", params={"q": tok, "size": 5})
+            assert r.status_code == 200, f"search for {tok}: {r.status_code} {r.text[:200]}"
+            body = r.json()
             assert body["total"] == 1, f"{tok}: {body['total']} hits"
             assert body["hits"][0]["id"] == article_id
     es = Elasticsearch(ES_URL, request_timeout=30)
@@ -318,7 +320,8 @@ class DedicatedKafka:
             self.proc.wait(30)
 
     def create_topics(self, prefix: str) -> None:
-        ensure_topics(CommonSettings(kafka_bootstrap=self.bootstrap, topic_prefix=prefix), partitions=3)
+        names = ensure_topics(CommonSettings(kafka_bootstrap=self.bootstrap, topic_prefix=prefix), partitions=3)
+        wait_for_topics(self.bootstrap, names, 3)
 
     def stop(self) -> None:
         self.kill()
