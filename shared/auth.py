@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -129,28 +130,64 @@ class KeyStore:
             self.create("bootstrap admin", "admin", key=key)
 
 
+@dataclass
+class _Window:
+    minute: int
+    known: int = 0  # the global count Redis last reported for this key and minute
+    pending: int = 0  # requests counted here and not yet sent to Redis
+    sending: int = 0  # sent, total not yet read back
+    syncing: bool = False
+
+
 class RateLimiter:
-    """Fixed one-minute window per key, counted in Redis (async client: no thread hop per request)."""
+    """Fixed one-minute window per key, shared by all API replicas through Redis.
+
+    The decision never waits for Redis: it uses the last global count Redis reported plus the
+    requests this process has seen since, and a background task adds those to Redis (INCRBY) and
+    reads the new total. A burst can overshoot by what other replicas served during one round trip.
+    """
 
     def __init__(self, redis_url: str, prefix: str, per_minute: int) -> None:
         self.client = aioredis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self.prefix = prefix
         self.per_minute = per_minute
+        self._windows: dict[str, _Window] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def allow(self, key_id: str) -> tuple[bool, int]:
-        """Returns (allowed, seconds until the window resets)."""
-        window = int(time.time() // 60)
-        k = f"{self.prefix}ratelimit:{key_id[:16]}:{window}"
+        """Returns (allowed, seconds until the window resets). Never blocks on Redis."""
+        now = time.time()
+        minute = int(now // 60)
+        w = self._windows.get(key_id)
+        if w is None or w.minute != minute:
+            w = self._windows[key_id] = _Window(minute)
+        w.pending += 1
+        if not w.syncing:
+            w.syncing = True
+            task = asyncio.create_task(self._sync(key_id, w))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return w.known + w.sending + w.pending <= self.per_minute, 60 - int(now % 60)
+
+    async def _sync(self, key_id: str, w: _Window) -> None:
+        k = f"{self.prefix}ratelimit:{key_id[:16]}:{w.minute}"
         try:
-            async with self.client.pipeline(transaction=False) as pipe:
-                pipe.incr(k)
-                pipe.expire(k, 70)
-                count = int((await pipe.execute())[0])
+            while w.pending:
+                w.sending, w.pending = w.pending, 0
+                async with self.client.pipeline(transaction=False) as pipe:
+                    pipe.incrby(k, w.sending)
+                    pipe.expire(k, 70)
+                    total = int((await pipe.execute())[0])
+                w.known, w.sending = total, 0
         except redis.RedisError:
-            return True, 0
-        return count <= self.per_minute, 60 - int(time.time() % 60)
+            # Fail open on the shared count; the local count still limits this replica.
+            w.known, w.sending = w.known + w.sending, 0
+        finally:
+            w.syncing = False
 
     async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
         await self.client.aclose()
 
 

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch, NotFoundError
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -212,7 +213,9 @@ def criteria(
                     entities=entity)  # fmt: skip
 
 
-def to_hit(h: dict[str, Any], story: StoryInfo | None = None) -> Hit:
+def hit_dict(h: dict[str, Any], story: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One search hit in the shape of :class:`Hit`, built without model validation: this is the
+    hot path of every search, and every value comes from our own index."""
     src = h["_source"]
     hl = h.get("highlight", {})
     snippet = (hl.get("body") or [None])[0] or (" ".join(src.get("summary") or [])[:240] or None)
@@ -221,16 +224,20 @@ def to_hit(h: dict[str, Any], story: StoryInfo | None = None) -> Hit:
         key = (e["type"], e["canonical"])
         if key not in seen:
             seen.add(key)
-            entities.append(EntityOut(type=e["type"], canonical=e["canonical"], role=e.get("role")))
-    return Hit(
-        id=src["id"], url=src["url"], title=src["title"], source=src["source"], outlet=src.get("outlet"),
-        published_at=src.get("published_at"), language=src.get("language"), snippet=snippet, highlights=hl,
-        summary=src.get("summary") or [], entities=entities, regions=src.get("regions") or [],
-        story_id=src.get("story_id"), story_size=src.get("story_size"), story=story,
-    )  # fmt: skip
+            entities.append({"type": e["type"], "canonical": e["canonical"], "role": e.get("role")})
+    return {
+        "id": src["id"], "url": src["url"], "title": src["title"], "source": src["source"], "outlet": src.get("outlet"),
+        "published_at": src.get("published_at"), "language": src.get("language"), "snippet": snippet, "highlights": hl,
+        "summary": src.get("summary") or [], "entities": entities, "regions": src.get("regions") or [],
+        "story_id": src.get("story_id"), "story_size": src.get("story_size"), "story": story,
+    }  # fmt: skip
 
 
-async def story_infos(es: AsyncElasticsearch, alias: str, story_ids: list[str]) -> dict[str, StoryInfo]:
+def json_response(content: Any, status_code: int = 200) -> Response:
+    return Response(orjson.dumps(content), status_code=status_code, media_type="application/json")
+
+
+async def story_infos(es: AsyncElasticsearch, alias: str, story_ids: list[str]) -> dict[str, dict[str, Any]]:
     if not story_ids:
         return {}
     resp = await es.search(index=alias, size=0, query={"terms": {"story_id": story_ids}}, aggs={
@@ -242,8 +249,8 @@ async def story_infos(es: AsyncElasticsearch, alias: str, story_ids: list[str]) 
     out = {}
     for b in resp["aggregations"]["stories"]["buckets"]:
         earliest = b["earliest"].get("value_as_string")
-        out[b["key"]] = StoryInfo(story_id=b["key"], story_size=b["doc_count"], outlets=[o["key"] for o in b["outlets"]["buckets"]],
-                                  earliest_published_at=earliest)  # fmt: skip
+        out[b["key"]] = {"story_id": b["key"], "story_size": b["doc_count"], "earliest_published_at": earliest,
+                         "outlets": [o["key"] for o in b["outlets"]["buckets"]]}  # fmt: skip
     return out
 
 
@@ -347,14 +354,13 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         resp = await es.search(index=alias, **body)
         raw = resp["hits"]["hits"]
         stories = await story_infos(es, alias, [h["_source"].get("story_id") for h in raw if h["_source"].get("story_id")]) if collapse else {}
-        hits = [to_hit(h, stories.get(h["_source"].get("story_id", ""))) for h in raw]
+        hits = [hit_dict(h, stories.get(h["_source"].get("story_id", ""))) for h in raw]
         next_cursor = None
         if len(raw) == size:
             next_cursor = encode_cursor(kind, [offset + size] if collapse else raw[-1]["sort"])
         total_stories = resp["aggregations"]["stories"]["value"] if collapse else None
-        result = SearchResult(total=resp["hits"]["total"]["value"], total_stories=total_stories, hits=hits, next_cursor=next_cursor)
-        # Already validated: serialise once here instead of having FastAPI validate it again.
-        return Response(result.model_dump_json(), media_type="application/json")
+        return json_response({"total": resp["hits"]["total"]["value"], "total_stories": total_stories, "hits": hits,
+                              "next_cursor": next_cursor})  # fmt: skip
 
     @app.get("/v1/articles/{article_id}", tags=["articles"], responses={404: {"model": ErrorBody}, **ERRORS})
     async def get_article(request: Request, article_id: str, _: Annotated[ApiKey, READER]) -> Any:
@@ -374,7 +380,7 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         if not resp["hits"]["hits"]:
             raise HTTPException(status_code=404, detail=f"story {story_id} not found")
         info = (await story_infos(es, alias, [story_id]))[story_id]
-        return StoryResult(story=info, members=[to_hit(h) for h in resp["hits"]["hits"]])
+        return json_response({"story": info, "members": [hit_dict(h) for h in resp["hits"]["hits"]]})
 
     # --- analytics --------------------------------------------------------------------------
 
@@ -394,10 +400,10 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         resp = await request.app.state.es.search(index=alias, size=0, query=query, aggs={"t": hist},
                                                  timeout=settings.search_timeout)  # fmt: skip
         buckets = [
-            Bucket(key=b["key_as_string"], count=b["stories"]["value"] if count == "stories" else b["doc_count"])
+            {"key": b["key_as_string"], "count": b["stories"]["value"] if count == "stories" else b["doc_count"]}
             for b in resp["aggregations"]["t"]["buckets"]
         ]
-        return Timeline(interval=interval, count=count, time_zone=str(JAKARTA), buckets=buckets)
+        return json_response({"interval": interval, "count": count, "time_zone": str(JAKARTA), "buckets": buckets})
 
     @app.get("/v1/analytics/top", response_model=TopResult, tags=["analytics"], responses=ERRORS)
     async def top(
