@@ -70,7 +70,7 @@ class Bridge:
         self.waiting: dict[str, deque[InFlight]] = {}  # same article, later offsets: dispatched in order
         self.paused = False
         self._redis_run_id: str | None = None
-        self._last_commit = self._last_checks = self._last_lag = 0.0
+        self._last_commit = self._last_checks = self._last_lag = self._last_results = 0.0
         self._queue_length = 0
         # Tasks sent since the last LLEN: the queue length is read once a second, but a poll can
         # dispatch POLL_BATCH tasks every step, so backpressure counts them until the next read.
@@ -100,7 +100,10 @@ class Bridge:
             self._last_checks = now
             self._check_redis()
             self._redispatch_stale(now)
-        self._collect_results()
+        if now - self._last_results >= self.settings.result_poll_interval_s:
+            # Throttled: one MGET over every in-flight task, not one per poll of a busy topic.
+            self._last_results = now
+            self._collect_results()
         self._commit()
         self._backpressure()
         batch = self.consumer.poll(timeout_ms=100, max_records=POLL_BATCH, update_offsets=True)

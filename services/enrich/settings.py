@@ -15,7 +15,7 @@ class EnrichSettings(CommonSettings):
     # dispatched again. Longer than the task's hard time limit plus queueing.
     redispatch_after_s: float = 300.0
     commit_interval_s: float = 1.0
-    result_poll_interval_s: float = 0.05
+    result_poll_interval_s: float = 0.2
     dlq_max_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
     # Workers.
     task_soft_time_limit_s: int = 30

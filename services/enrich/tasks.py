@@ -45,7 +45,8 @@ class _Sinks:
 
     def get(self) -> _Sinks:
         if self.pid != os.getpid():
-            self.producer = make_producer(settings)
+            # One record per task, awaited at once: no point lingering for a batch.
+            self.producer = make_producer(settings, linger_ms=0)
             self.dlq = DlqPublisher(settings, Stage.ENRICH, producer=self.producer)
             self.clusterer = _make_clusterer()
             self.pid = os.getpid()

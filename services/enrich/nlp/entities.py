@@ -25,9 +25,11 @@ def merge_mentions(
 
     A dictionary match that overlaps CRF mentions replaces them (fixing truncated or split
     spans such as "Kementerian PAN" + "RB", and types), unless a longer CRF name contains it.
-    Dictionary matches the CRF did not see at all are not added (measured: they hurt F1).
+    Dictionary matches the CRF did not see at all are not added (measured: they hurt F1),
+    except a region's place name directly after a role word ("Wakil Gubernur Jateng").
     """
     dict_mentions: list[Mention] = []
+    after_role: set[int] = set()  # starts of region place matches directly after a role word
     for s, e in sentences:
         toks = [Token(t.text, t.start + s, t.end + s) for t in tokenize(text[s:e])]
         for m in dictionary.alias_matcher.find(toks):
@@ -37,6 +39,13 @@ def merge_mentions(
                 continue
             if dictionary.continues_into_other_name(m, toks):
                 continue
+            if (
+                entry["type"] == "LOC"
+                and entry.get("region")
+                and m.first > 0
+                and normalize_alias(toks[m.first - 1].text) in dictionary.roles
+            ):
+                after_role.add(m.start)
             dict_mentions.append(Mention(m.start, m.end, entry["type"], text[m.start : m.end]))
     if not dict_mentions:
         return sorted(crf, key=lambda x: x.start)
@@ -44,7 +53,9 @@ def merge_mentions(
     for d in dict_mentions:
         # Only where the CRF saw an entity: on the dev sets, dictionary-only additions
         # ("Indonesia", "DKI Jakarta" used adjectivally) were all false positives.
-        if not any(c.start < d.end and d.start < c.end for c in crf):
+        # Exception: a region's place name right after a role word ("Gubernur Jateng",
+        # "Kapolda Jatim") is a place even where the CRF reads it as part of the role.
+        if d.start not in after_role and not any(c.start < d.end and d.start < c.end for c in crf):
             continue
         # A longer CRF name containing the alias wins: "Universitas Indonesia" is not the
         # place "Indonesia", "Pemkab Blora" inside "Bupati dan Pemkab Blora" stays ORG.

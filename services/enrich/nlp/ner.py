@@ -27,6 +27,10 @@ MODEL_PATH = MODEL_DIR / "ner.crfsuite"
 CASE_LEXICON_PATH = MODEL_DIR / "case_lexicon.json"
 CLUSTERS_PATH = MODEL_DIR / "word_clusters.json"
 VECTORS_PATH = MODEL_DIR / "word_vectors.json.gz"
+GAZETTEER_PATH = MODEL_DIR / "ner_gazetteer.json"
+GAZETTEER_MAX_TOKENS = 6
+
+Gazetteer = dict[tuple[str, ...], str]
 
 # Cue words. The CRF sees them as features; it decides how much they matter.
 ORG_HEADS = frozenset(
@@ -123,6 +127,39 @@ def word_vectors() -> dict[str, dict[str, float]]:
     return {w: {f"e{i}": x for i, x in enumerate(v) if x} for w, v in data.items()}
 
 
+@lru_cache(maxsize=1)
+def train_gazetteer() -> Gazetteer:
+    """Entity names seen in the NER train splits -> their majority type (see train_ner)."""
+    if not GAZETTEER_PATH.exists():
+        return {}
+    with GAZETTEER_PATH.open(encoding="utf-8") as fh:
+        data = json.load(fh)
+    return {tuple(name.split(" ")): etype for etype, names in data["names"].items() for name in names}
+
+
+def _gazetteer_features(words: Sequence[str], feats: list[dict[str, float | str]], gazetteer: Gazetteer) -> None:
+    """Longest left-to-right matches of known entity names: ``gz`` = B-/I-type on the tokens,
+    ``+1gz``/``-1gz`` on the tokens just before/after. Single tokens must be capitalised."""
+    low = [w.lower() for w in words]
+    n = len(words)
+    i = 0
+    while i < n:
+        for size in range(min(GAZETTEER_MAX_TOKENS, n - i), 0, -1):
+            etype = gazetteer.get(tuple(low[i : i + size]))
+            if etype is not None and (size > 1 or words[i][:1].isupper()):
+                break
+        else:
+            i += 1
+            continue
+        for j in range(i, i + size):
+            feats[j]["gz"] = ("B-" if j == i else "I-") + etype
+        if i > 0:
+            feats[i - 1]["+1gz"] = "B-" + etype
+        if i + size < n:
+            feats[i + size]["-1gz"] = "E-" + etype
+        i += size
+
+
 _SHAPE_TRANS = str.maketrans(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
     "x" * 26 + "X" * 26 + "d" * 10,
@@ -168,8 +205,12 @@ def _token_features(
     return f
 
 
-def sentence_features(words: Sequence[str]) -> list[dict[str, float | str]]:
-    """CRF features for one sentence of tokens. Pure; used by training and inference."""
+def sentence_features(words: Sequence[str], gazetteer: Gazetteer | None = None) -> list[dict[str, float | str]]:
+    """CRF features for one sentence of tokens. Pure; used by training and inference.
+
+    ``gazetteer`` defaults to the shipped train-name gazetteer; training passes the
+    jackknifed one (names from the other folds only, see ``train_ner``).
+    """
     regions, _ = region_tokens()
     lex = case_lexicon()
     clusters = word_clusters()
@@ -199,6 +240,7 @@ def sentence_features(words: Sequence[str]) -> list[dict[str, float | str]]:
         if i + 1 < n:
             f["w|+1w"] = f"{base[i]['w']}|{base[i + 1]['w']}"
         feats.append(f)
+    _gazetteer_features(words, feats, train_gazetteer() if gazetteer is None else gazetteer)
     return feats
 
 
