@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
@@ -24,7 +23,6 @@ class SearchSettings(CommonSettings):
     backoff_max_s: float = 30.0
     request_timeout_s: float = 30.0
     search_timeout: str = "10s"
-    data_dir: Path = Path(".stack/data/search")
     # The first admin key, ensured at start-up (make up writes it to .stack/admin-key).
     admin_key: str | None = None
     # Secret for the HMAC signature of alert webhooks (X-Warta-Signature: sha256=...).

@@ -72,7 +72,6 @@ def warta_env(s: StackSettings, paths: Paths) -> dict[str, str]:
         "WARTA_ES_URL": f"http://127.0.0.1:{s.es_port}",
         "WARTA_REDIS_URL": f"redis://127.0.0.1:{s.redis_port}/0",
         "WARTA_INGEST_DATA_DIR": str((paths.data / "ingest").resolve()),
-        "WARTA_SEARCH_DATA_DIR": str((paths.data / "search").resolve()),
         "WARTA_CRAWL_ALLOW_HOSTS": ",".join(f"127.0.0.1:{s.demo_sites_port + i}" for i in range(4)),
         "WARTA_SOURCES_SEED_FILE": str(Path(__file__).resolve().parents[2] / "services/ingest/demo_sites/sources.yaml"),
     }
