@@ -63,6 +63,9 @@ def make_consumer(settings: CommonSettings, group_id: str | None, /, **overrides
         "heartbeat_interval_ms": 3_000,
         "reconnect_backoff_max_ms": 2000,
         "client_id": f"warta-{group_id or 'reader'}",
+        # Topics created just before a consumer starts (or by a setup job racing it) are noticed
+        # within seconds instead of the default five minutes.
+        "metadata_max_age_ms": 10_000,
     }
     config.update(overrides)
     return KafkaConsumer(**config)
