@@ -71,6 +71,22 @@ def make_consumer(settings: CommonSettings, group_id: str | None, /, **overrides
     return KafkaConsumer(**config)
 
 
+def wait_for_topic(consumer: KafkaConsumer, topic: str, stop: Any, timeout_s: float = 120.0) -> None:
+    """Block until the consumer's own metadata knows ``topic``'s partitions, then return.
+
+    Subscribing before that leaves a group member with no partitions until a later rebalance
+    (minutes with kafka-python). Returns early if ``stop`` is set; raises TimeoutError after
+    ``timeout_s``.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not stop.is_set():
+        if consumer.partitions_for_topic(topic):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topic {topic} has no partitions; create it with `warta stack init`")
+        stop.wait(0.5)
+
+
 def ensure_topics(settings: CommonSettings, partitions: int = 3, replication: int = 1, timeout_s: float = 30.0) -> list[str]:
     """Create every registered topic (idempotent). Returns the physical names."""
     deadline = time.monotonic() + timeout_s

@@ -28,7 +28,7 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
 
 from services.enrich.settings import EnrichSettings
-from shared.kafka import DlqLimit, DlqPublisher, OffsetTracker, consumer_lag, make_consumer
+from shared.kafka import DlqLimit, DlqPublisher, OffsetTracker, consumer_lag, make_consumer, wait_for_topic
 from shared.metrics import CELERY_QUEUE, CONSUMER_LAG, DLQ, IN_FLIGHT, MESSAGES, PAUSED
 from shared.process import beat
 from shared.schemas import MessageError, RawArticle, UnknownSchemaVersion, decode, payload_text
@@ -82,6 +82,7 @@ class Bridge:
     def run(self, stop: Any) -> None:
         """Loop until ``stop.is_set()``; then commit what is done and close. May raise
         DlqRatioExceeded (a bad deploy): the process exits without committing further."""
+        wait_for_topic(self.consumer, self.topic, stop)
         self.consumer.subscribe([self.topic], listener=_Listener(self))
         log.info("bridge started", extra={"topic": self.topic})
         try:

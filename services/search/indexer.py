@@ -28,7 +28,7 @@ from kafka.structs import OffsetAndMetadata
 
 from services.search.index import ensure_index, to_document
 from services.search.settings import SearchSettings
-from shared.kafka import DlqLimit, DlqPublisher, consumer_lag, make_consumer
+from shared.kafka import DlqLimit, DlqPublisher, consumer_lag, make_consumer, wait_for_topic
 from shared.metrics import CONSUMER_LAG, DLQ, FRESHNESS, MESSAGES, PAUSED, STAGE_SECONDS
 from shared.process import beat
 from shared.schemas import EnrichedArticle, MessageError, UnknownSchemaVersion, decode
@@ -79,6 +79,7 @@ class Indexer:
         self._wait_for_index(stop)
         if self.on_ready is not None:
             self.on_ready()
+        wait_for_topic(self.consumer, self.topic, stop)
         self.consumer.subscribe([self.topic], listener=_Listener(self))
         log.info("indexer started", extra={"topic": self.topic})
         try:
