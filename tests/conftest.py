@@ -12,6 +12,7 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,9 +75,10 @@ def pipeline_factory(namespace: Namespace, request: pytest.FixtureRequest) -> It
     """Start the Warta processes on the test's namespace: ``pipeline_factory(extra_env=..., workers=...)``."""
     started: list[Pipeline] = []
 
-    def make(extra_env: dict[str, str] | None = None, workers: int = 1, concurrency: int = 1, start: bool = True) -> Pipeline:
+    def make(extra_env: dict[str, str] | None = None, start: bool = True, **options: Any) -> Pipeline:
+        """``options`` are :class:`Pipeline`'s (``workers``, ``concurrency``, ``indexers``)."""
         log_dir = ARTIFACTS / request.node.name.replace("/", "_")
-        p = Pipeline(namespace, log_dir, extra_env=extra_env, workers=workers, concurrency=concurrency)
+        p = Pipeline(namespace, log_dir, extra_env=extra_env, **options)
         started.append(p)
         if start:
             p.start()

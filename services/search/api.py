@@ -40,6 +40,7 @@ from services.search.web import mount_web
 from shared.auth import ApiKey, KeyStore, RateLimiter, Role, require
 from shared.http import install_error_handlers
 from shared.metrics import metrics_asgi_app
+from shared.schemas import Region
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +62,6 @@ class EntityOut(BaseModel):
     role: str | None = None
 
 
-class RegionOut(BaseModel):
-    code: str
-    name: str
-    level: str
-
-
 class StoryInfo(BaseModel):
     story_id: str
     story_size: int
@@ -86,7 +81,7 @@ class Hit(BaseModel):
     highlights: dict[str, list[str]] = Field(default_factory=dict)
     summary: list[str] = Field(default_factory=list)
     entities: list[EntityOut] = Field(default_factory=list)
-    regions: list[RegionOut] = Field(default_factory=list)
+    regions: list[Region] = Field(default_factory=list)
     story_id: str | None = None
     story_size: int | None = None
     story: StoryInfo | None = None
