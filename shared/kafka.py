@@ -259,8 +259,9 @@ def consumer_lag(consumer: KafkaConsumer, timeout_ms: int = 2000) -> dict[TopicP
         return {}
     try:
         # Bounded: this runs inside consumer loops, which must neither stall nor die while the
-        # brokers are unreachable (kafka-python raises KafkaTimeoutError after request_timeout_ms).
-        ends = consumer.end_offsets(assigned, timeout_ms=timeout_ms)
+        # brokers are unreachable. The public ``end_offsets`` waits up to the consumer's
+        # request_timeout_ms (305 s), so call the fetcher with our own timeout (kafka-python 2.3).
+        ends = consumer._fetcher.end_offsets(assigned, timeout_ms)
     except KafkaError as exc:
         log.debug("consumer lag unavailable", extra={"error": repr(exc)})
         return {}

@@ -58,3 +58,5 @@ def configure_logging(process_name: str, level: str = "INFO", fmt: str = "json")
     root.setLevel(level.upper())
     for noisy in ("kafka", "elastic_transport", "urllib3", "httpx", "trafilatura", "htmldate"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # Group membership changes are rare and are what ops need when a consumer sits idle.
+    logging.getLogger("kafka.coordinator").setLevel(max(logging.INFO, root.level))

@@ -1,8 +1,11 @@
-"""Process lifecycle helpers: graceful shutdown on SIGTERM/SIGINT and a liveness file."""
+"""Process lifecycle helpers: graceful shutdown on SIGTERM/SIGINT, stack dumps on SIGUSR1 and a
+liveness file."""
 
 from __future__ import annotations
 
+import faulthandler
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -18,6 +21,8 @@ class StopSignal:
         if install and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, self._handle)
             signal.signal(signal.SIGINT, self._handle)
+            # `kill -USR1 <pid>` writes every thread's stack to the log: what a stuck loop is doing.
+            faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
 
     def _handle(self, signum: int, frame: object) -> None:
         self.event.set()

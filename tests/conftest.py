@@ -9,7 +9,10 @@ Every integration test gets its own namespace (topic, index and Redis key prefix
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,14 +73,45 @@ def namespace(request: pytest.FixtureRequest) -> Iterator[Namespace]:
         ns.cleanup()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """A failed test that started a pipeline gets the tail of each process log in its report."""
+    report = yield
+    if report.when == "call" and report.failed:
+        for p in item.stash.get(_PIPELINES, []):
+            for proc in p.procs.values():  # the consumer loops dump their threads' stacks on SIGUSR1
+                if proc.alive() and proc.args[-1] in ("bridge", "indexer"):
+                    os.kill(proc.popen.pid, signal.SIGUSR1)  # type: ignore[union-attr]
+            time.sleep(0.5)
+            report.sections.append((f"process logs ({p.log_dir})", _log_tails(p)))
+    return report
+
+
+_PIPELINES = pytest.StashKey[list[Pipeline]]()
+LOG_TAIL_LINES = 25
+
+
+def _log_tails(pipeline: Pipeline) -> str:
+    """The last lines of every process log: CI shows the failure report, not the log files."""
+    out = []
+    for proc in pipeline.procs.values():
+        lines = proc.log.read_text(errors="replace").splitlines() if proc.log.exists() else []
+        out.append(f"--- {proc.name} (alive={proc.alive()}) last {LOG_TAIL_LINES} of {len(lines)} lines ---")
+        out.extend(line[:400] for line in lines[-LOG_TAIL_LINES:])
+    return "\n".join(out)
+
+
 @pytest.fixture
 def pipeline_factory(namespace: Namespace, request: pytest.FixtureRequest) -> Iterator:  # type: ignore[type-arg]
     """Start the Warta processes on the test's namespace: ``pipeline_factory(extra_env=..., workers=...)``."""
     started: list[Pipeline] = []
+    request.node.stash[_PIPELINES] = started
 
     def make(extra_env: dict[str, str] | None = None, start: bool = True, **options: Any) -> Pipeline:
         """``options`` are :class:`Pipeline`'s (``workers``, ``concurrency``, ``indexers``)."""
         log_dir = ARTIFACTS / request.node.name.replace("/", "_")
+        if not started:  # logs of an earlier run of this test would be appended to
+            shutil.rmtree(log_dir, ignore_errors=True)
         p = Pipeline(namespace, log_dir, extra_env=extra_env, **options)
         started.append(p)
         if start:

@@ -264,17 +264,16 @@ class Bridge:
     # --- rebalancing ---------------------------------------------------------------------------
 
     def on_revoked(self, revoked: set[TopicPartition]) -> None:
-        # Called on kafka-python's IO thread: a blocking commit would raise there and take the
-        # bridge down, so what is done is committed asynchronously, best effort (whatever that
-        # misses is dispatched again by the next owner; sinks are keyed by article id). State is
-        # kept until the new assignment is known: kafka-python keeps the fetch position of a
-        # partition that is assigned again, so forgetting its in-flight records would let later
-        # commits skip over them.
+        # Called inside poll(), before the group rejoins: commit what is done so the next owner
+        # re-dispatches as little as possible (bounded, best effort: whatever this misses is
+        # dispatched again, and sinks are keyed by article id). State is kept until the new
+        # assignment is known: kafka-python keeps the fetch position of a partition that is
+        # assigned again, so forgetting its in-flight records would let later commits skip them.
         self._collect_results()
         offsets = self.tracker.committable()
         if offsets:
             try:
-                self.consumer.commit_async(offsets)
+                self.consumer.commit(offsets, timeout_ms=5000)
             except Exception as exc:  # best effort, see above
                 log.warning("commit on revocation failed", extra={"error": repr(exc)})
         self._revoked |= revoked

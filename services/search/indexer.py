@@ -239,12 +239,11 @@ class _Listener(ConsumerRebalanceListener):
         self.indexer = indexer
 
     def on_partitions_revoked(self, revoked):  # type: ignore[no-untyped-def]
-        # Nothing to do here. kafka-python runs this on its IO thread, where a blocking consumer
-        # call (commit, poll) raises and takes the consumer down, and a bulk with backoff would
-        # stall heartbeats. The batch stays: it is indexed and committed by the next flush. The
-        # batch must not be dropped either: kafka-python keeps the fetch position of a partition
-        # that is assigned again, so dropped records would be skipped. If a partition moved, its new
-        # owner re-reads from the last commit; indexing a record twice is idempotent.
+        # Nothing to do here. The batch stays: it is indexed and committed by the next flush
+        # (flushing here would run a bulk with backoff inside poll() and could outlast the
+        # rebalance). It must not be dropped either: kafka-python keeps the fetch position of a
+        # partition that is assigned again, so dropped records would be skipped. If a partition
+        # moved, its new owner re-reads from the last commit; indexing a record twice is idempotent.
         return None
 
     def on_partitions_assigned(self, assigned):  # type: ignore[no-untyped-def]

@@ -16,11 +16,12 @@ class FakeConsumer:
     ) -> None:
         self.ends, self.positions = ends, positions
         self.timeouts: list[int | None] = []
+        self._fetcher = self  # consumer_lag asks the fetcher, whose end_offsets takes a timeout
 
     def assignment(self) -> set[TopicPartition]:
         return set(self.positions)
 
-    def end_offsets(self, partitions: list[TopicPartition], timeout_ms: int | None = None) -> dict[TopicPartition, int]:
+    def end_offsets(self, partitions: list[TopicPartition], timeout_ms: int | None) -> dict[TopicPartition, int]:
         self.timeouts.append(timeout_ms)
         if isinstance(self.ends, Exception):
             raise self.ends
