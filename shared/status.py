@@ -157,7 +157,7 @@ def collect_lag(settings: CommonSettings) -> dict[str, Any]:
             if not parts:
                 continue
             group_id = f"{settings.topic_prefix}{group}"
-            offsets = admin.list_group_offsets({group_id: None}).get(group_id, {})
+            offsets = admin.list_consumer_group_offsets(group_id)
             committed = {tp.partition: (om.offset if om.offset >= 0 else None) for tp, om in offsets.items()
                          if tp.topic == physical}  # fmt: skip
             ends = {tp.partition: off for tp, off in consumer.end_offsets(parts).items()}

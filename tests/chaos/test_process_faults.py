@@ -84,11 +84,12 @@ def _group_members(group: str) -> dict[str, list[int]]:
     """Member client host/id -> assigned partitions of the consumer group."""
     admin = KafkaAdminClient(bootstrap_servers=KAFKA, client_id="chaos-probe")
     try:
-        desc = admin.describe_groups([group])[group]
+        (desc,) = admin.describe_consumer_groups([group])
         out = {}
-        for m in desc["members"]:
-            assignment = (m.get("member_assignment") or {}).get("assigned_partitions") or []
-            out[m["member_id"]] = sorted(p for a in assignment for p in a["partitions"])
+        for m in desc.members:
+            # A member without an assignment yet carries empty bytes instead of a decoded one.
+            assignment = m.member_assignment
+            out[m.member_id] = sorted(tp.partition for tp in assignment.partitions()) if assignment else []
         return out
     finally:
         admin.close()
