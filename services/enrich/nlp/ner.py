@@ -29,6 +29,8 @@ CLUSTERS_PATH = MODEL_DIR / "word_clusters.json"
 VECTORS_PATH = MODEL_DIR / "word_vectors.json.gz"
 GAZETTEER_PATH = MODEL_DIR / "ner_gazetteer.json"
 GAZETTEER_MAX_TOKENS = 6
+ALIASES_PATH = DATA_DIR / "aliases.json"
+DICTIONARY_MAX_TOKENS = 8
 
 Gazetteer = dict[tuple[str, ...], str]
 
@@ -137,6 +139,95 @@ def train_gazetteer() -> Gazetteer:
     return {tuple(name.split(" ")): etype for etype, names in data["names"].items() for name in names}
 
 
+@lru_cache(maxsize=1)
+def dictionary_gazetteer() -> Gazetteer:
+    """The alias dictionary's names (institutions, regions, places) -> ORG/LOC/PER.
+
+    Keys of ``data/aliases.json`` are already normalised (lower case, no dots), which is how
+    tokens are looked up in ``_dictionary_features``.
+    """
+    if not ALIASES_PATH.exists():
+        return {}
+    with ALIASES_PATH.open(encoding="utf-8") as fh:
+        data = json.load(fh)
+    return {
+        tuple(key.split()): entry["type"]
+        for key, entry in data["aliases"].items()
+        if entry.get("type") in ("PER", "ORG", "LOC")
+    }
+
+
+def _dictionary_features(words: Sequence[str], feats: list[dict[str, float | str]]) -> None:
+    """Longest matches of alias-dictionary names: ``dz`` = B-/I-type, ``+1dz``/``-1dz`` = type
+    on the neighbours. Single tokens must be capitalised."""
+    gazetteer = dictionary_gazetteer()
+    if not gazetteer:
+        return
+    low = [w.lower().replace(".", "") for w in words]
+    n = len(words)
+    i = 0
+    while i < n:
+        for size in range(min(DICTIONARY_MAX_TOKENS, n - i), 0, -1):
+            etype = gazetteer.get(tuple(low[i : i + size]))
+            if etype is not None and (size > 1 or words[i][:1].isupper()):
+                break
+        else:
+            i += 1
+            continue
+        for j in range(i, i + size):
+            feats[j]["dz"] = ("B-" if j == i else "I-") + etype
+        if i > 0:
+            feats[i - 1]["+1dz"] = etype
+        if i + size < n:
+            feats[i + size]["-1dz"] = etype
+        i += size
+
+
+# Gazetteer -> (first-token, last-token, any-token) -> types, for names of >= 2 tokens. Keyed by
+# id() and holding the gazetteer itself, so a recycled id can never return a stale index.
+_TOKEN_INDEX: dict[int, tuple[Gazetteer, tuple[dict[str, frozenset[str]], ...]]] = {}
+_TOKEN_INDEX_LOCK = threading.Lock()
+
+
+def _gazetteer_token_index(gazetteer: Gazetteer) -> tuple[dict[str, frozenset[str]], ...]:
+    entry = _TOKEN_INDEX.get(id(gazetteer))
+    if entry is not None and entry[0] is gazetteer:
+        return entry[1]
+    first: dict[str, set[str]] = {}
+    last: dict[str, set[str]] = {}
+    any_: dict[str, set[str]] = {}
+    for name, etype in gazetteer.items():
+        if len(name) < 2:
+            continue
+        first.setdefault(name[0], set()).add(etype)
+        last.setdefault(name[-1], set()).add(etype)
+        for w in name:
+            any_.setdefault(w, set()).add(etype)
+    index = tuple({w: frozenset(t) for w, t in d.items()} for d in (first, last, any_))
+    with _TOKEN_INDEX_LOCK:
+        if len(_TOKEN_INDEX) > 16:
+            _TOKEN_INDEX.clear()
+        _TOKEN_INDEX[id(gazetteer)] = (gazetteer, index)
+    return index
+
+
+def _gazetteer_token_features(words: Sequence[str], feats: list[dict[str, float | str]], gazetteer: Gazetteer) -> None:
+    """Capitalised tokens that start (``gf``), end (``gl``) or occur in (``ga``) a known
+    multi-token name, per type: brand/club/band words ("FC", "Records") generalise this way."""
+    if not gazetteer:
+        return
+    first, last, any_ = _gazetteer_token_index(gazetteer)
+    for i, w in enumerate(words):
+        if not w[:1].isupper():
+            continue
+        lw = w.lower()
+        for index, key in ((first, "gf"), (last, "gl"), (any_, "ga")):
+            types = index.get(lw)
+            if types:
+                for etype in types:
+                    feats[i][key + etype] = 1.0
+
+
 def _gazetteer_features(words: Sequence[str], feats: list[dict[str, float | str]], gazetteer: Gazetteer) -> None:
     """Longest left-to-right matches of known entity names: ``gz`` = B-/I-type on the tokens,
     ``+1gz``/``-1gz`` on the tokens just before/after. Single tokens must be capitalised."""
@@ -182,7 +273,17 @@ def _token_features(
         "p3": low[:3],
         "s3": low[-3:],
         "s2": low[-2:],
+        "p2": low[:2],
+        "p4": low[:4],
+        "s4": low[-4:],
+        # Uncollapsed shape prefix and length: "XXX" (acronym) vs "Xxxxxx" (name).
+        "shl": word.translate(_SHAPE_TRANS)[:6],
+        "len": str(min(len(word), 8)),
     }
+    if any(c.isdigit() for c in word):
+        f["dig"] = 1.0
+    if not word.isalnum():
+        f["punct"] = 1.0
     if word[:1].isupper():
         f["title"] = 1.0
     if word.isupper() and len(word) > 1:
@@ -240,8 +341,32 @@ def sentence_features(words: Sequence[str], gazetteer: Gazetteer | None = None) 
         if i + 1 < n:
             f["w|+1w"] = f"{base[i]['w']}|{base[i + 1]['w']}"
         feats.append(f)
-    _gazetteer_features(words, feats, train_gazetteer() if gazetteer is None else gazetteer)
+    gaz = train_gazetteer() if gazetteer is None else gazetteer
+    _gazetteer_features(words, feats, gaz)
+    _gazetteer_token_features(words, feats, gaz)
+    _dictionary_features(words, feats)
     return feats
+
+
+def truecase(words: Sequence[str]) -> Sequence[str]:
+    """Restore likely capitalisation of an all-lower-case sentence; others are returned as is.
+
+    The model leans on capitalisation, so lower-cased text (NERP, chat-style input) would
+    otherwise get almost no entities. Words that are mostly capitalised mid-sentence in news
+    text (case-lexicon buckets "C" and "M") and the first word get a capital initial. Only the
+    model's input changes; offsets and surface text stay those of the original tokens.
+    """
+    if any(c.isupper() for w in words for c in w):
+        return words
+    if sum(w.isalpha() for w in words) < 3:
+        return words
+    lex = case_lexicon()
+    out = []
+    for i, w in enumerate(words):
+        if w.isalpha() and (i == 0 or lex.get(w) in ("C", "M")):
+            w = w[:1].upper() + w[1:]
+        out.append(w)
+    return out
 
 
 def bio_to_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
@@ -295,10 +420,10 @@ class NerTagger:
         return tagger
 
     def tag_tokens(self, words: Sequence[str]) -> list[str]:
-        """BIO tags for one sentence of tokens."""
+        """BIO tags for one sentence of tokens (an all-lower-case sentence is re-cased first)."""
         if not words:
             return []
-        return list(self._tagger().tag(sentence_features(words)))
+        return list(self._tagger().tag(sentence_features(truecase(words))))
 
     def extract(self, text: str, sentences: Sequence[tuple[int, int]]) -> list[Mention]:
         """Entity mentions in ``text``, tagging each sentence span separately."""
