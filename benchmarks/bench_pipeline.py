@@ -191,17 +191,33 @@ def main() -> int:
     return 0
 
 
-def _drain_rate(p: Pipeline, names: list[str], progress, total: int) -> float:  # type: ignore[no-untyped-def]
-    """Items/s of a stage draining ``total`` queued items, timed from its first output (so process
-    start-up and consumer-group joins do not count)."""
+def cpu_seconds(pids: list[int]) -> float:
+    """User+system CPU time of these processes so far (from /proc; exited ones count 0)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _drain_rate(p: Pipeline, names: list[str], progress, total: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(items per wall second, items per CPU second of the stage's processes) while the stage drains
+    ``total`` queued items, timed from its first output (so process start-up and consumer-group
+    joins do not count)."""
     p.start(names)
     try:
         while (first := progress()) == 0:
             time.sleep(0.1)
-        t0 = time.perf_counter()
+        pids = [pid for n in names for pid in (p.procs[n].popen.pid, *p.procs[n].children())]  # type: ignore[union-attr]
+        t0, cpu0 = time.perf_counter(), cpu_seconds(pids)
         while (done := progress()) < total:
             time.sleep(0.2)
-        return (done - first) / (time.perf_counter() - t0)
+        wall, cpu = time.perf_counter() - t0, cpu_seconds(pids) - cpu0
+        return (done - first) / wall, (done - first) / max(cpu, 1e-9)
     finally:
         p.stop()
 
@@ -215,9 +231,10 @@ def ratios(es: Elasticsearch, sample: list[dict[str, Any]], workers: int, concur
     from services.search.index import MAPPING, SETTINGS, to_document
 
     raws = [to_raw(ArticleIn.model_validate(x)) for x in sample]
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     enriched = [enrich(r) for r in raws]
     loop_rate = len(raws) / (time.perf_counter() - t0)
+    loop_cpu_rate = len(raws) / (time.process_time() - cpu0)
 
     # Enrich stage alone: raw records already in Kafka, bridge + workers drain them.
     ns = Namespace(prefix="bench-ratio-")
@@ -237,11 +254,15 @@ def ratios(es: Elasticsearch, sample: list[dict[str, Any]], workers: int, concur
 
     env = {"WARTA_LOG_LEVEL": "WARNING", "WARTA_MAX_QUEUE_LENGTH": "2000"}
     p = Pipeline(ns, LOGS / "ratio-enrich", extra_env=env, workers=workers, concurrency=concurrency)
-    enrich_rate = _drain_rate(p, ["bridge", *[n for n in p.procs if n.startswith("worker")]], enriched_count, len(raws))
+    workers_only = [n for n in p.procs if n.startswith("worker")]
+    enrich_rate, enrich_cpu_rate = _drain_rate(p, ["bridge", *workers_only], enriched_count, len(raws))
     consumer.close()
     ns.cleanup()
 
-    # Index stage alone: enriched records in Kafka, the indexer drains them.
+    # Index stage alone: enriched records in Kafka, the indexer drains them. Five copies of the
+    # sample (new ids): at ~2k docs/s the sample alone drains in about one refresh interval, which
+    # is too coarse to time.
+    enriched = [e.model_copy(update={"id": f"{e.id}-{k}"}) for k in range(5) for e in enriched]
     ns = Namespace(prefix="bench-ratio-")
     ns.create()
     s = ns.settings
@@ -250,7 +271,7 @@ def ratios(es: Elasticsearch, sample: list[dict[str, Any]], workers: int, concur
     producer.close()
     alias = f"{ns.prefix}articles"
     p = Pipeline(ns, LOGS / "ratio-index", extra_env=env)
-    index_rate = _drain_rate(p, ["indexer"], lambda: count(es, alias) if es.indices.exists_alias(name=alias) else 0, len(enriched))
+    index_rate, _ = _drain_rate(p, ["indexer"], lambda: count(es, alias) if es.indices.exists_alias(name=alias) else 0, len(enriched))
     ns.cleanup()
 
     scratch = "bench-ratio-scratch-bulk"
@@ -269,10 +290,17 @@ def ratios(es: Elasticsearch, sample: list[dict[str, Any]], workers: int, concur
         "helpers_bulk_docs_per_s": round(bulk_rate, 1),
         "enrich_workers_vs_annotate_loop": round(enrich_rate / (loop_rate * min(workers * concurrency, cores)), 2),
         "enrich_workers_articles_per_s": round(enrich_rate, 1),
+        # Per CPU-second of the stage's own processes (bridge, Celery main and pool): what the
+        # worker path costs over bare annotation, without the CPU that the co-located Kafka,
+        # Redis and Elasticsearch take from the two cores.
+        "enrich_stage_vs_annotate_loop_per_cpu_s": round(enrich_cpu_rate / loop_cpu_rate, 2),
+        "enrich_stage_articles_per_cpu_s": round(enrich_cpu_rate, 1),
+        "annotate_loop_articles_per_cpu_s": round(loop_cpu_rate, 1),
         "annotate_loop_articles_per_s_one_core": round(loop_rate, 1),
         "ingest_api_vs_bare_producer": round(ingest_rate / producer_rate, 2),
         "bare_producer_msgs_per_s": round(producer_rate, 1),
-        "note": "enrich ratio is per core: worker throughput over (loop rate x cores the workers may use)",
+        "note": "enrich_workers_vs_annotate_loop is per core: worker throughput over (loop rate x cores the "
+        "workers may use), wall clock, with Kafka, Redis and Elasticsearch on the same two cores",
     }
 
 

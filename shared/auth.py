@@ -144,11 +144,13 @@ class RateLimiter:
 
     The decision never waits for Redis: it uses the last global count Redis reported plus the
     requests this process has seen since, and a background task adds those to Redis (INCRBY) and
-    reads the new total. A burst can overshoot by what other replicas served during one round trip.
+    reads the new total, at most once per ``sync_interval_s``. A burst can overshoot by what other
+    replicas served during one interval plus one round trip.
     """
 
-    def __init__(self, redis_url: str, prefix: str, per_minute: int) -> None:
+    def __init__(self, redis_url: str, prefix: str, per_minute: int, sync_interval_s: float = 0.05) -> None:
         self.client = aioredis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.sync_interval_s = sync_interval_s
         self.prefix = prefix
         self.per_minute = per_minute
         self._windows: dict[str, _Window] = {}
@@ -173,6 +175,9 @@ class RateLimiter:
         k = f"{self.prefix}ratelimit:{key_id[:16]}:{w.minute}"
         try:
             while w.pending:
+                # One round trip per interval carries every request of that interval, so a busy
+                # API does not pay a Redis call per request.
+                await asyncio.sleep(self.sync_interval_s)
                 w.sending, w.pending = w.pending, 0
                 async with self.client.pipeline(transaction=False) as pipe:
                     pipe.incrby(k, w.sending)

@@ -9,10 +9,10 @@ JSON Schemas and example messages are exported to ``shared/contracts/`` by
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 MAX_TEXT_CHARS = 200_000
@@ -158,8 +158,8 @@ def decode(model: type[M], value: bytes | str | dict[str, Any]) -> M:
         data = value
     else:
         try:
-            data = json.loads(value)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:  # also raised for invalid UTF-8
             raise InvalidMessage(f"not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise InvalidMessage("message is not a JSON object")
