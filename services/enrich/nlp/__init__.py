@@ -8,6 +8,7 @@ lock; after loading, every component is read-only, so ``annotate`` is thread-saf
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from .langid import LanguageIdentifier, load_identifier
 from .ner import NerTagger
 from .regions import detect_regions
 from .summarize import load_weights, summarize_tokens
-from .text import split_sentences, tokenize
+from .text import Token, split_sentences, token_texts, tokenize_span
 
 __all__ = ["annotate", "warm_up"]
 
@@ -54,7 +55,12 @@ def warm_up() -> None:
     _load()
 
 
-def _summary(text: str, sentences: list[tuple[int, int]], title: str | None) -> list[str]:
+def _summary(
+    text: str,
+    sentences: list[tuple[int, int]],
+    title: str | None,
+    sentence_tokens: Sequence[Sequence[Token]] | None = None,
+) -> list[str]:
     if not sentences:
         return []
     if len(sentences) <= 2:
@@ -62,12 +68,13 @@ def _summary(text: str, sentences: list[tuple[int, int]], title: str | None) -> 
     # Paragraph structure matters to the scorer (first sentence of a paragraph, lead paragraph).
     paragraphs: list[list[list[str]]] = []
     prev_end = None
-    for s, e in sentences:
+    for k, (s, e) in enumerate(sentences):
         if prev_end is None or "\n" in text[prev_end:s]:
             paragraphs.append([])
-        paragraphs[-1].append([t.text for t in tokenize(text[s:e])])
+        words = token_texts(text[s:e]) if sentence_tokens is None else [t.text for t in sentence_tokens[k]]
+        paragraphs[-1].append(words)
         prev_end = e
-    title_tokens = [t.text for t in tokenize(title)] if title else None
+    title_tokens = token_texts(title) if title else None
     return [text[sentences[i][0] : sentences[i][1]] for i in summarize_tokens(paragraphs, title_tokens)]
 
 
@@ -87,12 +94,17 @@ def annotate(text: str, title: str | None = None) -> dict[str, Any]:
     models = _load()
     language, confidence = models.langid.predict(f"{title}\n{text}" if title else text)
     sentences = split_sentences(text)
+    # Tokenised once, shared by the tagger, the dictionary matcher, regions and the summariser.
+    # Sentences cover every non-space character and no token crosses a sentence boundary, so
+    # their tokens in order are exactly ``tokenize(text)``.
+    sentence_tokens = [tokenize_span(text, s, e) for s, e in sentences]
     entities: list[dict[str, Any]] = []
     regions: list[dict[str, str]] = []
     if language in _NLP_LANGUAGES:
-        entities = extract_entities(text, sentences, models.tagger, models.dictionary)
-        regions = detect_regions(text, title, entities, models.dictionary)
-    summary = _summary(text, sentences, title)
+        entities = extract_entities(text, sentences, models.tagger, models.dictionary, sentence_tokens)
+        text_tokens = [t for toks in sentence_tokens for t in toks]
+        regions = detect_regions(text, title, entities, models.dictionary, text_tokens)
+    summary = _summary(text, sentences, title, sentence_tokens)
     keywords = extract_keywords(text, title, entities) if language != "en" else []
     return {
         "language": language,

@@ -66,13 +66,19 @@ class PhraseMatcher:
         """
         out: list[PhraseMatch] = []
         norm = [normalize_alias(t.text) for t in tokens]
+        root = self._trie
         i, n = 0, len(tokens)
         while i < n:
             first = tokens[i].text
-            if not norm[i] or (require_title and not (first[:1].isupper() or first[:1].isdigit())):
+            # (A token that starts no phrase cannot match; checked first as the cheapest test.)
+            if (
+                norm[i] not in root
+                or not norm[i]
+                or (require_title and not (first[:1].isupper() or first[:1].isdigit()))
+            ):
                 i += 1
                 continue
-            node = self._trie
+            node = root
             j = i
             best: tuple[int, str] | None = None
             while j < n:

@@ -10,7 +10,7 @@ from typing import Any
 
 from .canonical import Dictionary, normalize_alias
 from .ner import Mention, NerTagger
-from .text import Token, tokenize
+from .text import Token, tokenize, tokenize_span
 
 # Lower-case words allowed inside a role phrase ("Menteri Pendayagunaan Aparatur Negara dan
 # Reformasi Birokrasi", "Kepala Dinas Kesehatan dan ...").
@@ -19,7 +19,11 @@ _MAX_ROLE_TOKENS = 14
 
 
 def merge_mentions(
-    crf: Sequence[Mention], dictionary: Dictionary, text: str, sentences: Sequence[tuple[int, int]]
+    crf: Sequence[Mention],
+    dictionary: Dictionary,
+    text: str,
+    sentences: Sequence[tuple[int, int]],
+    sentence_tokens: Sequence[Sequence[Token]] | None = None,
 ) -> list[Mention]:
     """CRF mentions, with spans and types corrected by dictionary institution/place matches.
 
@@ -27,11 +31,13 @@ def merge_mentions(
     spans such as "Kementerian PAN" + "RB", and types), unless a longer CRF name contains it.
     Dictionary matches the CRF did not see at all are not added (measured: they hurt F1),
     except a region's place name directly after a role word ("Wakil Gubernur Jateng").
+    ``sentence_tokens`` may pass ``tokenize_span(text, s, e)`` of every sentence.
     """
     dict_mentions: list[Mention] = []
     after_role: set[int] = set()  # starts of region place matches directly after a role word
-    for s, e in sentences:
-        toks = [Token(t.text, t.start + s, t.end + s) for t in tokenize(text[s:e])]
+    if sentence_tokens is None:
+        sentence_tokens = [tokenize_span(text, s, e) for s, e in sentences]
+    for toks in sentence_tokens:
         for m in dictionary.alias_matcher.find(toks):
             entry = dictionary.aliases[m.key]
             # Bare acronyms like "BI", "MA" or "RI" are too ambiguous without the CRF agreeing.
@@ -195,7 +201,7 @@ def canonicalise(
         entities.append(ent)
 
     # Resolve short person names to the longest full name containing all their words.
-    people = sorted({e["canonical"] for e in entities if e["type"] == "PER"}, key=len, reverse=True)
+    people = sorted({e["canonical"] for e in entities if e["type"] == "PER"}, key=lambda n: (-len(n), n))  # ties: deterministic
     resolve: dict[str, str] = {}
     for short in people:
         words = set(short.split())
@@ -246,8 +252,18 @@ def _sentence_index(sentences: Sequence[tuple[int, int]]) -> Callable[[int], int
 
 
 def extract_entities(
-    text: str, sentences: Sequence[tuple[int, int]], tagger: NerTagger, dictionary: Dictionary
+    text: str,
+    sentences: Sequence[tuple[int, int]],
+    tagger: NerTagger,
+    dictionary: Dictionary,
+    sentence_tokens: Sequence[Sequence[Token]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Full entity path: CRF + dictionary merge + canonicalisation."""
-    crf = tagger.extract(text, sentences)
-    return canonicalise(merge_mentions(crf, dictionary, text, sentences), text, sentences, dictionary)
+    """Full entity path: CRF + dictionary merge + canonicalisation.
+
+    ``sentence_tokens`` may pass ``tokenize_span(text, s, e)`` of every sentence.
+    """
+    if sentence_tokens is None:
+        sentence_tokens = [tokenize_span(text, s, e) for s, e in sentences]
+    crf = tagger.extract(text, sentences, sentence_tokens)
+    merged = merge_mentions(crf, dictionary, text, sentences, sentence_tokens)
+    return canonicalise(merged, text, sentences, dictionary)

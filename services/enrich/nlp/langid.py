@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "langid"
@@ -29,6 +30,17 @@ TEMPERATURE = 3.0
 PRIORS = {"id": 0.2, "jv": 0.2, "su": 0.2, "ms": 0.2, "en": 0.2}
 
 _WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+WORD_CACHE_SIZE = 20_000
+
+
+def word_features(word: str) -> list[str]:
+    """The features of one lower-cased word: the word itself, then its padded n-grams."""
+    out = ["w:" + word]
+    padded = f" {word} "
+    size = len(padded)
+    for n in NGRAM_ORDERS:
+        out += [padded[i : i + n] for i in range(size - n + 1)]
+    return out
 
 
 def features(text: str, max_chars: int | None = MAX_CHARS) -> Iterable[str]:
@@ -38,11 +50,7 @@ def features(text: str, max_chars: int | None = MAX_CHARS) -> Iterable[str]:
     """
     head = text if max_chars is None else text[:max_chars]
     for word in _WORD_RE.findall(head.lower()):
-        yield "w:" + word
-        padded = f" {word} "
-        for n in NGRAM_ORDERS:
-            for i in range(len(padded) - n + 1):
-                yield padded[i : i + n]
+        yield from word_features(word)
 
 
 class LanguageIdentifier:
@@ -61,19 +69,49 @@ class LanguageIdentifier:
         self._vocab = frozenset(vocab)
         # Per-feature vector of log-probabilities, language order fixed: one lookup per feature.
         self._vec = {f: tuple(self._logp[lang].get(f, self._unk[lang]) for lang in self.languages) for f in vocab}
+        # Word -> its known features, in ``features`` order. Words recur across articles, so
+        # this saves rebuilding their n-grams; bounded, and only ever filled with pure results.
+        self._word_cache: dict[str, tuple[str, ...]] = {}
+        self._canonical = {f: f for f in vocab}  # cached tuples share the vocabulary's strings
+
+    def _known_features(self, word: str) -> tuple[str, ...]:
+        feats = self._word_cache.get(word)
+        if feats is None:
+            canonical = self._canonical
+            feats = tuple(canonical[f] for f in word_features(word) if f in canonical)
+            if len(self._word_cache) >= WORD_CACHE_SIZE:
+                self._word_cache.clear()
+            self._word_cache[word] = feats
+        return feats
 
     def predict(self, text: str) -> tuple[str, float]:
         """Most likely language and its posterior confidence in [0, 1].
 
         Text without letters, or with no known n-gram, returns ("und", 0.0).
         """
-        counts = Counter(f for f in features(text) if f in self._vocab)
+        # The same multiset, in the same first-seen order, as
+        # ``Counter(f for f in features(text) if f in self._vocab)``, so the float sums below
+        # are computed in exactly the same order.
+        known = self._known_features
+        counts = Counter(chain.from_iterable(known(w) for w in _WORD_RE.findall(text[:MAX_CHARS].lower())))
         if not counts:
             return "und", 0.0
-        totals = [0.0] * len(self.languages)
-        for f, n in counts.items():
-            for i, lp in enumerate(self._vec[f]):
-                totals[i] += n * lp
+        vec = self._vec
+        if len(self.languages) == 5:
+            t0 = t1 = t2 = t3 = t4 = 0.0
+            for f, n in counts.items():
+                l0, l1, l2, l3, l4 = vec[f]
+                t0 += n * l0
+                t1 += n * l1
+                t2 += n * l2
+                t3 += n * l3
+                t4 += n * l4
+            totals = [t0, t1, t2, t3, t4]
+        else:
+            totals = [0.0] * len(self.languages)
+            for f, n in counts.items():
+                for i, lp in enumerate(vec[f]):
+                    totals[i] += n * lp
         scale = TEMPERATURE * math.sqrt(sum(counts.values()))
         scores = {
             lang: t / scale + math.log(PRIORS.get(lang, 0.1)) for lang, t in zip(self.languages, totals, strict=True)

@@ -14,11 +14,12 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import groupby
 from pathlib import Path
 
 import pycrfsuite
 
-from .text import Token, tokenize
+from .text import Token, tokenize_span
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
@@ -224,7 +225,7 @@ def _gazetteer_token_features(words: Sequence[str], feats: list[dict[str, float 
         for index, key in ((first, "gf"), (last, "gl"), (any_, "ga")):
             types = index.get(lw)
             if types:
-                for etype in types:
+                for etype in sorted(types):
                     feats[i][key + etype] = 1.0
 
 
@@ -257,10 +258,15 @@ _SHAPE_TRANS = str.maketrans(
 )
 
 
+_RUNS_RE = re.compile(r"(.)\1+")
+
+
 def _shape(word: str) -> str:
     s = word.translate(_SHAPE_TRANS)
     # Collapse runs so "Blora" and "Semarang" share the shape "Xx".
-    return re.sub(r"(.)\1+", r"\1", s)
+    if "\n" in s:  # "." in the reference pattern does not match a newline
+        return _RUNS_RE.sub(r"\1", s)
+    return "".join([c for c, _ in groupby(s)])
 
 
 def _token_features(
@@ -280,7 +286,8 @@ def _token_features(
         "shl": word.translate(_SHAPE_TRANS)[:6],
         "len": str(min(len(word), 8)),
     }
-    if any(c.isdigit() for c in word):
+    # (No letter is a digit, so all-letter words skip the scan.)
+    if not word.isalpha() and any(c.isdigit() for c in word):
         f["dig"] = 1.0
     if not word.isalnum():
         f["punct"] = 1.0
@@ -346,6 +353,183 @@ def sentence_features(words: Sequence[str], gazetteer: Gazetteer | None = None) 
     _gazetteer_token_features(words, feats, gaz)
     _dictionary_features(words, feats)
     return feats
+
+
+# --- Inference fast path -------------------------------------------------------------------
+#
+# ``sentence_features`` above is the reference (training uses it). At run time the tagger gets
+# the same CRF attributes from ``sentence_attributes``: crfsuite turns ``{"k": "v"}`` into the
+# attribute ``"k:v"`` and ``{"k": 1.0}`` into ``"k"`` (weight 1.0), so a list of those strings in
+# the dict's insertion order is the identical input, without re-deriving the context-free part
+# of each token (case, shape, affixes, lexicon and cluster lookups, the neighbour view of it,
+# gazetteer token hits) every time a word recurs: that part is memoised per word string.
+# ``tests/unit/nlp/test_ner_fast_features.py`` checks both paths give the same attributes.
+
+_NEIGHBOUR_KEYS = ("title", "gz_reg", "cue_org", "cue_per", "cue_loc", "case", "k2", "k3")
+WORD_CACHE_SIZE = 20_000  # about 2.4 kB per word: at most ~50 MB per process
+
+
+def _attr(key: str, value: float | str) -> str:
+    """The crfsuite attribute string for one feature (every float feature here is 1.0)."""
+    return f"{key}:{value}" if isinstance(value, str) else key
+
+
+@dataclass(frozen=True, slots=True)
+class _WordAttrs:
+    low: str  # lower case: gazetteer key and bigram part
+    dlow: str  # lower case without dots: alias-dictionary key
+    cap: bool  # starts with an upper-case letter
+    own: tuple[str, ...]  # "bias" + the token's own attributes, in reference order
+    left2: tuple[str, ...]  # what this word contributes as the token two to the left ("-2:...")
+    left1: tuple[str, ...]
+    right1: tuple[str, ...]
+    right2: tuple[str, ...]
+    gaz_tokens: tuple[str, ...]  # gf/gl/ga attributes against the shipped train gazetteer
+
+
+@lru_cache(maxsize=WORD_CACHE_SIZE)
+def _word_attrs(word: str) -> _WordAttrs:
+    regions, _ = region_tokens()
+    base = _token_features(word, regions, case_lexicon(), word_clusters())
+    low = str(base["w"])
+    # A neighbour at offset ``off`` contributes ``f"{off}:{k}"`` (+ ``f":{v}"`` for strings).
+    seen = [f"w:{low}", f"sh:{base['sh']}"]
+    seen.extend([_attr(k, base[k]) for k in _NEIGHBOUR_KEYS if k in base])
+    cap = word[:1].isupper()
+    gaz_tokens: list[str] = []
+    gaz = train_gazetteer()
+    if cap and gaz:
+        for index, key in zip(_gazetteer_token_index(gaz), ("gf", "gl", "ga"), strict=True):
+            types = index.get(low)
+            if types:
+                gaz_tokens.extend(key + etype for etype in sorted(types))
+    return _WordAttrs(
+        low=low,
+        dlow=low.replace(".", ""),
+        cap=cap,
+        own=("bias", *[f"{k}:{v}" if isinstance(v, str) else k for k, v in base.items()]),
+        left2=tuple(["-2:" + a for a in seen]),
+        left1=tuple(["-1:" + a for a in seen]),
+        right1=tuple(["1:" + a for a in seen]),
+        right2=tuple(["2:" + a for a in seen]),
+        gaz_tokens=tuple(gaz_tokens),
+    )
+
+
+# Gazetteer -> first token of a name -> longest name length starting with it. Only positions
+# whose token starts some name can match, and never longer than that name.
+_FIRST_INDEX: dict[int, tuple[Gazetteer, dict[str, int]]] = {}
+
+
+def _first_token_index(gazetteer: Gazetteer) -> dict[str, int]:
+    entry = _FIRST_INDEX.get(id(gazetteer))
+    if entry is not None and entry[0] is gazetteer:
+        return entry[1]
+    index: dict[str, int] = {}
+    for name in gazetteer:
+        if name and len(name) > index.get(name[0], 0):
+            index[name[0]] = len(name)
+    with _TOKEN_INDEX_LOCK:
+        if len(_FIRST_INDEX) > 16:
+            _FIRST_INDEX.clear()
+        _FIRST_INDEX[id(gazetteer)] = (gazetteer, index)
+    return index
+
+
+def _longest_matches(
+    keys: Sequence[str], caps: Sequence[bool], gazetteer: Gazetteer, max_tokens: int
+) -> list[tuple[int, int, str]]:
+    """``(start, size, type)`` of the longest left-to-right matches, as the reference loops in
+    ``_gazetteer_features``/``_dictionary_features`` find them."""
+    first = _first_token_index(gazetteer)
+    get = gazetteer.get
+    out: list[tuple[int, int, str]] = []
+    n = len(keys)
+    i = 0
+    while i < n:
+        longest = first.get(keys[i])
+        if longest is None:
+            i += 1
+            continue
+        for size in range(min(max_tokens, n - i, longest), 0, -1):
+            etype = get(tuple(keys[i : i + size]))
+            if etype is not None and (size > 1 or caps[i]):
+                break
+        else:
+            i += 1
+            continue
+        out.append((i, size, etype))
+        i += size
+    return out
+
+
+def sentence_attributes(words: Sequence[str]) -> list[list[str]] | None:
+    """``sentence_features(words)`` (shipped gazetteer) as crfsuite attribute strings.
+
+    Returns None when the model uses dense word vectors, which only the dict form carries.
+    """
+    if word_vectors():
+        return None
+    infos = [_word_attrs(w) for w in words]
+    n = len(infos)
+    lows = [a.low for a in infos]
+    items: list[list[str]] = []
+    for i, a in enumerate(infos):
+        if 2 <= i < n - 2:  # the common case, in one list display
+            item = [
+                *a.own,
+                *infos[i - 2].left2,
+                *infos[i - 1].left1,
+                *infos[i + 1].right1,
+                *infos[i + 2].right2,
+                f"-1w|w:{lows[i - 1]}|{lows[i]}",
+                f"w|+1w:{lows[i]}|{lows[i + 1]}",
+            ]
+            items.append(item)
+            continue
+        item = list(a.own)
+        if i == 0:
+            item.append("BOS")
+        if i >= 2:
+            item += infos[i - 2].left2
+        if i >= 1:
+            item += infos[i - 1].left1
+        if i + 1 < n:
+            item += infos[i + 1].right1
+        if i + 2 < n:
+            item += infos[i + 2].right2
+        if i > 0:
+            item.append(f"-1w|w:{lows[i - 1]}|{lows[i]}")
+        if i + 1 < n:
+            item.append(f"w|+1w:{lows[i]}|{lows[i + 1]}")
+        items.append(item)
+    caps = [a.cap for a in infos]
+    gaz = train_gazetteer()
+    for i, size, etype in _longest_matches(lows, caps, gaz, GAZETTEER_MAX_TOKENS):
+        items[i].append("gz:B-" + etype)
+        inside = "gz:I-" + etype
+        for j in range(i + 1, i + size):
+            items[j].append(inside)
+        if i > 0:
+            items[i - 1].append("+1gz:B-" + etype)
+        if i + size < n:
+            items[i + size].append("-1gz:E-" + etype)
+    if gaz:
+        for item, a in zip(items, infos, strict=True):
+            if a.gaz_tokens:
+                item += a.gaz_tokens
+    dgaz = dictionary_gazetteer()
+    if dgaz:
+        for i, size, etype in _longest_matches([a.dlow for a in infos], caps, dgaz, DICTIONARY_MAX_TOKENS):
+            items[i].append("dz:B-" + etype)
+            inside = "dz:I-" + etype
+            for j in range(i + 1, i + size):
+                items[j].append(inside)
+            if i > 0:
+                items[i - 1].append("+1dz:" + etype)
+            if i + size < n:
+                items[i + size].append("-1dz:" + etype)
+    return items
 
 
 def truecase(words: Sequence[str]) -> Sequence[str]:
@@ -423,17 +607,29 @@ class NerTagger:
         """BIO tags for one sentence of tokens (an all-lower-case sentence is re-cased first)."""
         if not words:
             return []
-        return list(self._tagger().tag(sentence_features(truecase(words))))
+        cased = truecase(words)
+        attrs = sentence_attributes(cased)
+        return list(self._tagger().tag(sentence_features(cased) if attrs is None else attrs))
 
-    def extract(self, text: str, sentences: Sequence[tuple[int, int]]) -> list[Mention]:
-        """Entity mentions in ``text``, tagging each sentence span separately."""
+    def extract(
+        self,
+        text: str,
+        sentences: Sequence[tuple[int, int]],
+        sentence_tokens: Sequence[Sequence[Token]] | None = None,
+    ) -> list[Mention]:
+        """Entity mentions in ``text``, tagging each sentence span separately.
+
+        ``sentence_tokens`` may pass ``tokenize_span(text, s, e)`` of every sentence when the
+        caller already has them.
+        """
         mentions: list[Mention] = []
-        for s, e in sentences:
-            toks = [Token(t.text, t.start + s, t.end + s) for t in tokenize(text[s:e])]
+        if sentence_tokens is None:
+            sentence_tokens = [tokenize_span(text, s, e) for s, e in sentences]
+        for toks in sentence_tokens:
             if not toks:
                 continue
             tags = self.tag_tokens([t.text for t in toks])
             for a, b, etype in bio_to_spans(tags):
                 st, en = toks[a].start, toks[b - 1].end
-                mentions.append(Mention(st, en, etype, text[st:en], toks[a:b]))
+                mentions.append(Mention(st, en, etype, text[st:en], list(toks[a:b])))
         return mentions

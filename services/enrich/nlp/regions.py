@@ -47,8 +47,15 @@ def _pick(codes: list[str], prev: str | None, dictionary: Dictionary) -> list[st
     return codes[:1]
 
 
-def _score_text(text: str, weight: float, dictionary: Dictionary, scores: defaultdict[str, float]) -> None:
-    toks: list[Token] = tokenize(text)
+def _score_text(
+    text: str,
+    weight: float,
+    dictionary: Dictionary,
+    scores: defaultdict[str, float],
+    toks: Sequence[Token] | None = None,
+) -> None:
+    if toks is None:
+        toks = tokenize(text)
     for m in dictionary.alias_matcher.find(toks):
         entry = dictionary.aliases[m.key]
         if entry["region"] and not dictionary.continues_into_other_name(m, toks):
@@ -62,15 +69,20 @@ def _score_text(text: str, weight: float, dictionary: Dictionary, scores: defaul
 
 
 def detect_regions(
-    text: str, title: str | None, entities: Sequence[dict[str, Any]], dictionary: Dictionary
+    text: str,
+    title: str | None,
+    entities: Sequence[dict[str, Any]],
+    dictionary: Dictionary,
+    text_tokens: Sequence[Token] | None = None,
 ) -> list[dict[str, str]]:
     """Regions as ``[{code, name, level}]``: kabupaten/kota first, then provinces.
 
     Returns the strongest kabupaten/kota plus any scoring at least half as much, and their
-    provinces plus directly mentioned provinces passing the same cut-off.
+    provinces plus directly mentioned provinces passing the same cut-off. ``text_tokens`` may
+    pass ``tokenize(text)`` when the caller already has it.
     """
     scores: defaultdict[str, float] = defaultdict(float)
-    _score_text(text, 1.0, dictionary, scores)
+    _score_text(text, 1.0, dictionary, scores, text_tokens)
     if title:
         _score_text(title, W_TITLE, dictionary, scores)
     m = _DATELINE_RE.match(text)

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
+from operator import mul
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +38,17 @@ def _cos(a: Counter[str], b: Counter[str]) -> float:
     return dot / (na * nb)
 
 
-def _cos_minus(bag: Counter[str], centroid: Counter[str]) -> float:
-    """Cosine of ``bag`` with ``centroid - bag`` without materialising the difference."""
+def _cos_minus(bag: Counter[str], centroid: Counter[str], centroid_norm2: float | None = None) -> float:
+    """Cosine of ``bag`` with ``centroid - bag`` without materialising the difference.
+
+    ``centroid_norm2`` may pass ``_norm2(centroid)`` when it is reused for many bags.
+    """
     if not bag:
         return 0.0
     dot = sum(v * (centroid[k] - v) for k, v in bag.items())
     nb = math.sqrt(sum(v * v for v in bag.values()))
     # |c - b|^2 = |c|^2 - 2 c.b + |b|^2
-    cn2 = _norm2(centroid)
+    cn2 = _norm2(centroid) if centroid_norm2 is None else centroid_norm2
     cb = sum(v * centroid[k] for k, v in bag.items())
     rest = cn2 - 2 * cb + nb * nb
     return dot / (nb * math.sqrt(rest)) if rest > 1e-12 else 0.0
@@ -99,6 +103,7 @@ def sentence_features(
         centroid.update(b)
     title_bag = Counter(_content_words(title)) if title else Counter()
     lead_bag = bags[0] if bags else Counter()
+    centroid_norm2 = _norm2(centroid)
     feats: list[list[float]] = []
     for i, (p, k, sent) in enumerate(flat):
         words = [w for w in sent if _WORD_RE.search(w)]
@@ -119,11 +124,11 @@ def sentence_features(
                 min(nw, 60) / 60.0,
                 float(nw < 8),
                 float(nw > 40),
-                _cos_minus(bags[i], centroid),
+                _cos_minus(bags[i], centroid, centroid_norm2),
                 _cos(bags[i], title_bag),
                 _cos(bags[i], lead_bag) if i > 0 else 1.0,
                 float(any(q in text for q in ('"', "“", "”"))),
-                float(any(c.isdigit() for c in text)),
+                float(any(map(str.isdigit, text))),
                 caps / nw if nw else 0.0,
                 float(bool(_JUNK_RE.match(text.strip('"“ ')))),
                 float(text.rstrip().endswith("?")),
@@ -131,7 +136,7 @@ def sentence_features(
             ]
         )
     for f in feats:
-        f.extend(f[a] * f[b] for a in _POS_IDX for b in _CONTENT_IDX)
+        f.extend([f[a] * f[b] for a in _POS_IDX for b in _CONTENT_IDX])
     return feats
 
 
@@ -145,7 +150,11 @@ def load_weights(path: Path = MODEL_PATH) -> dict[str, Any]:
 
 def score_sentences(feats: Sequence[Sequence[float]], weights: Sequence[float]) -> list[float]:
     """Linear scores (log-odds of being in the extractive oracle)."""
-    return [sum(w * x for w, x in zip(weights, f, strict=True)) for f in feats]
+    n = len(weights)
+    # Same products, summed in the same order, as ``sum(w * x for w, x in zip(...))``.
+    return [
+        sum(map(mul, weights, f)) if len(f) == n else sum(w * x for w, x in zip(weights, f, strict=True)) for f in feats
+    ]
 
 
 def select(scores: Sequence[float], k: int) -> list[int]:

@@ -23,9 +23,26 @@ class Token(NamedTuple):
     end: int
 
 
+_new_tuple = tuple.__new__  # Token(...) without the Python-level NamedTuple constructor
+
+
 def tokenize(text: str) -> list[Token]:
     """Split ``text`` into word and punctuation tokens with character offsets."""
-    return [Token(m.group(), m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]
+    return [_new_tuple(Token, (m.group(), m.start(), m.end())) for m in _TOKEN_RE.finditer(text)]
+
+
+def tokenize_span(text: str, start: int, end: int) -> list[Token]:
+    """``tokenize(text[start:end])`` with offsets into ``text`` itself (no slice, no shift).
+
+    The token pattern has no anchors or look-around, so matching inside ``[start, end)`` of
+    the whole text finds exactly the tokens of the slice.
+    """
+    return [_new_tuple(Token, (m.group(), m.start(), m.end())) for m in _TOKEN_RE.finditer(text, start, end)]
+
+
+def token_texts(text: str) -> list[str]:
+    """``[t.text for t in tokenize(text)]``, without building the tokens."""
+    return _TOKEN_RE.findall(text)
 
 
 # Abbreviations after which a full stop does not end a sentence. Lower-cased, without the dot.
