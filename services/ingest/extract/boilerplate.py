@@ -106,6 +106,23 @@ _LINE_PATTERNS = [
     re.compile(r"^\s*\d+\s*(?:min(?:ute)?s?\.?)\s*read\s*$", re.IGNORECASE),
     re.compile(r".*\b(?:we use cookies|this website uses cookies|accept (?:all )?cookies)\b", re.IGNORECASE),
     re.compile(r"^\s*(?:also read|read also|read next|related)\s*:.{0,150}$", re.IGNORECASE),
+    # Newsletter and contact forms: field labels, buttons and their status messages.
+    re.compile(
+        r"^\s*(?:thanks? (?:you )?for (?:subscribing|signing up)|thank you! your submission has been received"
+        r"|oops! something went wrong while submitting the form)\b.{0,80}$",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"^\s*(?:enter (?:your )?email(?: address)?|email address|your email|first name(?: \(optional\))?|last name)"
+        r"\s*[:*]?\s*$",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"^\s*(?:sign up(?: now)?|subscribe(?: now)?|join (?:our|the) newsletter|download now|back to top|written by"
+        r"|get started|book a demo|request a demo|contact us)\s*[.!:]?\s*$",
+        re.IGNORECASE,
+    ),
+    re.compile(r"^\s*(?:sign up|subscribe)\b.{0,60}\b(?:newsletter|inbox)\b.{0,60}$", re.IGNORECASE),
 ]
 _SOCIAL = re.compile(
     r"^(?:\W*(?:facebook|twitter|x|whatsapp|telegram|line|linkedin|pinterest|email|copy link|salin tautan|share|bagikan)\W*)+$",
@@ -151,21 +168,39 @@ def is_boilerplate_line(line: str) -> bool:
     return any(pattern.match(stripped) for pattern in _LINE_PATTERNS)
 
 
-def clean_text(text: str) -> str:
-    """Drop boilerplate lines and repeats of a line already seen (long lines only)."""
+# Repeats: a line is a repeat when its words (at least _REPEAT_MIN_CHARS of them) already
+# appeared on an earlier line. A repeated sentence or paragraph (_REPEAT_PARAGRAPH_CHARS or
+# more) is dropped; a shorter repeat only when the line next to it is a repeat too, i.e. when
+# a whole block came out twice (responsive duplicates of the article, a section printed twice). A lone short repeat
+# is a list item, table row or heading that the article itself repeats (training plans, spec
+# lists, "Pros"/"Cons" under each product) and is kept.
+_REPEAT_MIN_CHARS = 20
+_REPEAT_PARAGRAPH_CHARS = 60
+
+
+def _drop_repeats(lines: list[str]) -> list[str]:
+    keys = [" ".join(re.findall(r"\w+", line.lower())) for line in lines]
     seen: set[str] = set()
-    kept: list[str] = []
-    for line in text.splitlines():
-        if is_boilerplate_line(line):
-            continue
-        key = " ".join(re.findall(r"\w+", line.lower()))
-        # Short lines ("Foto", list bullets) legitimately repeat; whole paragraphs do not.
-        if len(key) >= 20:
-            if key in seen:
-                continue
+    repeat = [False] * len(lines)
+    for index, key in enumerate(keys):
+        if len(key) >= _REPEAT_MIN_CHARS:
+            repeat[index] = key in seen
             seen.add(key)
-        kept.append(line.rstrip())
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+    content = [index for index, key in enumerate(keys) if key]
+    doomed: set[int] = set()
+    for position, index in enumerate(content):
+        if not repeat[index]:
+            continue
+        neighbours = [content[p] for p in (position - 1, position + 1) if 0 <= p < len(content)]
+        if len(keys[index]) >= _REPEAT_PARAGRAPH_CHARS or any(repeat[n] for n in neighbours):
+            doomed.add(index)
+    return [line for index, line in enumerate(lines) if index not in doomed]
+
+
+def clean_text(text: str) -> str:
+    """Drop boilerplate lines and repeated blocks (see ``_drop_repeats``)."""
+    kept = [line.rstrip() for line in text.splitlines() if not is_boilerplate_line(line)]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(_drop_repeats(kept))).strip()
 
 
 def credited_authors(text: str) -> list[str]:

@@ -4,8 +4,9 @@ Text: trafilatura is the base. It runs twice on a tree already stripped of known
 in its balanced mode and once with ``favor_recall``, and the longer result wins: on the
 development set the recall mode loses whole sections on some pages and the balanced mode on
 others, and the longer of the two is right far more often than either alone (see
-docs/extraction.md). A third, ``favor_precision`` pass only trims leading/trailing blocks that
-it does not keep. A JSON-LD ``articleBody`` replaces the result when it is much longer,
+docs/extraction.md). A third, ``favor_precision`` pass also competes on length (it is
+occasionally the only one that keeps a late section) and trims leading/trailing blocks that it
+does not keep. The page is parsed without HTML comments, as trafilatura's own loader does. A JSON-LD ``articleBody`` replaces the result when it is much longer,
 because some templates hide the body from the DOM heuristics. Finally Indonesian boilerplate
 lines ("Baca juga: ...", credit lines, tag and share lines), generic widget lines, header lines
 (headline, dateline, byline, reading time) and repeated paragraphs are removed.
@@ -89,15 +90,21 @@ def _words(text: str | None) -> int:
     return len(_WORD.findall(text or ""))
 
 
+# HTML comments and processing instructions are dropped at parse time, as trafilatura's own
+# loader does: left in the tree, a comment node inside a paragraph makes trafilatura lose the
+# text that follows it (whole sections on some pages).
+_PARSER = lxml_html.HTMLParser(remove_comments=True, remove_pis=True)
+
+
 def _parse(html: str) -> lxml_html.HtmlElement | None:
     if not html.strip():
         return None
     try:
-        return lxml_html.document_fromstring(html)
+        return lxml_html.document_fromstring(html, parser=_PARSER)
     except (etree.ParserError, ValueError):
         # lxml refuses str input carrying an XML encoding declaration; bytes are fine.
         try:
-            return lxml_html.document_fromstring(html.encode("utf-8"))
+            return lxml_html.document_fromstring(html.encode("utf-8"), parser=_PARSER)
         except (etree.ParserError, ValueError):
             return None
 
@@ -125,11 +132,19 @@ def _main_text(tree: lxml_html.HtmlElement, url: str, article_body: str) -> tupl
     balanced = trafilatura.extract(copy.deepcopy(pruned), **common) or ""
     recall = trafilatura.extract(copy.deepcopy(pruned), favor_recall=True, **common) or ""
     precise = trafilatura.extract(pruned, favor_precision=True, **common) or ""
-    text = recall if _words(recall) > _words(balanced) else balanced
+    # Longest of the three: the precision mode is usually the shortest, but on some pages it
+    # is the only pass that keeps a late section (a table, an FAQ); ties keep balanced, then recall.
+    text = max((balanced, recall, precise), key=_words)
     text = _trim_edges(text, precise)
     if article_body and _words(article_body) > _ARTICLE_BODY_RATIO * _words(text):
         text = article_body
     return clean_text(text), text
+
+
+def _line_key(line: str) -> str:
+    """A line compared by its words only: the passes differ in whitespace (``&nbsp;`` kept or
+    not) and punctuation spacing around links, which must not hide a shared line."""
+    return " ".join(_WORD.findall(line.lower()))
 
 
 def _trim_edges(text: str, reference: str) -> str:
@@ -137,12 +152,12 @@ def _trim_edges(text: str, reference: str) -> str:
     kept: leading/trailing blocks only the looser passes keep are promos, author boxes and
     related-post lists far more often than article text. Lines in between are all kept (the
     precision mode also drops real paragraphs), and nothing is cut when the result would lose
-    more than half of the words."""
-    kept = {line.strip() for line in reference.split("\n") if line.strip()}
+    more than half of the words. Lines match on their words (see ``_line_key``)."""
+    kept = {_line_key(line) for line in reference.split("\n")} - {""}
     if not kept:
         return text
     lines = text.split("\n")
-    shared = [index for index, line in enumerate(lines) if line.strip() in kept]
+    shared = [index for index, line in enumerate(lines) if _line_key(line) in kept]
     if not shared:
         return text
     trimmed = "\n".join(lines[shared[0] : shared[-1] + 1])
@@ -389,8 +404,9 @@ def extract(
         fallback_date_source,
         now,
     )
-    text = clean_head(_drop_header_lines(text, title, default_tz), _page_titles(tree, title))
     authors = [a for a in (_clean_author(a) for a in authors) if a]
+    # A bare author name among the first lines is the byline box, not article text.
+    text = clean_head(_drop_header_lines(text, title, default_tz), _page_titles(tree, title) | set(authors))
     canonical = _absolute(url, page.canonical) or _absolute(url, page.first("og:url")) or url
 
     return ExtractedArticle(

@@ -110,3 +110,18 @@ def test_precision_pass_trims_only_leading_and_trailing_blocks() -> None:
     assert _trim_edges(text, reference).split("\n") == body
     # Trimming that would lose most of the words is refused.
     assert _trim_edges(text, body[0]) == text
+
+
+def test_clean_text_keeps_repeated_list_items_but_drops_repeated_blocks() -> None:
+    # A training plan or spec list repeats short items under each heading: kept.
+    item = "- Pemanasan: jalan cepat 10 menit"
+    plan = "\n".join(["Minggu 1", item, "- Lari 3 km", "Minggu 2", item, "- Lari 5 km"])
+    assert clean_text(plan).split("\n") == plan.split("\n")
+    # The same block printed twice (responsive duplicate of the article): the copy goes.
+    block = ["Harga cabai naik di pasar", "Stok beras aman sampai Lebaran"]
+    assert clean_text("\n".join(["Pembuka berita", *block, *block])).split("\n") == ["Pembuka berita", *block]
+
+
+def test_clean_text_drops_form_lines() -> None:
+    text = "Isi berita.\nEnter your email:\nSubscribe\nThanks for subscribing! Check your inbox."
+    assert clean_text(text) == "Isi berita."
