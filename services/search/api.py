@@ -25,6 +25,7 @@ from services.search.alerts import AlertIndices, SavedSearchStore
 from services.search.index import ensure_index
 from services.search.query import QuerySyntaxError
 from services.search.requests import (
+    EXPORT_SOURCE,
     HIGHLIGHT,
     HIT_SOURCE,
     JAKARTA,
@@ -456,7 +457,7 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
                 while True:
                     body: dict[str, Any] = {"query": query, "size": 1000, "pit": {"id": pit_id, "keep_alive": "2m"},
                                             "sort": [{"published_at": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
-                                            "_source": HIT_SOURCE}  # fmt: skip
+                                            "_source": EXPORT_SOURCE}  # fmt: skip
                     if after:
                         body["search_after"] = after
                     resp = await es.search(**body)
