@@ -10,7 +10,15 @@ import pytest
 from services.enrich.enrichment import enrich
 from services.search.index import MAPPING, to_document
 from shared.contracts import examples, schema_path
-from shared.schemas import MODELS, SUPPORTED_VERSIONS, EnrichedArticle, MessageError, RawArticle, decode
+from shared.schemas import (
+    MODELS,
+    SUPPORTED_VERSIONS,
+    EnrichedArticle,
+    MessageError,
+    RawArticle,
+    UnknownSchemaVersion,
+    decode,
+)
 
 
 def test_exported_schemas_match_models() -> None:
@@ -63,3 +71,16 @@ def _assert_fits_mapping(doc: dict, props: dict) -> None:  # type: ignore[type-a
         if sub is not None:
             for item in value if isinstance(value, list) else [value]:
                 _assert_fits_mapping(item, sub)
+
+
+@pytest.mark.parametrize("path", examples("articles.raw"), ids=lambda p: p.name)
+def test_a_message_must_state_its_version(path) -> None:  # type: ignore[no-untyped-def]
+    """The model defaults schema_version to 1, but a record without one is not trusted to be v1."""
+    data = json.loads(path.read_bytes())
+    assert decode(RawArticle, json.dumps(data).encode()) == decode(RawArticle, data)
+    del data["schema_version"]
+    with pytest.raises(UnknownSchemaVersion):
+        decode(RawArticle, json.dumps(data).encode())
+    data["schema_version"] = 2
+    with pytest.raises(UnknownSchemaVersion):
+        decode(RawArticle, json.dumps(data))
