@@ -231,7 +231,7 @@ class DlqPublisher:
         timeout_s: float = 30.0,
     ) -> DlqRecord:
         record = DlqRecord(
-            stage=self.stage.value,  # type: ignore[arg-type]
+            stage=self.stage.value,
             reason=reason,  # type: ignore[arg-type]
             error=error[:2000],
             attempts=attempts,

