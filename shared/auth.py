@@ -213,7 +213,9 @@ def require(role: Role) -> Callable[[Request], Awaitable[ApiKey]]:
         if not known:
             key = await run_in_threadpool(store.verify, token.strip())
         if key is None or key.disabled:
-            raise HTTPException(status_code=401, detail="invalid or disabled API key", headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                status_code=401, detail="invalid or disabled API key", headers={"WWW-Authenticate": "Bearer"}
+            )
         if ROLE_RANK[key.role] < ROLE_RANK[role]:
             raise HTTPException(status_code=403, detail=f"this endpoint needs the {role} role; your key is {key.role}")
         limiter: RateLimiter | None = request.app.state.limiter

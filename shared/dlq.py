@@ -21,7 +21,9 @@ from shared.settings import CommonSettings
 from shared.topics import Stage
 
 
-def _read(consumer: KafkaConsumer, topic: str, from_committed: bool) -> Iterator[tuple[TopicPartition, int, DlqRecord | None, bytes]]:
+def _read(
+    consumer: KafkaConsumer, topic: str, from_committed: bool
+) -> Iterator[tuple[TopicPartition, int, DlqRecord | None, bytes]]:
     parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
     consumer.assign(parts)
     if not from_committed:
@@ -89,7 +91,11 @@ def dlq_replay(argv: list[str]) -> int:
     replayed = skipped = 0
     try:
         for _tp, _offset, record, _raw in _read(consumer, settings.topic(stage.dlq), from_committed=True):
-            if record is None or (a.article_id and record.article_id != a.article_id) or (a.reason and record.reason != a.reason):
+            if (
+                record is None
+                or (a.article_id and record.article_id != a.article_id)
+                or (a.reason and record.reason != a.reason)
+            ):
                 skipped += 1
                 continue
             if not a.dry_run:

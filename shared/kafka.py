@@ -87,7 +87,9 @@ def wait_for_topic(consumer: KafkaConsumer, topic: str, stop: Any, timeout_s: fl
         stop.wait(0.5)
 
 
-def ensure_topics(settings: CommonSettings, partitions: int = 3, replication: int = 1, timeout_s: float = 30.0) -> list[str]:
+def ensure_topics(
+    settings: CommonSettings, partitions: int = 3, replication: int = 1, timeout_s: float = 30.0
+) -> list[str]:
     """Create every registered topic (idempotent). Returns the physical names."""
     deadline = time.monotonic() + timeout_s
     while True:

@@ -24,10 +24,17 @@ STAGE_SECONDS = Histogram(
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 DLQ = Counter("warta_dlq_total", "Records sent to a DLQ", ["stage", "reason"])
-CONSUMER_LAG = Gauge("warta_consumer_lag", "Consumer lag per partition", ["stage", "partition"], multiprocess_mode="max")
+CONSUMER_LAG = Gauge(
+    "warta_consumer_lag", "Consumer lag per partition", ["stage", "partition"], multiprocess_mode="max"
+)
 CELERY_QUEUE = Gauge("warta_celery_queue_length", "Tasks waiting in the Celery queue", multiprocess_mode="max")
 IN_FLIGHT = Gauge("warta_in_flight", "Records consumed but not yet committed", ["stage"], multiprocess_mode="max")
-PAUSED = Gauge("warta_partitions_paused", "1 while a stage has paused its partitions for backpressure", ["stage"], multiprocess_mode="max")
+PAUSED = Gauge(
+    "warta_partitions_paused",
+    "1 while a stage has paused its partitions for backpressure",
+    ["stage"],
+    multiprocess_mode="max",
+)
 FRESHNESS = Histogram(
     "warta_freshness_seconds",
     "End-to-end freshness: index time minus ingest time",

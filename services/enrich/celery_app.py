@@ -13,7 +13,9 @@ from services.enrich.settings import EnrichSettings
 
 
 def make_celery(settings: EnrichSettings) -> Celery:
-    app = Celery("warta-enrich", broker=settings.redis_url, backend=settings.redis_url, include=["services.enrich.tasks"])
+    app = Celery(
+        "warta-enrich", broker=settings.redis_url, backend=settings.redis_url, include=["services.enrich.tasks"]
+    )
     prefix = settings.redis_prefix
     app.conf.update(
         task_serializer="json",

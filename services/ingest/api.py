@@ -88,7 +88,10 @@ def create_app(settings: IngestSettings | None = None, publisher: ArticlePublish
         version="1",
         description="Push articles into the Warta pipeline.",
         lifespan=lifespan,
-        responses={**AUTH_ERRORS, 422: {"model": ErrorBody, "description": "Invalid article; the message names the field"}},
+        responses={
+            **AUTH_ERRORS,
+            422: {"model": ErrorBody, "description": "Invalid article; the message names the field"},
+        },
     )
     app.mount("/metrics", metrics_asgi_app())
 
@@ -131,7 +134,11 @@ def create_app(settings: IngestSettings | None = None, publisher: ArticlePublish
         tags=["articles"],
         description=f"Up to {settings.max_batch} articles; one result per item. A bad item never sinks the good ones.",
     )
-    async def post_batch(request: Request, _: Any = ADMIN, articles: list[dict[str, Any]] = Body(..., embed=True, max_length=settings.max_batch)) -> Any:
+    async def post_batch(
+        request: Request,
+        _: Any = ADMIN,
+        articles: list[dict[str, Any]] = Body(..., embed=True, max_length=settings.max_batch),
+    ) -> Any:
         results: list[ItemResult | None] = [None] * len(articles)
         raws = []
         for i, item in enumerate(articles):

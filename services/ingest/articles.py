@@ -24,7 +24,10 @@ class ArticleIn(BaseModel):
     title: Annotated[str, Field(min_length=1, max_length=1000)]
     text: Annotated[str | None, Field(default=None, min_length=1, max_length=MAX_TEXT_CHARS)] = None
     html: Annotated[str | None, Field(default=None, min_length=1, max_length=2_000_000)] = None
-    source: Annotated[str | None, Field(default=None, min_length=1, max_length=255, description="Outlet; defaults to the URL's domain")] = None
+    source: Annotated[
+        str | None,
+        Field(default=None, min_length=1, max_length=255, description="Outlet; defaults to the URL's domain"),
+    ] = None
     published_at: AwareDatetime | None = Field(default=None, description="ISO-8601 with a time zone")
     language: Annotated[str | None, Field(default=None, pattern=r"^[a-z]{2,3}$")] = None
 

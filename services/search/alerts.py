@@ -93,7 +93,11 @@ class AlertIndices:
 
     def ensure(self, es: Elasticsearch) -> None:
         small = {"number_of_shards": 1, "number_of_replicas": 0}
-        for name, mapping in ((self.saved, SAVED_MAPPING), (self.matches, MATCH_MAPPING), (self.deliveries, DELIVERY_MAPPING)):
+        for name, mapping in (
+            (self.saved, SAVED_MAPPING),
+            (self.matches, MATCH_MAPPING),
+            (self.deliveries, DELIVERY_MAPPING),
+        ):
             if not es.indices.exists(index=name):
                 es.options(ignore_status=400).indices.create(index=name, mappings=mapping, settings=small)
 
@@ -315,6 +319,6 @@ class WebhookDispatcher:
         if ok:
             update["delivered_at"] = now_utc().isoformat()
         elif status == "pending":
-            update["next_attempt_at"] = (now_utc() + timedelta(seconds=min(2 ** attempts, 300))).isoformat()
+            update["next_attempt_at"] = (now_utc() + timedelta(seconds=min(2**attempts, 300))).isoformat()
         self.es.update(index=self.idx.deliveries, id=delivery["id"], doc=update, refresh=True)
         log.info("webhook delivery", extra={"count": len(delivery["article_ids"]), "error": entry.get("error")})

@@ -199,8 +199,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 async def criteria(  # async: a plain def dependency would run in the thread pool on every request
     q: Annotated[str, Query(max_length=2000, description="Query in the Warta query language")] = "",
-    date_from: Annotated[str | None, Query(alias="from", description="ISO date or date-time; default zone Asia/Jakarta")] = None,
-    date_to: Annotated[str | None, Query(alias="to", description="ISO date or date-time; default zone Asia/Jakarta")] = None,
+    date_from: Annotated[
+        str | None, Query(alias="from", description="ISO date or date-time; default zone Asia/Jakarta")
+    ] = None,
+    date_to: Annotated[
+        str | None, Query(alias="to", description="ISO date or date-time; default zone Asia/Jakarta")
+    ] = None,
     source: Annotated[list[str], Query(description="Outlet filter (repeatable)")] = [],  # noqa: B006
     language: Annotated[list[str], Query(description="Language filter (repeatable)")] = [],  # noqa: B006
     region: Annotated[list[str], Query(description="Region code or name (repeatable)")] = [],  # noqa: B006
@@ -306,7 +310,11 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
     async def _es_error(request: Request, exc: ApiError) -> JSONResponse:
         status = 503 if exc.meta.status >= 500 or exc.meta.status == 429 else 400
         log.warning("Elasticsearch error", extra={"error": f"{exc.meta.status} {exc.message}"})
-        msg = "search backend busy, try again shortly" if status == 503 else f"query rejected by the search backend: {exc.message}"
+        msg = (
+            "search backend busy, try again shortly"
+            if status == 503
+            else f"query rejected by the search backend: {exc.message}"
+        )
         return JSONResponse(status_code=status, content={"error": msg})
 
     # --- health -----------------------------------------------------------------------------
@@ -352,7 +360,11 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
             body["search_after"] = decode_cursor(cursor, kind)
         resp = await es.search(index=alias, **body)
         raw = resp["hits"]["hits"]
-        stories = await story_infos(es, alias, [h["_source"].get("story_id") for h in raw if h["_source"].get("story_id")]) if collapse else {}
+        stories = (
+            await story_infos(es, alias, [h["_source"].get("story_id") for h in raw if h["_source"].get("story_id")])
+            if collapse
+            else {}
+        )
         hits = [hit_dict(h, stories.get(h["_source"].get("story_id", ""))) for h in raw]
         next_cursor = None
         if len(raw) == size:
@@ -419,7 +431,9 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
             terms["aggs"] = {"stories": {"cardinality": {"field": "story_id", "precision_threshold": 40000}}}
             terms["terms"]["order"] = {"stories": "desc"}
         aggs = {"top": terms, "sig": {"significant_terms": {"field": "keywords", "size": 10, "min_doc_count": 2}}}
-        resp = await request.app.state.es.search(index=alias, size=0, query=query, aggs=aggs, timeout=settings.search_timeout)
+        resp = await request.app.state.es.search(
+            index=alias, size=0, query=query, aggs=aggs, timeout=settings.search_timeout
+        )
         values = [Bucket(key=str(b["key"]), count=b["stories"]["value"] if count == "stories" else b["doc_count"])
                   for b in resp["aggregations"]["top"]["buckets"]]  # fmt: skip
         sig = [Bucket(key=str(b["key"]), count=b["doc_count"]) for b in resp["aggregations"]["sig"]["buckets"]]
@@ -427,7 +441,11 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
 
     # --- export -----------------------------------------------------------------------------
 
-    @app.get("/v1/export", tags=["search"], responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}, **ERRORS})
+    @app.get(
+        "/v1/export",
+        tags=["search"],
+        responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}, **ERRORS},
+    )
     async def export(
         request: Request,
         c: Annotated[Criteria, Depends(criteria)],
@@ -436,7 +454,18 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
     ) -> StreamingResponse:
         es: AsyncElasticsearch = request.app.state.es
         query = c.es_query()
-        columns = ["id", "published_at", "source", "title", "url", "language", "regions", "entities", "story_id", "summary"]
+        columns = [
+            "id",
+            "published_at",
+            "source",
+            "title",
+            "url",
+            "language",
+            "regions",
+            "entities",
+            "story_id",
+            "summary",
+        ]
 
         def row(src: dict[str, Any]) -> list[str]:
             return [src.get("id", ""), src.get("published_at", ""), src.get("source", ""), src.get("title", ""), src.get("url", ""),

@@ -190,7 +190,16 @@ class Indexer:
         for p in items:
             assert p.article is not None
             version = int(p.article.ingested_at.timestamp() * 1000)
-            ops.append({"index": {"_index": self.alias, "_id": p.article.id, "version": version, "version_type": "external_gte"}})
+            ops.append(
+                {
+                    "index": {
+                        "_index": self.alias,
+                        "_id": p.article.id,
+                        "version": version,
+                        "version_type": "external_gte",
+                    }
+                }
+            )
             ops.append(to_document(p.article, now.isoformat()))
         try:
             resp = self.es.bulk(operations=ops, refresh=False)

@@ -31,5 +31,7 @@ def load(s, paths: Paths, timeout_s: float = 300.0) -> dict[str, object]:  # typ
             pass
         time.sleep(2)
     if total == 0:
-        raise StackError(f"no demo article became searchable within {timeout_s:.0f}s; see {paths.logs}/ingest-crawler.log")
+        raise StackError(
+            f"no demo article became searchable within {timeout_s:.0f}s; see {paths.logs}/ingest-crawler.log"
+        )
     return {"demo_articles_searchable": total}

@@ -305,7 +305,9 @@ def _ensure_es_user() -> None:
     except KeyError:
         pass
     if os.geteuid() != 0:
-        raise StackError(f"Elasticsearch refuses to run as root and user {ES_USER} is missing; run as root once to create it")
+        raise StackError(
+            f"Elasticsearch refuses to run as root and user {ES_USER} is missing; run as root once to create it"
+        )
     _run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", ES_USER],
          f"creating system user {ES_USER}", 60, "Create the user by hand: useradd --system warta-es")  # fmt: skip
 
@@ -405,7 +407,9 @@ def kafka_healthy(port: int) -> bool:
     from kafka import KafkaAdminClient
 
     try:
-        admin = KafkaAdminClient(bootstrap_servers=[f"127.0.0.1:{port}"], request_timeout_ms=3000, client_id="warta-probe")
+        admin = KafkaAdminClient(
+            bootstrap_servers=[f"127.0.0.1:{port}"], request_timeout_ms=3000, client_id="warta-probe"
+        )
     except Exception:
         return False
     try:

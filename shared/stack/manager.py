@@ -131,7 +131,9 @@ def _start_and_wait(paths: Paths, comps: list[Component]) -> None:
             if read_pid(paths, c.name) is None:
                 raise StackError(f"{c.name} exited during start-up. See {paths.logs / (c.name + '.log')}")
             time.sleep(0.5)
-        raise StackError(f"{c.name} did not become healthy in {c.start_timeout_s:.0f}s. See {paths.logs / (c.name + '.log')}")
+        raise StackError(
+            f"{c.name} did not become healthy in {c.start_timeout_s:.0f}s. See {paths.logs / (c.name + '.log')}"
+        )
 
     with ThreadPoolExecutor(max_workers=len(comps)) as pool:
         for fut in [pool.submit(wait, c) for c in comps]:
@@ -208,7 +210,9 @@ def versions() -> dict[str, str | None]:
 
     redis_v = None
     try:
-        out = subprocess.run([infra.ensure_redis_binary(), "--version"], capture_output=True, text=True, timeout=10).stdout
+        out = subprocess.run(
+            [infra.ensure_redis_binary(), "--version"], capture_output=True, text=True, timeout=10
+        ).stdout
         redis_v = out.split("v=")[1].split()[0] if "v=" in out else out.strip()
     except (StackError, OSError, IndexError):
         pass
@@ -231,8 +235,12 @@ def print_up(result: dict[str, object]) -> None:
     print(f"  Search API      http://127.0.0.1:{s.search_port}/v1/search?q=pasar   (docs: /docs)")
     print(f"  Ingest API      http://127.0.0.1:{s.ingest_port}/docs")
     print(f"  Demo news sites http://127.0.0.1:{s.demo_sites_port}/ .. :{s.demo_sites_port + 2}/")
-    print(f"  Metrics         http://127.0.0.1:{s.ingest_port}/metrics, :{s.search_port}/metrics, :{s.metrics_base_port}.. /metrics")
+    print(
+        f"  Metrics         http://127.0.0.1:{s.ingest_port}/metrics, :{s.search_port}/metrics, :{s.metrics_base_port}.. /metrics"
+    )
     print(f"  Admin API key   {paths.root / 'admin-key'}")
     print(f"  Logs            {paths.logs}/")
-    print(f"  Elasticsearch   http://127.0.0.1:{s.es_port}   Kafka 127.0.0.1:{s.kafka_port}   Redis 127.0.0.1:{s.redis_port}")
+    print(
+        f"  Elasticsearch   http://127.0.0.1:{s.es_port}   Kafka 127.0.0.1:{s.kafka_port}   Redis 127.0.0.1:{s.redis_port}"
+    )
     print(json.dumps(result))

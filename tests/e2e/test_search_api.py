@@ -64,7 +64,9 @@ def test_auth_roles_and_open_endpoints(loaded) -> None:  # type: ignore[no-untyp
     keys = httpx.get(f"{p.search_url}/v1/keys", headers=p.ns.auth).json()
     assert all("key" not in k for k in keys) and {k["role"] for k in keys} == {"admin", "reader"}
     assert httpx.delete(f"{p.search_url}/v1/keys/{r.json()['id']}", headers=p.ns.auth).status_code == 204
-    wait_for(lambda: httpx.get(f"{p.search_url}/v1/search", headers=reader).status_code == 401, 40, message="key disabled")
+    wait_for(
+        lambda: httpx.get(f"{p.search_url}/v1/search", headers=reader).status_code == 401, 40, message="key disabled"
+    )
     for path in ("/healthz", "/readyz", "/metrics/"):
         assert httpx.get(f"{p.search_url}{path}").status_code == 200
 

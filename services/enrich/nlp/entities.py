@@ -201,7 +201,9 @@ def canonicalise(
         entities.append(ent)
 
     # Resolve short person names to the longest full name containing all their words.
-    people = sorted({e["canonical"] for e in entities if e["type"] == "PER"}, key=lambda n: (-len(n), n))  # ties: deterministic
+    people = sorted(
+        {e["canonical"] for e in entities if e["type"] == "PER"}, key=lambda n: (-len(n), n)
+    )  # ties: deterministic
     resolve: dict[str, str] = {}
     for short in people:
         words = set(short.split())
