@@ -110,6 +110,11 @@ class Crawler:
         self.extractor = extractor or resolve_extractor()
         self._pool = ThreadPoolExecutor(self.settings.crawl_workers, thread_name_prefix="crawl-fetch")
         self._now = now
+        # Canonical URLs being published right now, by any source's crawl in this process: two
+        # sources of one site (its feed and its sitemap) crawled in parallel must not both publish
+        # an article that neither had seen yet.
+        self._claimed: set[str] = set()
+        self._claim_lock = threading.Lock()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -217,15 +222,11 @@ class Crawler:
                 todo.append(item)
             else:
                 outcomes.append(_ItemOutcome("skipped", "seen"))
-        claimed: set[str] = set()
-        lock = threading.Lock()
-        futures = [self._pool.submit(self._process_item, source, item, claimed, lock) for item in todo]
+        futures = [self._pool.submit(self._process_item, source, item) for item in todo]
         outcomes.extend(f.result() for f in futures)
         return outcomes
 
-    def _process_item(
-        self, source: Source, item: DiscoveredUrl, claimed: set[str], lock: threading.Lock
-    ) -> _ItemOutcome:
+    def _process_item(self, source: Source, item: DiscoveredUrl) -> _ItemOutcome:
         if self.stop_event.is_set():
             return _ItemOutcome("failed", "stopped")
         t0 = time.monotonic()
@@ -268,10 +269,28 @@ class Crawler:
             if candidate and same_site(candidate, result.url):
                 canonical = candidate
         aliases = [item.url, final_url, canonical]
-        with lock:
-            if canonical in claimed:
+        with self._claim_lock:
+            if canonical in self._claimed:
                 return _ItemOutcome("skipped", "duplicate", fetched=True)
-            claimed.add(canonical)
+            self._claimed.add(canonical)
+        try:
+            return self._publish(source, item, result, extracted, title, text, canonical, aliases)
+        finally:
+            with self._claim_lock:
+                self._claimed.discard(canonical)
+
+    def _publish(
+        self,
+        source: Source,
+        item: DiscoveredUrl,
+        result: Any,
+        extracted: Any,
+        title: str,
+        text: str,
+        canonical: str,
+        aliases: list[str],
+    ) -> _ItemOutcome:
+        """Publish a claimed article unless its content is already known; then remember it."""
         digest = content_hash(title, text)
         prior = self.seen.get(canonical)
         if prior is not None and prior.content_hash == digest:
