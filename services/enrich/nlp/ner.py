@@ -166,22 +166,13 @@ def _dictionary_features(words: Sequence[str], feats: list[dict[str, float | str
         return
     low = [w.lower().replace(".", "") for w in words]
     n = len(words)
-    i = 0
-    while i < n:
-        for size in range(min(DICTIONARY_MAX_TOKENS, n - i), 0, -1):
-            etype = gazetteer.get(tuple(low[i : i + size]))
-            if etype is not None and (size > 1 or words[i][:1].isupper()):
-                break
-        else:
-            i += 1
-            continue
+    for i, size, etype in _longest_matches(low, [w[:1].isupper() for w in words], gazetteer, DICTIONARY_MAX_TOKENS):
         for j in range(i, i + size):
             feats[j]["dz"] = ("B-" if j == i else "I-") + etype
         if i > 0:
             feats[i - 1]["+1dz"] = etype
         if i + size < n:
             feats[i + size]["-1dz"] = etype
-        i += size
 
 
 # Gazetteer -> (first-token, last-token, any-token) -> types, for names of >= 2 tokens. Keyed by
@@ -232,24 +223,15 @@ def _gazetteer_token_features(words: Sequence[str], feats: list[dict[str, float 
 def _gazetteer_features(words: Sequence[str], feats: list[dict[str, float | str]], gazetteer: Gazetteer) -> None:
     """Longest left-to-right matches of known entity names: ``gz`` = B-/I-type on the tokens,
     ``+1gz``/``-1gz`` on the tokens just before/after. Single tokens must be capitalised."""
-    low = [w.lower() for w in words]
     n = len(words)
-    i = 0
-    while i < n:
-        for size in range(min(GAZETTEER_MAX_TOKENS, n - i), 0, -1):
-            etype = gazetteer.get(tuple(low[i : i + size]))
-            if etype is not None and (size > 1 or words[i][:1].isupper()):
-                break
-        else:
-            i += 1
-            continue
+    caps = [w[:1].isupper() for w in words]
+    for i, size, etype in _longest_matches([w.lower() for w in words], caps, gazetteer, GAZETTEER_MAX_TOKENS):
         for j in range(i, i + size):
             feats[j]["gz"] = ("B-" if j == i else "I-") + etype
         if i > 0:
             feats[i - 1]["+1gz"] = "B-" + etype
         if i + size < n:
             feats[i + size]["-1gz"] = "E-" + etype
-        i += size
 
 
 _SHAPE_TRANS = str.maketrans(
@@ -439,8 +421,8 @@ def _first_token_index(gazetteer: Gazetteer) -> dict[str, int]:
 def _longest_matches(
     keys: Sequence[str], caps: Sequence[bool], gazetteer: Gazetteer, max_tokens: int
 ) -> list[tuple[int, int, str]]:
-    """``(start, size, type)`` of the longest left-to-right matches, as the reference loops in
-    ``_gazetteer_features``/``_dictionary_features`` find them."""
+    """``(start, size, type)`` of the longest left-to-right matches of gazetteer names over the
+    token ``keys``; a one-token match needs a capitalised token (``caps``)."""
     first = _first_token_index(gazetteer)
     get = gazetteer.get
     out: list[tuple[int, int, str]] = []
