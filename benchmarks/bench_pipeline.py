@@ -90,7 +90,10 @@ def push(p: Pipeline, articles: list[dict[str, Any]], threads: int = 4) -> float
 def stage_stats(es: Elasticsearch, alias: str, run_query: dict[str, Any]) -> dict[str, Any]:
     aggs = {f"{f}_{m}": {m: {"field": f}} for f in ("ingested_at", "enriched_at", "indexed_at") for m in ("min", "max")}
     r = es.search(index=alias, size=0, query=run_query, aggs=aggs)["aggregations"]
-    span = {f: (r[f"{f}_max"]["value"] - r[f"{f}_min"]["value"]) / 1000 for f in ("ingested_at", "enriched_at", "indexed_at")}
+    span = {
+        f: (r[f"{f}_max"]["value"] - r[f"{f}_min"]["value"]) / 1000
+        for f in ("ingested_at", "enriched_at", "indexed_at")
+    }
     return {"span_s": {k: round(v, 1) for k, v in span.items()}}
 
 
@@ -211,20 +214,22 @@ def _drain_rate(p: Pipeline, names: list[str], progress, total: int) -> tuple[fl
     p.start(names)
     try:
         while (first := progress()) == 0:
-            time.sleep(0.1)
+            time.sleep(0.05)
         pids = [pid for n in names for pid in (p.procs[n].popen.pid, *p.procs[n].children())]  # type: ignore[union-attr]
         t0, cpu0 = time.perf_counter(), cpu_seconds(pids)
         while (done := progress()) < total:
-            time.sleep(0.2)
+            time.sleep(0.05)
         wall, cpu = time.perf_counter() - t0, cpu_seconds(pids) - cpu0
         return (done - first) / wall, (done - first) / max(cpu, 1e-9)
     finally:
         p.stop()
 
 
-def ratios(es: Elasticsearch, sample: list[dict[str, Any]], workers: int, concurrency: int, ingest_rate: float) -> dict[str, Any]:
+def ratios(
+    es: Elasticsearch, sample: list[dict[str, Any]], workers: int, concurrency: int, ingest_rate: float
+) -> dict[str, Any]:
     """Each stage alone on the same documents, against its library baseline, in this run."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
     from services.enrich.enrichment import enrich
     from services.ingest.articles import ArticleIn, to_raw
@@ -259,19 +264,27 @@ def ratios(es: Elasticsearch, sample: list[dict[str, Any]], workers: int, concur
     consumer.close()
     ns.cleanup()
 
-    # Index stage alone: enriched records in Kafka, the indexer drains them. Five copies of the
-    # sample (new ids): at ~2k docs/s the sample alone drains in about one refresh interval, which
-    # is too coarse to time.
-    enriched = [e.model_copy(update={"id": f"{e.id}-{k}"}) for k in range(5) for e in enriched]
+    # Index stage alone: enriched records in Kafka, the indexer drains them. Progress is the
+    # indexer's committed offset (it commits a batch once its bulk succeeded), which does not wait
+    # for a refresh, like helpers.bulk. Ten copies of the sample (new ids) so that the drain takes
+    # several seconds.
+    enriched = [e.model_copy(update={"id": f"{e.id}-{k}"}) for k in range(10) for e in enriched]
     ns = Namespace(prefix="bench-ratio-")
     ns.create()
     s = ns.settings
     for f in [producer.send(s.topic(Topic.ARTICLES_ENRICHED), key=e.id.encode(), value=e.to_bytes()) for e in enriched]:
         f.get(30)
     producer.close()
-    alias = f"{ns.prefix}articles"
+    admin = KafkaAdminClient(bootstrap_servers=KAFKA)
+    group, topic = f"{s.topic_prefix}search-indexer", s.topic(Topic.ARTICLES_ENRICHED)
+
+    def committed() -> int:
+        offsets = admin.list_consumer_group_offsets(group)
+        return sum(o.offset for tp, o in offsets.items() if tp.topic == topic and o.offset > 0)
+
     p = Pipeline(ns, LOGS / "ratio-index", extra_env=env)
-    index_rate, _ = _drain_rate(p, ["indexer"], lambda: count(es, alias) if es.indices.exists_alias(name=alias) else 0, len(enriched))
+    index_rate, _ = _drain_rate(p, ["indexer"], committed, len(enriched))
+    admin.close()
     ns.cleanup()
 
     scratch = "bench-ratio-scratch-bulk"

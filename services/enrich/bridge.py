@@ -30,7 +30,7 @@ from kafka.errors import CommitFailedError, KafkaError
 from services.enrich.settings import EnrichSettings
 from shared.kafka import DlqLimit, DlqPublisher, OffsetTracker, consumer_lag, make_consumer, wait_for_topic
 from shared.metrics import CELERY_QUEUE, CONSUMER_LAG, DLQ, IN_FLIGHT, MESSAGES, PAUSED
-from shared.process import beat
+from shared.process import beat, freeze_startup_heap
 from shared.schemas import MessageError, RawArticle, UnknownSchemaVersion, decode, payload_text
 from shared.topics import Stage, Topic
 
@@ -84,6 +84,7 @@ class Bridge:
         DlqRatioExceeded (a bad deploy): the process exits without committing further."""
         wait_for_topic(self.consumer, self.topic, stop)
         self.consumer.subscribe([self.topic], listener=_Listener(self))
+        freeze_startup_heap()
         log.info("bridge started", extra={"topic": self.topic})
         try:
             while not stop.is_set():

@@ -1,5 +1,9 @@
 """The indexer: ``articles.enriched`` -> Elasticsearch, in batches, committing after the bulk.
 
+One bulk request is in flight on a helper thread while the consumer thread polls and decodes the
+next batch, so Elasticsearch and the decoding overlap; a batch is finished (retried, matched,
+committed) before the next one is sent.
+
 Per-item outcomes of a bulk request are classified:
 - 2xx, or a 409 version conflict (a newer copy is already indexed): done;
 - 400-class mapping/validation errors: the DLQ (``search.dlq``), never retried;
@@ -14,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +36,7 @@ from services.search.index import ensure_index, to_document
 from services.search.settings import SearchSettings
 from shared.kafka import DlqLimit, DlqPublisher, consumer_lag, make_consumer, wait_for_topic
 from shared.metrics import CONSUMER_LAG, DLQ, FRESHNESS, MESSAGES, PAUSED, STAGE_SECONDS
-from shared.process import beat
+from shared.process import beat, freeze_startup_heap
 from shared.schemas import EnrichedArticle, MessageError, UnknownSchemaVersion, decode
 from shared.topics import Stage, Topic
 
@@ -45,6 +50,17 @@ class Pending:
     value: bytes | None
     article: EnrichedArticle | None = None
     attempts: int = 0
+
+
+@dataclass
+class _Flight:
+    """A batch whose bulk request was sent and whose offsets are not committed yet."""
+
+    batch: list[Pending]
+    todo: list[Pending]
+    now: datetime
+    sent: Future[Any] | None
+    started: float
 
 
 def make_es(settings: SearchSettings) -> Elasticsearch:
@@ -77,6 +93,8 @@ class Indexer:
         self._last_lag = 0.0
         self._stop: Any = None
         self._indexed: list[str] = []
+        self._flight: _Flight | None = None
+        self._sender = ThreadPoolExecutor(1, thread_name_prefix="bulk")
         # Called once the index exists (e.g. to start the webhook dispatcher).
         self.on_ready: Callable[[], object] | None = None
 
@@ -87,12 +105,15 @@ class Indexer:
             self.on_ready()
         wait_for_topic(self.consumer, self.topic, stop)
         self.consumer.subscribe([self.topic], listener=_Listener(self))
+        freeze_startup_heap()
         log.info("indexer started", extra={"topic": self.topic})
         try:
             while not stop.is_set():
                 self.step()
             self.flush()
+            self.finish()
         finally:
+            self._sender.shutdown(wait=True)
             self.consumer.close(autocommit=False)
             self.dlq.close()
             log.info("indexer stopped")
@@ -119,6 +140,8 @@ class Indexer:
         age_ms = (time.monotonic() - self.batch_started) * 1000 if self.batch else 0
         if len(self.batch) >= self.settings.batch_size or (self.batch and age_ms >= self.settings.batch_max_ms):
             self.flush()
+        elif self._flight is not None and (self._flight.sent is None or self._flight.sent.done()):
+            self.finish()
         now = time.monotonic()
         if now - self._last_lag >= 5.0:
             self._last_lag = now
@@ -129,7 +152,9 @@ class Indexer:
     # --- flushing ------------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Index the batch until every item is done or in the DLQ, then commit its offsets."""
+        """Decode the batch and send it to Elasticsearch on the helper thread, after finishing the
+        batch in flight. So this thread polls and decodes batch N+1 while Elasticsearch indexes
+        batch N; at most one bulk is in flight and offsets are committed in order."""
         if not self.batch:
             return
         batch, self.batch = self.batch, []
@@ -142,12 +167,22 @@ class Indexer:
             except MessageError as exc:
                 reason = "unknown_schema" if isinstance(exc, UnknownSchemaVersion) else "invalid"
                 self._to_dlq(p, reason, str(exc))
+        now = datetime.now(UTC)
+        ops = self._operations(todo, now)
+        self.finish()
+        sent = self._sender.submit(self._send, ops) if todo else None
+        self._flight = _Flight(batch, todo, now, sent, t0)
+
+    def finish(self) -> None:
+        """Complete the batch in flight: retry what failed until every item is done or in the DLQ,
+        run the post-index hook, then commit its offsets."""
+        flight, self._flight = self._flight, None
+        if flight is None:
+            return
+        todo = self._outcomes(flight.todo, flight.sent.result(), flight.now) if flight.sent else []
         delay = 0.2
         paused = False
-        self._indexed = []
         while True:
-            if todo:
-                todo = self._bulk(todo)
             if not todo and self._after_index():
                 break
             if self._stop is not None and self._stop.is_set():
@@ -163,11 +198,14 @@ class Indexer:
             self.consumer.poll(timeout_ms=int(delay * 1000))
             beat(self.settings.health_file)
             delay = min(delay * 2, self.settings.backoff_max_s)
+            if todo:
+                now = datetime.now(UTC)
+                todo = self._outcomes(todo, self._send(self._operations(todo, now)), now)
         if paused:
             self.consumer.resume(*self.consumer.assignment())
             PAUSED.labels("index").set(0)
-        self._commit(batch)
-        STAGE_SECONDS.labels("index").observe(time.perf_counter() - t0)
+        self._commit(flight.batch)
+        STAGE_SECONDS.labels("index").observe(time.perf_counter() - flight.started)
 
     def _after_index(self) -> bool:
         """Run the post-index hook (saved-search matching) on what this batch indexed. False means
@@ -183,10 +221,9 @@ class Indexer:
         self._indexed = []
         return True
 
-    def _bulk(self, items: list[Pending]) -> list[Pending]:
-        """One bulk request. Returns the items to retry."""
-        now = datetime.now(UTC)
+    def _operations(self, items: list[Pending], now: datetime) -> list[dict[str, Any]]:
         ops: list[dict[str, Any]] = []
+        indexed_at = now.isoformat()
         for p in items:
             assert p.article is not None
             version = int(p.article.ingested_at.timestamp() * 1000)
@@ -200,25 +237,33 @@ class Indexer:
                     }
                 }
             )
-            ops.append(to_document(p.article, now.isoformat()))
+            ops.append(to_document(p.article, indexed_at))
+        return ops
+
+    def _send(self, ops: list[dict[str, Any]]) -> Any:
+        """One bulk request (run on the helper thread). None means the whole request failed in a
+        retriable way (unreachable, 429, 5xx)."""
         try:
-            resp = self.es.bulk(operations=ops, refresh=False)
+            return self.es.bulk(operations=ops, refresh=False)
         except (ESConnectionError, ConnectionTimeout) as exc:
             log.warning("Elasticsearch unreachable", extra={"error": repr(exc)})
-            return items
         except ApiError as exc:
-            if exc.meta.status == 429 or exc.meta.status >= 500:
-                log.warning("bulk rejected", extra={"error": f"{exc.meta.status}"})
-                return items
-            raise
+            if exc.meta.status != 429 and exc.meta.status < 500:
+                raise
+            log.warning("bulk rejected", extra={"error": f"{exc.meta.status}"})
+        return None
+
+    def _outcomes(self, items: list[Pending], resp: Any, now: datetime) -> list[Pending]:
+        """Classify each item's outcome of a bulk response. Returns the items to retry."""
+        if resp is None:
+            return items
         retry: list[Pending] = []
-        indexed: list[str] = []
         for p, result in zip(items, resp["items"], strict=True):
+            assert p.article is not None
             outcome = result["index"]
             status = outcome.get("status", 500)
             if status < 300 or status == 409:
-                assert p.article is not None
-                indexed.append(p.article.id)
+                self._indexed.append(p.article.id)
                 MESSAGES.labels("index", "duplicate" if status == 409 else "ok").inc()
                 FRESHNESS.observe(max(0.0, (now - p.article.ingested_at).total_seconds()))
                 self.dlq_limit.record(False)
@@ -227,7 +272,6 @@ class Indexer:
                 retry.append(p)
             else:
                 self._to_dlq(p, "rejected", f"{status}: {outcome.get('error')}")
-        self._indexed.extend(indexed)
         return retry
 
     def _to_dlq(self, p: Pending, reason: str, error: str) -> None:
