@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import redis
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import bulk
 from kafka import KafkaProducer
@@ -37,7 +38,7 @@ from benchmarks.corpus import OUTLETS, indosum_articles, random_date
 from shared.ids import article_id
 from shared.schemas import utcnow
 from shared.topics import Topic
-from tests.pipeline import ES_URL, KAFKA, Namespace, Pipeline
+from tests.pipeline import ES_URL, KAFKA, REDIS_URL, Namespace, Pipeline
 
 RESULTS = Path(__file__).parent / "results"
 LOGS = Path(__file__).resolve().parents[1] / "artifacts" / "bench-pipeline-logs"
@@ -231,6 +232,7 @@ def ratios(
     """Each stage alone on the same documents, against its library baseline, in this run."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
+    from services.enrich.cluster import ClusterSettings, redis_clusterer
     from services.enrich.enrichment import enrich
     from services.ingest.articles import ArticleIn, to_raw
     from services.search.index import MAPPING, SETTINGS, to_document
@@ -240,6 +242,15 @@ def ratios(
     enriched = [enrich(r) for r in raws]
     loop_rate = len(raws) / (time.perf_counter() - t0)
     loop_cpu_rate = len(raws) / (time.process_time() - cpu0)
+    # The workers also cluster stories (state in Redis); the same loop with that step, for reference.
+    clusterer = redis_clusterer(REDIS_URL, ClusterSettings(redis_key_prefix="bench-ratio-loop:cluster"))
+    cpu0 = time.process_time()
+    for r in raws:
+        enrich(r, clusterer=clusterer)
+    loop_cluster_cpu_rate = len(raws) / (time.process_time() - cpu0)
+    keys = redis.Redis.from_url(REDIS_URL)
+    for key in keys.scan_iter("bench-ratio-loop:*", count=1000):
+        keys.delete(key)
 
     # Enrich stage alone: raw records already in Kafka, bridge + workers drain them.
     ns = Namespace(prefix="bench-ratio-")
@@ -309,6 +320,8 @@ def ratios(
         "enrich_stage_vs_annotate_loop_per_cpu_s": round(enrich_cpu_rate / loop_cpu_rate, 2),
         "enrich_stage_articles_per_cpu_s": round(enrich_cpu_rate, 1),
         "annotate_loop_articles_per_cpu_s": round(loop_cpu_rate, 1),
+        "enrich_stage_vs_loop_with_clustering_per_cpu_s": round(enrich_cpu_rate / loop_cluster_cpu_rate, 2),
+        "loop_with_clustering_articles_per_cpu_s": round(loop_cluster_cpu_rate, 1),
         "annotate_loop_articles_per_s_one_core": round(loop_rate, 1),
         "ingest_api_vs_bare_producer": round(ingest_rate / producer_rate, 2),
         "bare_producer_msgs_per_s": round(producer_rate, 1),

@@ -1,8 +1,10 @@
 """The Kafka -> Celery bridge.
 
-Consumes ``articles.raw`` and dispatches one Celery task per record (task id = article id). An
-offset is committed only when the task for it, and every task for the offsets below it, has
-reported that its output is acknowledged by Kafka (the enriched record or a DLQ record).
+Consumes ``articles.raw`` and dispatches Celery tasks of up to ``task_batch_size`` records each
+(what one poll returned, so a quiet stream gets tasks of one). An offset is committed only when the
+task for it, and every task for the offsets below it, has reported that its output is acknowledged
+by Kafka (the enriched record or a DLQ record). An article is in at most one task at a time: a later
+record of an article in flight waits for it, which keeps per-article order.
 
 Nothing is lost when Redis loses tasks: a task with no result after ``redispatch_after_s``, or every
 in-flight task when Redis restarts (its run id changes), is dispatched again from the bridge's
@@ -18,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +38,7 @@ from shared.schemas import MessageError, RawArticle, UnknownSchemaVersion, decod
 from shared.topics import Stage, Topic
 
 log = logging.getLogger(__name__)
-TASK_NAME = "warta.enrich_article"
+TASK_NAME = "warta.enrich_articles"
 # Records taken from Kafka per poll: the most the Celery queue can overshoot its bound by.
 POLL_BATCH = 200
 
@@ -48,6 +51,7 @@ class InFlight:
     payload: str
     dispatched_at: float = 0.0
     dispatches: int = 0
+    task_id: str = ""
 
 
 @dataclass
@@ -66,8 +70,10 @@ class Bridge:
         self.dlq = DlqPublisher(settings, Stage.ENRICH)
         self.dlq_limit = DlqLimit(max_ratio=settings.dlq_max_ratio)
         self.tracker = OffsetTracker()
-        self.in_flight: dict[str, InFlight] = {}  # article id -> the one dispatched record
+        self.in_flight: dict[str, InFlight] = {}  # article id -> the one record being enriched
         self.waiting: dict[str, deque[InFlight]] = {}  # same article, later offsets: dispatched in order
+        self.tasks: dict[str, list[InFlight]] = {}  # Celery task id -> its records
+        self._ready: list[InFlight] = []  # in flight, not dispatched yet (sent at the end of a step)
         self.paused = False
         self._redis_run_id: str | None = None
         self._last_commit = self._last_checks = self._last_lag = self._last_results = 0.0
@@ -112,6 +118,7 @@ class Bridge:
         for tp, records in batch.items():
             for record in records:
                 self._accept(tp, record.offset, record.value)
+        self._dispatch_ready()
         if now - self._last_lag >= 5.0:
             self._last_lag = now
             for tp, lag in consumer_lag(self.consumer).items():
@@ -135,70 +142,101 @@ class Bridge:
             return
         item = InFlight(tp, offset, raw.id, payload)
         if raw.id in self.in_flight:
-            # Keep per-article order and never have two tasks with one id in flight.
+            # Keep per-article order and never have one article in two tasks.
             self.waiting.setdefault(raw.id, deque()).append(item)
             return
-        self._dispatch(item)
+        self.in_flight[raw.id] = item
+        self._ready.append(item)
 
-    def _dispatch(self, item: InFlight) -> None:
-        self.in_flight[item.article_id] = item
+    def _dispatch_ready(self) -> None:
+        # Skip records whose partition was revoked since they were accepted.
+        ready, self._ready = [i for i in self._ready if self.in_flight.get(i.article_id) is i], []
+        size = self.settings.task_batch_size
+        for k in range(0, len(ready), size):
+            self._dispatch(ready[k : k + size])
+
+    def _dispatch(self, items: list[InFlight]) -> None:
+        task_id = uuid.uuid4().hex
+        self.tasks[task_id] = items
+        for item in items:
+            item.task_id = task_id
         try:
-            # The result key may still hold the outcome of an earlier offset of the same article.
-            self.app.backend.forget(item.article_id)
             self.app.send_task(
                 TASK_NAME,
-                args=[item.payload, item.tp.topic, item.tp.partition, item.offset],
-                task_id=item.article_id,
+                args=[items[0].tp.topic, [[i.payload, i.tp.partition, i.offset] for i in items]],
+                task_id=task_id,
                 queue=self.settings.queue,
             )
         except Exception as exc:  # Redis unreachable: the stale check dispatches it again within 1 s
-            item.dispatched_at = float("-inf")
-            log.warning("dispatch failed", extra={"article_id": item.article_id, "error": repr(exc)})
+            for item in items:
+                item.dispatched_at = float("-inf")
+            log.warning("dispatch failed", extra={"count": len(items), "error": repr(exc)})
             return
-        item.dispatched_at = time.monotonic()
-        item.dispatches += 1
+        now = time.monotonic()
+        for item in items:
+            item.dispatched_at = now
+            item.dispatches += 1
+            MESSAGES.labels("bridge", "dispatched" if item.dispatches == 1 else "redispatched").inc()
         self._sent_since_llen += 1
-        MESSAGES.labels("bridge", "dispatched" if item.dispatches == 1 else "redispatched").inc()
 
     # --- completion ----------------------------------------------------------------------------
 
     def _collect_results(self) -> None:
-        if not self.in_flight:
+        if not self.tasks:
             return
-        ids = list(self.in_flight)
+        ids = list(self.tasks)
         keys = [self.app.backend.get_key_for_task(i) for i in ids]
         try:
             values = self.redis.mget(keys)
         except redis.RedisError as exc:
             log.warning("cannot read task results", extra={"error": repr(exc)})
             return
-        for article_id, raw_meta in zip(ids, values, strict=True):
-            if raw_meta is None:
-                continue
-            meta = json.loads(raw_meta)
-            item = self.in_flight[article_id]
+        read = []
+        for task_id, key, raw_meta in zip(ids, keys, values, strict=True):
+            meta = json.loads(raw_meta) if raw_meta is not None else {}
             status = meta.get("status")
-            result = meta.get("result") or {}
+            if status not in ("SUCCESS", "FAILURE"):
+                continue  # not done (no result, or RETRY while some records back off)
+            read.append(key)
+            items = [i for i in self.tasks.pop(task_id) if self._current(i, task_id)]
             if status == "SUCCESS":
-                if result.get("partition") != item.tp.partition or result.get("offset") != item.offset:
-                    continue  # an older run's result; ours is still coming
-                self._finish(item, to_dlq=result.get("status") == "dlq")
-            elif status == "FAILURE":
-                # Only a hard time limit or a crash in the task's own error handling gets here.
-                self.dlq.publish(reason="failed", error=str(result.get("exc_message") or result)[:2000],
-                                 payload=item.payload, source_topic=item.tp.topic, partition=item.tp.partition,
-                                 offset=item.offset, article_id=item.article_id, attempts=item.dispatches)  # fmt: skip
-                DLQ.labels("enrich", "failed").inc()
-                self._finish(item, to_dlq=True)
+                outcomes = {(r["partition"], r["offset"]): r["status"] for r in meta["result"]["items"]}
+                for item in items:
+                    self._finish(item, to_dlq=outcomes[(item.tp.partition, item.offset)] == "dlq")
+            elif len(items) > 1:
+                # Only a hard time limit or a crash in the task's own error handling gets here, and
+                # it may be one record's fault: each record is tried again in a task of its own.
+                for item in items:
+                    self._dispatch([item])
+            else:
+                for item in items:
+                    result = meta.get("result") or {}
+                    self.dlq.publish(reason="failed", error=str(result.get("exc_message") or result)[:2000],
+                                     payload=item.payload, source_topic=item.tp.topic, partition=item.tp.partition,
+                                     offset=item.offset, article_id=item.article_id, attempts=item.dispatches)  # fmt: skip
+                    DLQ.labels("enrich", "failed").inc()
+                    self._finish(item, to_dlq=True)
+        if read:
+            try:
+                self.redis.delete(*read)
+            except redis.RedisError:
+                pass  # they expire anyway (result_expires)
+
+    def _current(self, item: InFlight, task_id: str) -> bool:
+        """Is this task still the one responsible for the record? (Not if the record was dispatched
+        again since, or its partition was revoked.)"""
+        return self.in_flight.get(item.article_id) is item and item.task_id == task_id
 
     def _finish(self, item: InFlight, to_dlq: bool) -> None:
         del self.in_flight[item.article_id]
         self._complete(item.tp, item.offset, to_dlq)
         queue = self.waiting.get(item.article_id)
         if queue:
-            self._dispatch(queue.popleft())
+            successor = queue.popleft()
             if not queue:
                 del self.waiting[item.article_id]
+            self.in_flight[successor.article_id] = successor
+            self._ready.append(successor)
 
     def _complete(self, tp: TopicPartition, offset: int, to_dlq: bool) -> None:
         self.tracker.complete(tp, offset)
@@ -232,19 +270,21 @@ class Bridge:
         CELERY_QUEUE.set(self._queue_length)
         run_id = str(info.get("run_id"))
         if self._redis_run_id is not None and run_id != self._redis_run_id:
-            log.warning("redis restarted: re-dispatching every in-flight task", extra={"count": len(self.in_flight)})
-            for item in list(self.in_flight.values()):
-                self._redispatch(item)
+            log.warning("redis restarted: re-dispatching every in-flight task", extra={"count": len(self.tasks)})
+            for task_id in list(self.tasks):
+                self._redispatch(task_id)
         self._redis_run_id = run_id
 
     def _redispatch_stale(self, now: float) -> None:
-        for item in list(self.in_flight.values()):
-            if now - item.dispatched_at > self.settings.redispatch_after_s:
-                log.warning("task result overdue: re-dispatching", extra={"article_id": item.article_id})
-                self._redispatch(item)
+        for task_id, items in list(self.tasks.items()):
+            if now - items[0].dispatched_at > self.settings.redispatch_after_s:
+                log.warning("task result overdue: re-dispatching", extra={"count": len(items)})
+                self._redispatch(task_id)
 
-    def _redispatch(self, item: InFlight) -> None:
-        self._dispatch(item)
+    def _redispatch(self, task_id: str) -> None:
+        items = [i for i in self.tasks.pop(task_id) if self._current(i, task_id)]
+        if items:
+            self._dispatch(items)
 
     def _backpressure(self) -> None:
         in_flight = len(self.in_flight) + sum(len(q) for q in self.waiting.values())
