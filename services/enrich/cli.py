@@ -35,6 +35,13 @@ def worker(argv: list[str]) -> int:
     from shared.metrics import HEARTBEAT, serve_metrics
 
     configure_logging("enrich-worker", settings.log_level, settings.log_format)
+    from services.enrich.nlp import warm_up
+    from shared.process import freeze_startup_heap
+
+    # The models are loaded once, before the pool forks: every pool process starts ready and shares
+    # them copy-on-write (frozen, so that garbage collection does not touch and copy their pages).
+    warm_up()
+    freeze_startup_heap()
     # Celery supervises its own pool; liveness is "the main process is up".
     HEARTBEAT.max_age_s = float("inf")
     serve_metrics(settings.metrics_port)
