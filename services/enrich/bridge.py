@@ -201,8 +201,16 @@ class Bridge:
             items = [i for i in self.tasks.pop(task_id) if self._current(i, task_id)]
             if status == "SUCCESS":
                 outcomes = {(r["partition"], r["offset"]): r["status"] for r in meta["result"]["items"]}
+                unanswered = []
                 for item in items:
-                    self._finish(item, to_dlq=outcomes[(item.tp.partition, item.offset)] == "dlq")
+                    outcome = outcomes.get((item.tp.partition, item.offset))
+                    if outcome is None:
+                        unanswered.append(item)  # never expected; dispatched again rather than lost
+                    else:
+                        self._finish(item, to_dlq=outcome == "dlq")
+                if unanswered:
+                    log.warning("task result misses records: re-dispatching", extra={"count": len(unanswered)})
+                    self._dispatch(unanswered)
             elif len(items) > 1:
                 # Only a hard time limit or a crash in the task's own error handling gets here, and
                 # it may be one record's fault: each record is tried again in a task of its own.
