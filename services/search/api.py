@@ -42,6 +42,7 @@ from services.search.web import mount_web
 from shared.auth import ApiKey, KeyStore, RateLimiter, Role, require
 from shared.http import install_error_handlers
 from shared.metrics import metrics_asgi_app
+from shared.process import freeze_startup_heap
 from shared.schemas import Region
 
 log = logging.getLogger(__name__)
@@ -198,8 +199,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 class CriteriaParams(BaseModel):
-    """The query parameters that select articles, shared by search, analytics and export. One model
-    is validated once per request (cheaper than seven separately declared parameters)."""
+    """The query parameters that select articles, shared by search, analytics and export. Each
+    endpoint declares all its query parameters as one subclass: one model validated per request
+    costs less than separately declared parameters and dependencies."""
 
     q: str = Field("", max_length=2000, description="Query in the Warta query language")
     date_from: str | None = Field(None, alias="from", description="ISO date or date-time; default zone Asia/Jakarta")
@@ -209,11 +211,31 @@ class CriteriaParams(BaseModel):
     region: list[str] = Field([], description="Region code or name (repeatable)")
     entity: list[str] = Field([], description="Canonical entity name (repeatable)")
 
+    def criteria(self) -> Criteria:
+        return Criteria(q=self.q, date_from=self.date_from, date_to=self.date_to, sources=self.source,
+                        languages=self.language, regions=self.region, entities=self.entity)  # fmt: skip
 
-async def criteria(p: Annotated[CriteriaParams, Query()]) -> Criteria:
-    # async: a plain def dependency would run in the thread pool on every request
-    return Criteria(q=p.q, date_from=p.date_from, date_to=p.date_to, sources=p.source, languages=p.language,
-                    regions=p.region, entities=p.entity)  # fmt: skip
+
+class SearchParams(CriteriaParams):
+    size: int = Field(10, ge=1, le=100)
+    sort: Sort = "relevance"
+    cursor: str | None = Field(None, max_length=2000)
+    collapse: bool = Field(False, description="One hit per story")
+
+
+class TimelineParams(CriteriaParams):
+    interval: Literal["day", "week", "month"] = "day"
+    count: Literal["articles", "stories"] = "articles"
+
+
+class TopParams(CriteriaParams):
+    field: Literal["source", "entity", "person", "org", "location", "region", "language", "source_id"] = "source"
+    size: int = Field(10, ge=1, le=100)
+    count: Literal["articles", "stories"] = "articles"
+
+
+class ExportParams(CriteriaParams):
+    format: Literal["csv", "ndjson"] = "csv"
 
 
 def hit_dict(h: dict[str, Any], story: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -284,6 +306,7 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
             await run_in_threadpool(_ensure_indices, settings)
         except Exception as exc:  # ES down at start-up: /readyz reports it; requests answer 503
             log.warning("could not ensure the indices", extra={"error": repr(exc)})
+        freeze_startup_heap()
         yield
         await app.state.es.close()
         await app.state.limiter.close()
@@ -295,6 +318,9 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         description="Search, analytics, export and alerts over Indonesian regional news. "
         "Authenticate with `Authorization: Bearer <key>`.",
         lifespan=lifespan,
+        # Metrics are exported for Prometheus (/metrics); FastAPI's own OpenTelemetry hooks would
+        # only add per-request work.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.mount("/metrics", metrics_asgi_app())
 
@@ -336,17 +362,10 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
     # --- search -----------------------------------------------------------------------------
 
     @app.get("/v1/search", response_model=SearchResult, tags=["search"], responses=ERRORS)
-    async def search(
-        request: Request,
-        c: Annotated[Criteria, Depends(criteria)],
-        _: Annotated[ApiKey, READER],
-        size: Annotated[int, Query(ge=1, le=100)] = 10,
-        sort: Sort = "relevance",
-        cursor: Annotated[str | None, Query(max_length=2000)] = None,
-        collapse: Annotated[bool, Query(description="One hit per story")] = False,
-    ) -> Any:
+    async def search(request: Request, p: Annotated[SearchParams, Query()], _: Annotated[ApiKey, READER]) -> Any:
         es: AsyncElasticsearch = request.app.state.es
-        query = c.es_query()
+        size, sort, cursor, collapse = p.size, p.sort, p.cursor, p.collapse
+        query = p.criteria().es_query()
         body: dict[str, Any] = {
             "query": query, "size": size, "sort": sort_clause(sort), "track_total_hits": True,
             "timeout": settings.search_timeout, "_source": HIT_SOURCE, "highlight": HIGHLIGHT,
@@ -398,14 +417,9 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
     # --- analytics --------------------------------------------------------------------------
 
     @app.get("/v1/analytics/timeline", response_model=Timeline, tags=["analytics"], responses=ERRORS)
-    async def timeline(
-        request: Request,
-        c: Annotated[Criteria, Depends(criteria)],
-        _: Annotated[ApiKey, READER],
-        interval: Literal["day", "week", "month"] = "day",
-        count: Literal["articles", "stories"] = "articles",
-    ) -> Any:
-        query = c.es_query()
+    async def timeline(request: Request, p: Annotated[TimelineParams, Query()], _: Annotated[ApiKey, READER]) -> Any:
+        interval, count = p.interval, p.count
+        query = p.criteria().es_query()
         hist: dict[str, Any] = {"date_histogram": {"field": "published_at", "calendar_interval": interval,
                                                    "time_zone": str(JAKARTA), "min_doc_count": 0}}  # fmt: skip
         if count == "stories":
@@ -419,15 +433,9 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         return json_response({"interval": interval, "count": count, "time_zone": str(JAKARTA), "buckets": buckets})
 
     @app.get("/v1/analytics/top", response_model=TopResult, tags=["analytics"], responses=ERRORS)
-    async def top(
-        request: Request,
-        c: Annotated[Criteria, Depends(criteria)],
-        _: Annotated[ApiKey, READER],
-        field: Literal["source", "entity", "person", "org", "location", "region", "language", "source_id"] = "source",
-        size: Annotated[int, Query(ge=1, le=100)] = 10,
-        count: Literal["articles", "stories"] = "articles",
-    ) -> Any:
-        query = c.es_query()
+    async def top(request: Request, p: Annotated[TopParams, Query()], _: Annotated[ApiKey, READER]) -> Any:
+        field, size, count = p.field, p.size, p.count
+        query = p.criteria().es_query()
         terms: dict[str, Any] = {"terms": {"field": TOP_FIELDS[field], "size": size}}
         if count == "stories":
             terms["aggs"] = {"stories": {"cardinality": {"field": "story_id", "precision_threshold": 40000}}}
@@ -449,13 +457,11 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}, **ERRORS},
     )
     async def export(
-        request: Request,
-        c: Annotated[Criteria, Depends(criteria)],
-        _: Annotated[ApiKey, READER],
-        format: Literal["csv", "ndjson"] = "csv",
+        request: Request, p: Annotated[ExportParams, Query()], _: Annotated[ApiKey, READER]
     ) -> StreamingResponse:
         es: AsyncElasticsearch = request.app.state.es
-        query = c.es_query()
+        format = p.format
+        query = p.criteria().es_query()
         columns = [
             "id",
             "published_at",

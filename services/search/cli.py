@@ -45,5 +45,5 @@ def serve(argv: list[str]) -> int:
     from services.search.api import create_app
 
     uvicorn.run(create_app(settings), host=a.host or settings.host, port=a.port or settings.port,
-                log_level="warning", timeout_graceful_shutdown=20)  # fmt: skip
+                log_level="warning", access_log=False, timeout_graceful_shutdown=20)  # fmt: skip
     return 0

@@ -7,6 +7,7 @@ import base64
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -64,7 +65,7 @@ class Criteria:
 
     def es_query(self) -> dict[str, Any]:
         try:
-            main = to_es_query(parse(self.q)) if self.q.strip() else {"match_all": {}}
+            main = _compile(self.q) if self.q.strip() else {"match_all": {}}
         except QuerySyntaxError as exc:
             raise BadRequest(exc.message, exc.position) from exc
         filters: list[dict[str, Any]] = []
@@ -88,6 +89,14 @@ class Criteria:
         if not filters:
             return main
         return {"bool": {"must": [main], "filter": filters}}
+
+
+@lru_cache(maxsize=4096)
+def _compile(q: str) -> dict[str, Any]:
+    """The query language compiled to Elasticsearch, cached by text: dashboards, alerts and export
+    pages send the same queries again and again. The result is shared, so callers embed it and
+    never mutate it. Errors are not cached."""
+    return to_es_query(parse(q))
 
 
 def sort_clause(sort: Sort) -> list[dict[str, Any]]:
