@@ -41,8 +41,8 @@ test-chaos: $(STAMP)
 	$(PYTEST) tests -m chaos
 
 lint: $(STAMP)
-	$(BIN)/ruff check shared services tests evals
-	$(BIN)/ruff format --check shared services tests evals
+	$(BIN)/ruff check shared services tests evals benchmarks
+	$(BIN)/ruff format --check shared services tests evals benchmarks
 	$(BIN)/mypy shared
 
 contracts: $(STAMP)

