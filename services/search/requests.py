@@ -91,7 +91,7 @@ class Criteria:
         return {"bool": {"must": [main], "filter": filters}}
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _compile(q: str) -> dict[str, Any]:
     """The query language compiled to Elasticsearch, cached by text: dashboards, alerts and export
     pages send the same queries again and again. The result is shared, so callers embed it and

@@ -162,3 +162,15 @@ def test_never_uses_query_string(query: str) -> None:
     found = keys(to_es_query(parse(query)))
     assert "query_string" not in found
     assert "simple_query_string" not in found
+
+
+def test_criteria_reuses_the_compiled_query_without_changing_it() -> None:
+    from services.search.requests import BadRequest, Criteria
+
+    plain = Criteria(q="blora AND bupati").es_query()
+    filtered = Criteria(q="blora AND bupati", sources=["Klikjateng.com"], regions=["3316"]).es_query()
+    assert filtered["bool"]["must"][0] is plain  # compiled once, shared
+    assert plain == to_es_query(parse("blora AND bupati"))  # and left as compiled
+    for _ in range(2):  # errors are raised every time, never cached
+        with pytest.raises(BadRequest):
+            Criteria(q="blora AND").es_query()
