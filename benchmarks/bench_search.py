@@ -3,7 +3,9 @@
 Indexes N (default 100,000) realistic Indonesian articles generated from the IndoSum development
 data (enriched once per base article with the real NLP), starts ``warta search serve`` on them and
 measures p50/p99 of ``/v1/search`` and ``/v1/analytics/timeline`` at concurrency 1, 8 and 32, next
-to the identical query sent straight to Elasticsearch. Writes ``benchmarks/results/search.json``.
+to the identical query sent straight to Elasticsearch. The timeline query is also sent through
+``benchmarks/floor_proxy.py`` (a bare ASGI app): what any Python HTTP hop costs here. Writes
+``benchmarks/results/search.json``.
 """
 
 from __future__ import annotations
@@ -90,22 +92,34 @@ def percentile(values: list[float], p: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
-def run_load(fn, concurrency: int, requests: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    def one(i: int) -> float:
-        t0 = time.perf_counter()
-        fn(i)
-        return (time.perf_counter() - t0) * 1000
+def run_load(fns: dict[str, Any], concurrency: int, requests: int, rounds: int = 4) -> dict[str, dict[str, float]]:
+    """Latency of each of ``fns`` at ``concurrency``: ``requests`` each, in ``rounds`` that take
+    turns, so that drift in machine speed between minutes hits every function alike."""
+    lat: dict[str, list[float]] = {name: [] for name in fns}
+    wall = dict.fromkeys(fns, 0.0)
+
+    def timed(fn):  # type: ignore[no-untyped-def]
+        def one(i: int) -> float:
+            t0 = time.perf_counter()
+            fn(i)
+            return (time.perf_counter() - t0) * 1000
+
+        return one
 
     with ThreadPoolExecutor(concurrency) as pool:
-        # Warm-up at the measured concurrency: every thread opens its connection, and the API opens
-        # its connections to Elasticsearch, before the clock starts (cold connections were the
-        # whole p99 at concurrency 32: about 1 s, then about 0.23 s once warm).
-        list(pool.map(one, range(max(20, 2 * concurrency))))
-        t0 = time.perf_counter()
-        lat = list(pool.map(one, range(requests)))
-        wall = time.perf_counter() - t0
-    return {"p50_ms": round(percentile(lat, 0.5), 2), "p99_ms": round(percentile(lat, 0.99), 2),
-            "mean_ms": round(statistics.fmean(lat), 2), "rps": round(requests / wall, 1), "requests": requests}  # fmt: skip
+        for r in range(rounds):
+            for name, fn in fns.items():
+                one = timed(fn)
+                # Warm-up at the measured concurrency: every thread has its connection, and the API
+                # its connections to Elasticsearch, before the clock starts (cold connections were
+                # the whole p99 at concurrency 32: about 1 s, then about 0.23 s once warm).
+                list(pool.map(one, range(max(20, 2 * concurrency))))
+                t0 = time.perf_counter()
+                lat[name] += pool.map(one, range(r * requests // rounds, (r + 1) * requests // rounds))
+                wall[name] += time.perf_counter() - t0
+    return {name: {"p50_ms": round(percentile(v, 0.5), 2), "p99_ms": round(percentile(v, 0.99), 2),
+                   "mean_ms": round(statistics.fmean(v), 2), "rps": round(len(v) / wall[name], 1), "requests": len(v)}
+            for name, v in lat.items()}  # fmt: skip
 
 
 def main() -> int:
@@ -131,14 +145,21 @@ def main() -> int:
     api = subprocess.Popen(
         [WARTA, "search", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
     )
+    floor_port = free_port()
+    floor = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "benchmarks.floor_proxy:app", "--port", str(floor_port), "--log-level", "warning",
+         "--no-access-log"], env={**env, "WARTA_ES_URL": ES_URL}, cwd=Path(__file__).resolve().parents[1],
+    )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(120):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        floor_base = f"http://127.0.0.1:{floor_port}"
+        for url in (f"{base}/readyz", f"{floor_base}/?q=x"):
+            for _ in range(120):
+                try:
+                    if httpx.get(url, timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.5)
         headers = {"Authorization": f"Bearer {key}"}
         clients: dict[int, httpx.Client] = {}
 
@@ -166,6 +187,10 @@ def main() -> int:
                              headers=headers)  # fmt: skip
             r.raise_for_status()
 
+        def floor_timeline(i: int) -> None:
+            r = client().get(f"{floor_base}/", params={"q": QUERIES[i % len(QUERIES)], "interval": "week"})
+            r.raise_for_status()
+
         def es_timeline(i: int) -> None:
             body = {"size": 0, "query": Criteria(q=QUERIES[i % len(QUERIES)]).es_query(), "timeout": "10s",
                     "aggs": {"t": {"date_histogram": {"field": "published_at", "calendar_interval": "week",
@@ -178,20 +203,23 @@ def main() -> int:
         for c in (1, 8, 32):
             n = a.requests if c == 1 else a.requests * 2
             row: dict[str, Any] = {"concurrency": c}
-            for name, fn in (("search_api", api_search), ("search_es", es_search), ("timeline_api", api_timeline),
-                             ("timeline_es", es_timeline)):  # fmt: skip
-                row[name] = run_load(fn, c, n)
+            row.update(run_load({"search_api": api_search, "search_es": es_search, "timeline_api": api_timeline,
+                                 "timeline_es": es_timeline, "timeline_floor": floor_timeline}, c, n))  # fmt: skip
+            for name in ("search_api", "search_es", "timeline_api", "timeline_es", "timeline_floor"):
                 print(c, name, row[name], flush=True)
             row["search_p50_ratio"] = round(row["search_api"]["p50_ms"] / row["search_es"]["p50_ms"], 2)
             row["timeline_p50_ratio"] = round(row["timeline_api"]["p50_ms"] / row["timeline_es"]["p50_ms"], 2)
+            # The same query through benchmarks/floor_proxy.py: one bare Python HTTP hop, no framework.
+            row["timeline_floor_p50_ratio"] = round(row["timeline_floor"]["p50_ms"] / row["timeline_es"]["p50_ms"], 2)
             table.append(row)
         result["latency"] = table
         result["api_rss_mb"] = round(
             int(Path(f"/proc/{api.pid}/status").read_text().split("VmHWM:")[1].split()[0]) / 1024, 1
         )
     finally:
-        api.terminate()
-        api.wait(20)
+        for proc in (api, floor):
+            proc.terminate()
+            proc.wait(20)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "search.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
