@@ -30,7 +30,7 @@ MAX_QUEUE = 20  # tasks
 TASK_BATCH = EnrichSettings.model_fields["task_batch_size"].default
 # The bridge may overshoot the bound by one poll's worth of tasks.
 ALLOWED_PEAK = MAX_QUEUE + math.ceil(POLL_BATCH / TASK_BATCH)
-BURST = 800  # without backpressure the queue would reach BURST / TASK_BATCH (100) tasks, over ALLOWED_PEAK
+BURST = 800  # without backpressure the queue would reach BURST / TASK_BATCH (50) tasks, over ALLOWED_PEAK (33)
 
 
 def test_slow_workers_pause_the_bridge_not_fill_redis(chaos_pipeline) -> None:  # type: ignore[no-untyped-def]
