@@ -43,7 +43,7 @@ test-chaos: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check shared services tests evals benchmarks
 	$(BIN)/ruff format --check shared services tests evals benchmarks
-	$(BIN)/mypy shared
+	$(BIN)/mypy shared services
 
 contracts: $(STAMP)
 	$(BIN)/python -m shared.contracts

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_asgi_app, make_wsgi_app
@@ -67,7 +69,7 @@ def _registry() -> CollectorRegistry | None:
     return None
 
 
-def metrics_asgi_app():  # type: ignore[no-untyped-def]
+def metrics_asgi_app() -> Callable[..., Any]:
     registry = _registry()
     return make_asgi_app(registry) if registry else make_asgi_app()
 

@@ -348,7 +348,7 @@ class Bridge:
                 del self.waiting[article_id]
 
 
-class _Listener(ConsumerRebalanceListener):
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # kafka-python is untyped
     def __init__(self, bridge: Bridge) -> None:
         self.bridge = bridge
 

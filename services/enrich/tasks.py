@@ -62,7 +62,7 @@ def _make_clusterer() -> StoryClusterer:
 SINKS = _Sinks()
 
 
-@worker_process_init.connect
+@worker_process_init.connect  # type: ignore[untyped-decorator]  # Celery is untyped
 def _reset_sinks(**_: Any) -> None:
     SINKS.pid = None
 
@@ -71,7 +71,7 @@ def _result(status: str, partition: int, offset: int) -> dict[str, Any]:
     return {"status": status, "partition": partition, "offset": offset}
 
 
-@app.task(bind=True, name="warta.enrich_articles", max_retries=None, acks_late=True)
+@app.task(bind=True, name="warta.enrich_articles", max_retries=None, acks_late=True)  # type: ignore[untyped-decorator]
 def enrich_articles(
     self: Task, topic: str, items: list[list[Any]], done: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:

@@ -128,16 +128,18 @@ def create_app(settings: IngestSettings | None = None, publisher: ArticlePublish
             return JSONResponse(status_code=503, content={"error": str(exc)})
         return Accepted(id=raw.id)
 
+    max_batch = settings.max_batch
+
     @app.post(
         "/v1/articles/batch",
         response_model=BatchResult,
         tags=["articles"],
-        description=f"Up to {settings.max_batch} articles; one result per item. A bad item never sinks the good ones.",
+        description=f"Up to {max_batch} articles; one result per item. A bad item never sinks the good ones.",
     )
     async def post_batch(
         request: Request,
         _: Any = ADMIN,
-        articles: list[dict[str, Any]] = Body(..., embed=True, max_length=settings.max_batch),
+        articles: list[dict[str, Any]] = Body(..., embed=True, max_length=max_batch),
     ) -> Any:
         results: list[ItemResult | None] = [None] * len(articles)
         raws = []

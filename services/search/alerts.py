@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import json
@@ -111,9 +112,10 @@ class SavedSearchStore:
 
     def create(self, name: str, query: str, webhook_url: str | None) -> dict[str, Any]:
         parse(query)
-        doc = {"id": uuid.uuid4().hex[:16], "name": name, "query": query, "webhook_url": webhook_url, "enabled": True,
+        saved_id = uuid.uuid4().hex[:16]
+        doc = {"id": saved_id, "name": name, "query": query, "webhook_url": webhook_url, "enabled": True,
                "created_at": now_utc().isoformat(), "updated_at": now_utc().isoformat()}  # fmt: skip
-        self.es.index(index=self.idx.saved, id=doc["id"], document=doc, refresh="wait_for")
+        self.es.index(index=self.idx.saved, id=saved_id, document=doc, refresh="wait_for")
         return doc
 
     def get(self, saved_id: str) -> dict[str, Any] | None:
@@ -144,12 +146,12 @@ class SavedSearchStore:
         except NotFoundError:
             return False
 
-    def matches(self, saved_id: str, size: int = 50) -> list[dict[str, Any]]:
+    def matches(self, saved_id: str, size: int = 50) -> builtins.list[dict[str, Any]]:
         resp = self.es.search(index=self.idx.matches, size=size, query={"term": {"saved_search_id": saved_id}},
                               sort=[{"matched_at": "desc"}, {"article_id": "asc"}])  # fmt: skip
         return [h["_source"] for h in resp["hits"]["hits"]]
 
-    def deliveries(self, saved_id: str, size: int = 50) -> list[dict[str, Any]]:
+    def deliveries(self, saved_id: str, size: int = 50) -> builtins.list[dict[str, Any]]:
         resp = self.es.search(index=self.idx.deliveries, size=size, query={"term": {"saved_search_id": saved_id}},
                               sort=[{"created_at": "desc"}])  # fmt: skip
         return [h["_source"] for h in resp["hits"]["hits"]]
@@ -210,6 +212,7 @@ class AlertMatcher:
         if not actions:
             return 0
         _, errors = bulk(self.es, actions, raise_on_error=False, refresh="wait_for")
+        assert isinstance(errors, list)  # not stats_only
         already = {e["create"]["_id"] for e in errors if e.get("create", {}).get("status") == 409}
         other = [e for e in errors if e.get("create", {}).get("status") != 409]
         if other:

@@ -407,7 +407,7 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
     async def get_story(request: Request, story_id: str, _: Annotated[ApiKey, READER],
                         size: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:  # fmt: skip
         es: AsyncElasticsearch = request.app.state.es
-        resp = await es.search(index=alias, query={"term": {"story_id": story_id}}, size=size, _source=HIT_SOURCE,
+        resp = await es.search(index=alias, query={"term": {"story_id": story_id}}, size=size, source_includes=HIT_SOURCE,
                                sort=[{"published_at": {"order": "asc", "missing": "_last"}}, {"id": "asc"}])  # fmt: skip
         if not resp["hits"]["hits"]:
             raise HTTPException(status_code=404, detail=f"story {story_id} not found")

@@ -25,7 +25,12 @@ def indexer(argv: list[str]) -> int:
     guard = SsrfGuard(allow_hosts=settings.webhook_allow_hosts.split(","))
     dispatcher = WebhookDispatcher(es, settings.index_prefix, settings.alias, settings.webhook_secret, guard)
     indexer = Indexer(settings, es=es, on_indexed=matcher.match)
-    indexer.on_ready = lambda: (AlertIndices(settings.index_prefix).ensure(es), dispatcher.start())
+
+    def on_ready() -> None:
+        AlertIndices(settings.index_prefix).ensure(es)
+        dispatcher.start()
+
+    indexer.on_ready = on_ready
     try:
         indexer.run(stop)
     finally:
