@@ -29,7 +29,7 @@ from elasticsearch.helpers import streaming_bulk
 
 from benchmarks.corpus import OUTLETS, indosum_articles, random_date, variants
 from services.search.index import ensure_index, to_document
-from services.search.requests import HIGHLIGHT, HIT_SOURCE, Criteria, sort_clause
+from services.search.requests import HIGHLIGHT, HIT_SOURCE, Criteria, sort_clause, timeline_aggs
 from shared.ids import article_id
 from shared.schemas import EnrichedArticle
 from tests.pipeline import ES_URL, WARTA, free_port
@@ -193,8 +193,7 @@ def main() -> int:
 
         def es_timeline(i: int) -> None:
             body = {"size": 0, "query": Criteria(q=QUERIES[i % len(QUERIES)]).es_query(), "timeout": "10s",
-                    "aggs": {"t": {"date_histogram": {"field": "published_at", "calendar_interval": "week",
-                                                      "time_zone": "Asia/Jakarta", "min_doc_count": 0}}}}  # fmt: skip
+                    "aggs": timeline_aggs("week")}  # fmt: skip
             r = client().post(f"{ES_URL}/{alias}/_search", json=body)
             r.raise_for_status()
             r.json()  # a real client reads the answer, as the API does

@@ -14,7 +14,7 @@ import orjson
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.serializer import OrjsonSerializer
 
-from services.search.requests import JAKARTA, Criteria
+from services.search.requests import Criteria, timeline_aggs
 
 ALIAS = f"{os.environ.get('WARTA_INDEX_PREFIX', '')}articles"
 _es: AsyncElasticsearch | None = None
@@ -36,11 +36,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 return
     assert _es is not None
     args = parse_qs(scope["query_string"].decode())
-    interval = args.get("interval", ["day"])[0]
-    hist = {"date_histogram": {"field": "published_at", "calendar_interval": interval, "time_zone": str(JAKARTA),
-                               "min_doc_count": 0}}  # fmt: skip
     resp = await _es.search(index=ALIAS, size=0, query=Criteria(q=args.get("q", [""])[0]).es_query(),
-                            aggs={"t": hist}, timeout="10s")  # fmt: skip
+                            aggs=timeline_aggs(args.get("interval", ["day"])[0]), timeout="10s")  # fmt: skip
     buckets = [{"key": b["key_as_string"], "count": b["doc_count"]} for b in resp["aggregations"]["t"]["buckets"]]
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": orjson.dumps({"buckets": buckets})})

@@ -29,6 +29,7 @@ from services.search.requests import (
     HIGHLIGHT,
     HIT_SOURCE,
     JAKARTA,
+    STORY_COUNT,
     TOP_FIELDS,
     BadRequest,
     Criteria,
@@ -36,6 +37,7 @@ from services.search.requests import (
     decode_cursor,
     encode_cursor,
     sort_clause,
+    timeline_aggs,
 )
 from services.search.settings import SearchSettings
 from services.search.web import mount_web
@@ -376,7 +378,7 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
             if offset + size > 10_000:
                 raise BadRequest("cursor: collapsed results can be paged through the first 10,000 stories")
             body.update(collapse={"field": "story_id"}, **{"from": offset})
-            body["aggs"] = {"stories": {"cardinality": {"field": "story_id", "precision_threshold": 40000}}}
+            body["aggs"] = {"stories": STORY_COUNT}
         elif cursor:
             body["search_after"] = decode_cursor(cursor, kind)
         resp = await es.search(index=alias, **body)
@@ -420,12 +422,9 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
     async def timeline(request: Request, p: Annotated[TimelineParams, Query()], _: Annotated[ApiKey, READER]) -> Any:
         interval, count = p.interval, p.count
         query = p.criteria().es_query()
-        hist: dict[str, Any] = {"date_histogram": {"field": "published_at", "calendar_interval": interval,
-                                                   "time_zone": str(JAKARTA), "min_doc_count": 0}}  # fmt: skip
-        if count == "stories":
-            hist["aggs"] = {"stories": {"cardinality": {"field": "story_id", "precision_threshold": 40000}}}
-        resp = await request.app.state.es.search(index=alias, size=0, query=query, aggs={"t": hist},
-                                                 timeout=settings.search_timeout)  # fmt: skip
+        resp = await request.app.state.es.search(
+            index=alias, size=0, query=query, aggs=timeline_aggs(interval, count), timeout=settings.search_timeout
+        )
         buckets = [
             {"key": b["key_as_string"], "count": b["stories"]["value"] if count == "stories" else b["doc_count"]}
             for b in resp["aggregations"]["t"]["buckets"]
@@ -438,7 +437,7 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         query = p.criteria().es_query()
         terms: dict[str, Any] = {"terms": {"field": TOP_FIELDS[field], "size": size}}
         if count == "stories":
-            terms["aggs"] = {"stories": {"cardinality": {"field": "story_id", "precision_threshold": 40000}}}
+            terms["aggs"] = {"stories": STORY_COUNT}
             terms["terms"]["order"] = {"stories": "desc"}
         aggs = {"top": terms, "sig": {"significant_terms": {"field": "keywords", "size": 10, "min_doc_count": 2}}}
         resp = await request.app.state.es.search(

@@ -99,6 +99,20 @@ def _compile(q: str) -> dict[str, Any]:
     return to_es_query(parse(q))
 
 
+# Distinct stories among the matches (exact up to 40,000, the aggregation's highest precision).
+STORY_COUNT: dict[str, Any] = {"cardinality": {"field": "story_id", "precision_threshold": 40000}}
+
+
+def timeline_aggs(interval: str, count: Literal["articles", "stories"] = "articles") -> dict[str, Any]:
+    """The timeline aggregation ``t``: matches per calendar interval in the Asia/Jakarta zone, empty
+    intervals included, with the distinct stories of each interval when counting stories."""
+    hist: dict[str, Any] = {"date_histogram": {"field": "published_at", "calendar_interval": interval,
+                                               "time_zone": str(JAKARTA), "min_doc_count": 0}}  # fmt: skip
+    if count == "stories":
+        hist["aggs"] = {"stories": STORY_COUNT}
+    return {"t": hist}
+
+
 def sort_clause(sort: Sort) -> list[dict[str, Any]]:
     newest: list[dict[str, Any]] = [{"published_at": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]
     return newest if sort == "newest" else [{"_score": "desc"}, *newest]
