@@ -64,6 +64,7 @@ eval-nlp: $(STAMP)
 	$(BIN)/python -m evals.eval_nlp
 
 eval-dedup: $(STAMP)
+	$(WARTA) stack up --infra-only
 	$(BIN)/python -m evals.eval_dedup
 
 bench-search: $(STAMP)
