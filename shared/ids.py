@@ -26,6 +26,11 @@ def normalize_url_for_id(url: str) -> str:
 
 
 def article_id(canonical_url: str) -> str:
-    """Return the stable article id for a canonical URL (hex, 96 bits)."""
+    """Return the stable article id for a canonical URL (hex, 96 bits).
+
+    Raises ValueError for a port that is not a number in 0-65535: URLs are checked before they
+    get here (ingest's ``clean_url``: a 422 naming the field, not this error). Credentials never
+    count: the id uses the host, not ``user:pass@``.
+    """
     digest = hashlib.sha256(normalize_url_for_id(canonical_url).encode("utf-8")).hexdigest()
     return digest[:ARTICLE_ID_LENGTH]

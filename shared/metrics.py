@@ -79,10 +79,12 @@ class _QuietHandler(WSGIRequestHandler):
         return
 
 
-def serve_metrics(port: int, host: str = "0.0.0.0") -> WSGIServer | None:
-    """Serve /metrics and /healthz in a daemon thread. Port 0 disables it."""
+def serve_metrics(port: int, host: str | None = None) -> WSGIServer | None:
+    """Serve /metrics and /healthz in a daemon thread. Port 0 disables it. Binds ``host``, else
+    ``WARTA_METRICS_HOST``, else 127.0.0.1: nothing is exposed beyond the machine unless asked."""
     if not port:
         return None
+    host = host or os.environ.get("WARTA_METRICS_HOST") or "127.0.0.1"
     registry = _registry()
     metrics_app = make_wsgi_app(registry) if registry else make_wsgi_app()
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-MAX_TEXT_CHARS = 200_000
+from shared.limits import MAX_TEXT_BYTES
 
 
 def utcnow() -> datetime:
@@ -72,7 +72,9 @@ class _ArticleFields(_Message):
 class RawArticle(_ArticleFields):
     """An article as ingest publishes it to ``articles.raw``: text only, never raw HTML."""
 
-    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+    # The edge rule is in bytes (shared/limits.py ``check_text``, applied by ingest's one builder);
+    # this backstop in characters can never be stricter (a character is at least one byte).
+    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_BYTES)]
     language: str | None = None
 
 
@@ -133,7 +135,9 @@ class DlqRecord(_Message):
     source_topic: str
     source_partition: int | None = None
     source_offset: int | None = None
-    # The original record value, verbatim (UTF-8, or latin-1 escaped when it was not text).
+    # The original record value, verbatim (UTF-8, or latin-1 escaped when it was not text). Cut
+    # only when the DLQ record would not fit in Kafka: ``error`` then ends with "[payload truncated:
+    # kept K of N bytes, sha256 <hex of the whole payload in UTF-8>]" (shared/kafka.py fit_dlq_record).
     payload: str
 
 

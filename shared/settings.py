@@ -2,7 +2,7 @@
 
 Each service extends :class:`CommonSettings` with one class of its own. Values come from
 environment variables with the ``WARTA_`` prefix (pydantic-settings). ``WARTA_ENV`` other than
-``dev``/``test`` refuses placeholder secrets.
+``dev``/``test`` (a deployment) refuses a placeholder or short secret at start-up.
 """
 
 from __future__ import annotations
@@ -16,10 +16,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.topics import Topic, physical
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "dev-secret"})
+# ``openssl rand -hex 24`` gives 48 characters and every API key Warta issues has 43.
+MIN_SECRET_CHARS = 32
 
 
 class CommonSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="WARTA_", extra="ignore")
+    # Errors never show input values: the input holds the secrets (a start-up failure is logged).
+    model_config = SettingsConfigDict(env_prefix="WARTA_", extra="ignore", hide_input_in_errors=True)
 
     env: str = "dev"
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -33,18 +36,38 @@ class CommonSettings(BaseSettings):
     log_format: str = Field(default="json", pattern="^(json|text)$")
     # Port for /metrics and /healthz of consumer processes; 0 disables it.
     metrics_port: int = 0
+    # Interface the consumers' metrics server binds: loopback unless told (compose sets 0.0.0.0
+    # inside its containers so Prometheus can scrape them).
+    metrics_host: str = "127.0.0.1"
     # Consumers touch this file after every successful loop iteration (liveness for compose/k8s).
     health_file: Path | None = None
+    # Consumers stop (DlqRatioExceeded) when more than this share of recent records went to the
+    # DLQ: most likely a bad deploy, better stopped than quarantining everything (arroyo DlqLimit).
+    dlq_max_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
 
-    # Names of fields holding secrets; placeholder values are refused outside dev and test.
+    # Fields holding secrets this process needs: outside dev and test they must be set, not to a
+    # placeholder, and be at least MIN_SECRET_CHARS long.
     secret_fields: ClassVar[tuple[str, ...]] = ()
+    # Secrets this process may run without, held to the same rules when they are set.
+    optional_secret_fields: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="after")
-    def _no_placeholder_secrets(self) -> CommonSettings:
-        if self.production:
-            for name in self.secret_fields:
-                if str(getattr(self, name, "") or "") in PLACEHOLDER_SECRETS:
-                    raise ValueError(f"WARTA_{name.upper()} must be set to a real secret when WARTA_ENV={self.env}")
+    def _no_weak_secrets(self) -> CommonSettings:
+        if not self.production:
+            return self
+        for name in (*self.secret_fields, *self.optional_secret_fields):
+            value = getattr(self, name, None)
+            if value is None and name in self.optional_secret_fields:
+                continue
+            value = str(value or "")
+            # A default is never a deployment's secret; the message never shows the value (it may
+            # be a real secret that is merely short).
+            unset = name in self.secret_fields and name not in self.model_fields_set
+            if unset or value.strip() in PLACEHOLDER_SECRETS or len(value.strip()) < MIN_SECRET_CHARS:
+                raise ValueError(
+                    f"WARTA_{name.upper()} must be set to a real secret of at least {MIN_SECRET_CHARS} characters "
+                    f"when WARTA_ENV={self.env} (generate one with: openssl rand -hex 24)"
+                )
         return self
 
     def topic(self, topic: Topic) -> str:

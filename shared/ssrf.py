@@ -2,6 +2,13 @@
 
 Every URL is checked *after DNS resolution*; callers then connect to the checked address, so a
 DNS answer cannot change between the check and the connect. Redirect targets are checked again.
+
+To connect to the checked address with httpx, send the request to :meth:`Target.pinned_url` with
+the ``Host`` header from :meth:`Target.host_header` and the extensions from
+:meth:`Target.extensions`: for https, ``sni_hostname`` makes TLS send the real name as SNI *and*
+verify the certificate against it. httpx pools connections by the URL's host, here the address, so
+a client that talks to several names must not keep connections alive across them (a connection
+verified for one name would carry a request for another name on the same address).
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ import ipaddress
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -21,12 +28,14 @@ _METADATA = {ipaddress.ip_address("100.100.100.200"), ipaddress.ip_address("fd00
 
 
 class BlockedUrl(Exception):
-    """The URL may not be fetched. ``reason`` is one of: scheme, no_host, dns, private_address."""
+    """The URL may not be fetched. ``reason`` is one of: malformed, scheme, no_host, port, dns,
+    private_address; ``detail`` says more (the refused address, the resolver's error)."""
 
     def __init__(self, url: str, reason: str, detail: str = "") -> None:
         super().__init__(f"refused {url}: {reason}{(' (' + detail + ')') if detail else ''}")
         self.url = url
         self.reason = reason
+        self.detail = detail
 
 
 def default_resolver(host: str, port: int) -> list[str]:
@@ -66,6 +75,28 @@ class Target:
     port: int
     address: str
 
+    def pinned_url(self) -> str:
+        """``url`` with the checked address in place of the host (no userinfo, no fragment)."""
+        parts = urlsplit(self.url)
+        address = f"[{self.address}]" if ":" in self.address else self.address
+        return urlunsplit((self.scheme, f"{address}:{self.port}", parts.path or "/", parts.query, ""))
+
+    def ascii_host(self) -> str:
+        """The host name as sent on the wire (IDNA, as the system resolver encoded it)."""
+        try:
+            return self.host.encode("idna").decode("ascii")
+        except UnicodeError:  # not encodable: the request fails in httpx with a clear error
+            return self.host
+
+    def host_header(self) -> str:
+        """The ``Host`` header for ``url``: the name, with the port unless it is the default."""
+        host = f"[{self.host}]" if ":" in self.host else self.ascii_host()
+        return host if self.port == (443 if self.scheme == "https" else 80) else f"{host}:{self.port}"
+
+    def extensions(self) -> dict[str, str]:
+        """httpx request extensions: for https, SNI and certificate verification use the name."""
+        return {"sni_hostname": self.ascii_host()} if self.scheme == "https" else {}
+
 
 class SsrfGuard:
     """Checks URLs against the address policy. Thread-safe; ``check`` may block on DNS."""
@@ -79,17 +110,24 @@ class SsrfGuard:
 
     def check(self, url: str) -> Target:
         """Return the pinned :class:`Target` for ``url`` or raise :class:`BlockedUrl`."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            hostname = parts.hostname
+        except ValueError as exc:  # e.g. an unclosed or invalid [IPv6] literal
+            raise BlockedUrl(url, "malformed", str(exc)) from exc
         scheme = parts.scheme.lower()
         if scheme not in {"http", "https"}:
             raise BlockedUrl(url, "scheme", scheme or "none")
-        host = (parts.hostname or "").lower().rstrip(".")
+        host = (hostname or "").lower().rstrip(".")
         if not host:
             raise BlockedUrl(url, "no_host")
         try:
-            port = parts.port or (443 if scheme == "https" else 80)
-        except ValueError as exc:
-            raise BlockedUrl(url, "no_host", "bad port") from exc
+            explicit_port = parts.port
+        except ValueError as exc:  # not a number, or above 65535
+            raise BlockedUrl(url, "port", "not a port number between 1 and 65535") from exc
+        if explicit_port == 0:
+            raise BlockedUrl(url, "port", "port 0")
+        port = explicit_port or (443 if scheme == "https" else 80)
         try:
             literal: IPAddress | None = ipaddress.ip_address(host.strip("[]"))
         except ValueError:
@@ -99,7 +137,7 @@ class SsrfGuard:
         else:
             try:
                 addresses = self._resolve(host, port)
-            except OSError as exc:
+            except (OSError, UnicodeError) as exc:  # UnicodeError: a label IDNA cannot encode
                 raise BlockedUrl(url, "dns", str(exc)) from exc
             if not addresses:
                 raise BlockedUrl(url, "dns", "no address")

@@ -6,10 +6,19 @@ task for it, and every task for the offsets below it, has reported that its outp
 by Kafka (the enriched record or a DLQ record). An article is in at most one task at a time: a later
 record of an article in flight waits for it, which keeps per-article order.
 
-Nothing is lost when Redis loses tasks: a task with no result after ``redispatch_after_s``, or every
-in-flight task when Redis restarts (its run id changes), is dispatched again from the bridge's
-memory of the uncommitted records; if the bridge itself dies, the records are re-consumed from the
-committed offsets. Duplicate work is harmless because every sink is keyed by the article id.
+Nothing is lost when Redis loses tasks: a task with no sign of life for ``redispatch_after_s``, or
+every in-flight task when Redis restarts (its run id changes), is dispatched again from the
+bridge's memory of the uncommitted records; if the bridge itself dies, the records are re-consumed
+from the committed offsets. Duplicate work is harmless because every sink is keyed by the article id.
+
+Re-dispatch never multiplies work. A task that is retrying (a Kafka outage, a failing record) is
+alive, not lost: each retry writes a new RETRY state (it names the attempt), and the bridge counts
+every change of that state as a sign of life, so a retry chain is not dispatched again however long
+its bounded retries last. When the bridge does dispatch records again (no sign of life, or a Redis
+restart), the new task gets a new id and the old id is marked superseded in Redis
+(``EnrichSettings.superseded_key``) first: a retry of the old task that still runs somewhere sees
+the mark and stops without writing, so at most one chain works on a record beyond an attempt that
+was already running. The old task's result, if any, is ignored.
 
 Backpressure: past ``max_in_flight`` tasks or ``max_queue_length`` queued in Redis the bridge pauses
 its partitions (it keeps polling, so it stays in the group) and resumes below 80% of both.
@@ -73,6 +82,8 @@ class Bridge:
         self.in_flight: dict[str, InFlight] = {}  # article id -> the one record being enriched
         self.waiting: dict[str, deque[InFlight]] = {}  # same article, later offsets: dispatched in order
         self.tasks: dict[str, list[InFlight]] = {}  # Celery task id -> its records
+        # Celery task id -> (hash of the last non-final state seen, when it changed): a sign of life.
+        self._progress: dict[str, tuple[int, float]] = {}
         self._ready: list[InFlight] = []  # in flight, not dispatched yet (sent at the end of a step)
         self.paused = False
         self._redis_run_id: str | None = None
@@ -192,13 +203,19 @@ class Bridge:
             log.warning("cannot read task results", extra={"error": repr(exc)})
             return
         read = []
+        now = time.monotonic()
         for task_id, key, raw_meta in zip(ids, keys, values, strict=True):
             meta = json.loads(raw_meta) if raw_meta is not None else {}
             status = meta.get("status")
             if status not in ("SUCCESS", "FAILURE"):
-                continue  # not done (no result, or RETRY while some records back off)
+                # Not done. A RETRY state that changed since the last look is a retry chain at work.
+                if raw_meta is not None:
+                    seen = hash(raw_meta)
+                    if self._progress.get(task_id, (None, 0.0))[0] != seen:
+                        self._progress[task_id] = (seen, now)
+                continue
             read.append(key)
-            items = [i for i in self.tasks.pop(task_id) if self._current(i, task_id)]
+            items = [i for i in self._pop_task(task_id) if self._current(i, task_id)]
             if status == "SUCCESS":
                 outcomes = {(r["partition"], r["offset"]): r["status"] for r in meta["result"]["items"]}
                 unanswered = []
@@ -229,6 +246,10 @@ class Bridge:
                 self.redis.delete(*read)
             except redis.RedisError:
                 pass  # they expire anyway (result_expires)
+
+    def _pop_task(self, task_id: str) -> list[InFlight]:
+        self._progress.pop(task_id, None)
+        return self.tasks.pop(task_id)
 
     def _current(self, item: InFlight, task_id: str) -> bool:
         """Is this task still the one responsible for the record? (Not if the record was dispatched
@@ -285,14 +306,22 @@ class Bridge:
 
     def _redispatch_stale(self, now: float) -> None:
         for task_id, items in list(self.tasks.items()):
-            if now - items[0].dispatched_at > self.settings.redispatch_after_s:
+            alive_at = max(items[0].dispatched_at, self._progress.get(task_id, (None, float("-inf")))[1])
+            if now - alive_at > self.settings.redispatch_after_s:
                 log.warning("task result overdue: re-dispatching", extra={"count": len(items)})
                 self._redispatch(task_id)
 
     def _redispatch(self, task_id: str) -> None:
-        items = [i for i in self.tasks.pop(task_id) if self._current(i, task_id)]
-        if items:
-            self._dispatch(items)
+        """Dispatch the task's records again under a new id, after marking the old id superseded
+        so that a retry chain of it still running stops (see the module docstring)."""
+        items = [i for i in self._pop_task(task_id) if self._current(i, task_id)]
+        if not items:
+            return
+        try:
+            self.redis.set(self.settings.superseded_key(task_id), 1, ex=self.settings.superseded_ttl_s)
+        except redis.RedisError as exc:  # best effort: the old chain's result is ignored anyway
+            log.warning("cannot mark a task superseded", extra={"task_id": task_id, "error": repr(exc)})
+        self._dispatch(items)
 
     def _backpressure(self) -> None:
         in_flight = len(self.in_flight) + sum(len(q) for q in self.waiting.values())

@@ -18,7 +18,7 @@ def bridge(argv: list[str]) -> int:
     from shared.process import StopSignal
 
     configure_logging("enrich-bridge", settings.log_level, settings.log_format)
-    serve_metrics(settings.metrics_port)
+    serve_metrics(settings.metrics_port, settings.metrics_host)
     Bridge(settings, app).run(StopSignal())
     return 0
 
@@ -44,7 +44,7 @@ def worker(argv: list[str]) -> int:
     freeze_startup_heap()
     # Celery supervises its own pool; liveness is "the main process is up".
     HEARTBEAT.max_age_s = float("inf")
-    serve_metrics(settings.metrics_port)
+    serve_metrics(settings.metrics_port, settings.metrics_host)
     app.worker_main(
         ["worker", "--loglevel", settings.log_level, "--concurrency", str(a.concurrency), "--pool", a.pool,
          "--queues", settings.queue, "--without-gossip", "--without-mingle", "--hostname", f"enrich-{os.getpid()}@%h"]

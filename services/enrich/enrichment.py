@@ -1,14 +1,40 @@
 """Turn a RawArticle into an EnrichedArticle. Pure apart from the story clusterer's shared state.
 
 This is the one function both the Celery task and ``warta nlp annotate`` build on.
+
+Output size is bounded, so that an article the edge accepted (text up to
+:data:`~shared.limits.MAX_TEXT_BYTES`) always fits in one Kafka record
+(:data:`~shared.limits.KAFKA_MESSAGE_MAX_BYTES`). The record carries the text twice (``text`` and
+``body``); what enrich adds shares :data:`~shared.limits.ENRICHED_OVERHEAD_BYTES` (256 KiB) with
+the article's metadata:
+
+- ``body`` at most ``MAX_TEXT_BYTES`` (Unicode normalisation can make it longer than the text);
+- ``entities`` at most ``MAX_ENTITIES_BYTES`` (the first mention of every entity is kept before
+  any second mention); a mention longer than ``MAX_ENTITY_CHARS`` is not a name and is dropped;
+- ``summary`` sentences cut at ``MAX_SUMMARY_SENTENCE_CHARS``, at most ``MAX_SUMMARY_BYTES`` in all;
+- ``keywords`` longer than ``MAX_KEYWORD_CHARS`` dropped; at most ``MAX_REGIONS`` regions.
+
+These bounds only bite on pathological text: a real article has a few dozen entities.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
+import orjson
+
+from shared.kafka import truncate_encoded
+from shared.limits import MAX_TEXT_BYTES, encoded_size
 from shared.schemas import EnrichedArticle, RawArticle, utcnow
+
+MAX_ENTITIES_BYTES = 128 * 1024
+MAX_ENTITY_CHARS = 200
+MAX_SUMMARY_BYTES = 16 * 1024
+MAX_SUMMARY_SENTENCE_CHARS = 1000
+MAX_KEYWORD_CHARS = 100
+MAX_REGIONS = 64
 
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u3000]+")
 _BLANKS = re.compile(r"\n{3,}")
@@ -31,7 +57,8 @@ def enrich(raw: RawArticle, *, annotate=None, clusterer=None) -> EnrichedArticle
     assigns stories. Both default to the production implementations."""
     if annotate is None:
         from services.enrich.nlp import annotate as annotate
-    body = normalize_body(raw.text)
+    # Cut before the NLP runs, so entity offsets point into the body that is published.
+    body = truncate_encoded(normalize_body(raw.text), MAX_TEXT_BYTES)
     nlp = annotate(body, raw.title)
     language = raw.language or nlp["language"]
     story_id = story_size = None
@@ -47,11 +74,54 @@ def enrich(raw: RawArticle, *, annotate=None, clusterer=None) -> EnrichedArticle
         language_confidence=1.0 if raw.language else float(nlp["language_confidence"]),
         word_count=word_count(body),
         body=body,
-        entities=nlp.get("entities", []),
-        regions=nlp.get("regions", []),
-        summary=nlp.get("summary", []),
-        keywords=nlp.get("keywords", []),
+        entities=bounded_entities(nlp.get("entities", [])),
+        regions=nlp.get("regions", [])[:MAX_REGIONS],
+        summary=bounded_summary(nlp.get("summary", [])),
+        keywords=[k for k in nlp.get("keywords", []) if len(k) <= MAX_KEYWORD_CHARS],
         story_id=story_id,
         story_size=story_size,
         enriched_at=utcnow(),
     )
+
+
+def bounded_entities(entities: list[Any], budget: int = MAX_ENTITIES_BYTES) -> list[Any]:
+    """At most ``budget`` bytes of entity mentions (JSON), in text order. The first mention of each
+    distinct entity is kept before any repeated mention, so a capped list still names every
+    entity it can. Mentions longer than ``MAX_ENTITY_CHARS`` are dropped. Pure."""
+    names = [e for e in entities if len(e.get("text", "")) <= MAX_ENTITY_CHARS]
+    if len(names) == len(entities) and len(orjson.dumps(entities)) <= budget:
+        return entities
+    firsts: list[int] = []
+    repeats: list[int] = []
+    seen: set[tuple[Any, Any]] = set()
+    for i, e in enumerate(names):
+        identity = (e.get("type"), e.get("canonical"))
+        (repeats if identity in seen else firsts).append(i)
+        seen.add(identity)
+    kept: list[int] = []
+    used = 2  # the list's brackets
+    for i in firsts + repeats:
+        size = len(orjson.dumps(names[i])) + 1  # and its comma
+        if used + size > budget:
+            continue  # a smaller mention later may still fit
+        kept.append(i)
+        used += size
+    return [names[i] for i in sorted(kept)]
+
+
+def bounded_summary(sentences: list[str]) -> list[str]:
+    """Summary sentences cut at ``MAX_SUMMARY_SENTENCE_CHARS`` (at a space when there is one near
+    the end, marked with an ellipsis), at most ``MAX_SUMMARY_BYTES`` (JSON) in all. Pure."""
+    out: list[str] = []
+    used = 0
+    for sentence in sentences:
+        if len(sentence) > MAX_SUMMARY_SENTENCE_CHARS:
+            cut = sentence[:MAX_SUMMARY_SENTENCE_CHARS]
+            space = cut.rfind(" ")
+            sentence = (cut[:space] if space > MAX_SUMMARY_SENTENCE_CHARS * 0.8 else cut).rstrip() + "\u2026"
+        size = encoded_size(sentence) + 3  # quotes and a comma
+        if used + size > MAX_SUMMARY_BYTES:
+            break
+        out.append(sentence)
+        used += size
+    return out

@@ -25,8 +25,15 @@ class EnrichSettings(CommonSettings):
     task_time_limit_s: int = 60
     # Longer than the slowest task, so Redis never re-delivers a task that is still running.
     visibility_timeout_s: int = 120
+    # Attempts at enriching a record whose NLP fails (a bug, a time limit) before it goes to the DLQ.
     max_retries: int = 3
     retry_backoff_s: float = 1.0
+    # A record whose Kafka write keeps failing with a retriable error (an outage) is retried with
+    # backoff doubling from ``retry_backoff_s`` up to ``kafka_retry_backoff_max_s``, for at most
+    # ``kafka_retry_window_s`` after its first failure; then it goes to the DLQ ("failed").
+    kafka_retry_window_s: float = Field(default=900.0, ge=0.0)
+    # Capped at half the visibility timeout (see ``kafka_backoff_cap_s``).
+    kafka_retry_backoff_max_s: float = Field(default=30.0, gt=0.0)
     # Chaos/testing hook: an article whose text contains this marker fails enrichment on every try.
     # Empty (the default) disables it.
     fault_inject_marker: str = ""
@@ -34,5 +41,21 @@ class EnrichSettings(CommonSettings):
     fault_inject_delay_s: float = 0.0
 
     @property
+    def kafka_backoff_cap_s(self) -> float:
+        # Redis re-delivers a task that a worker holds (waiting for its countdown) longer than the
+        # visibility timeout, which would start a second chain for the same records.
+        return min(self.kafka_retry_backoff_max_s, self.visibility_timeout_s / 2)
+
+    @property
     def queue(self) -> str:
         return "enrich"
+
+    def superseded_key(self, task_id: str) -> str:
+        """Redis key the bridge sets when it dispatched a task's records again under a new id: a
+        retry chain of the old task stops when it sees it (see services/enrich/bridge.py)."""
+        return f"{self.redis_prefix}enrich:superseded:{task_id}"
+
+    @property
+    def superseded_ttl_s(self) -> int:
+        # Outlives any chain of the old task: its retry window, plus queueing and one run.
+        return int(self.kafka_retry_window_s + self.redispatch_after_s + self.task_time_limit_s) + 3600

@@ -40,7 +40,7 @@ def crawler(argv: list[str]) -> int:
 
     settings = IngestSettings()
     configure_logging("ingest-crawler", settings.log_level, settings.log_format)
-    serve_metrics(settings.metrics_port)
+    serve_metrics(settings.metrics_port, settings.metrics_host)
     stop = StopSignal()
     publisher = ArticlePublisher(settings, stage="crawl")
     try:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from services.ingest.crawler.health import SourceHealth, source_health
@@ -53,12 +54,10 @@ class CrawlRequested(BaseModel):
     status: str = "scheduled"
 
 
-def _invalid(field: str, message: str) -> HTTPException:
-    # Same shape as FastAPI's request validation errors, so clients handle one format.
-    return HTTPException(
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        detail=[{"loc": ["body", field], "msg": message, "type": "value_error"}],
-    )
+def _invalid(field: str, message: str) -> RequestValidationError:
+    # A request validation error like FastAPI's own, so the app's handler gives it the one error
+    # shape (``{"error": "field: message", "detail": [{"loc", "msg", "type"}]}``).
+    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
 
 
 def _check_address(url: str | None, settings: CrawlerSettings) -> None:

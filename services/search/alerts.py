@@ -7,8 +7,17 @@
   saved search id + article id), so re-delivered batches record nothing twice.
 - For a saved search with a webhook, each batch of new matches becomes one delivery document. The
   :class:`WebhookDispatcher` claims pending deliveries with optimistic concurrency (safe with
-  several indexers), POSTs them with an HMAC-SHA256 signature, retries with exponential backoff and
-  keeps a log of every attempt.
+  several indexers), POSTs them with an HMAC-SHA256 signature over ``timestamp + "." + body``,
+  retries with exponential backoff and keeps a log of every attempt. Each attempt also updates the
+  saved search's delivery state (``delivery_status``, ``consecutive_failures``...), which the API
+  and the Monitors page show.
+- Webhook URLs are checked with :mod:`shared.ssrf` when a saved search is created or changed
+  (:func:`check_webhook_url`) and again at every attempt, which resolves the name once and
+  connects to the address it checked (no second lookup that DNS rebinding could answer
+  differently, no proxy from the environment).
+
+The payload, the headers, the retry schedule and how a receiver verifies a call are documented in
+``docs/alerts.md``.
 """
 
 from __future__ import annotations
@@ -18,22 +27,24 @@ import hashlib
 import hmac
 import json
 import logging
+import ssl
 import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 from elasticsearch.helpers import bulk
 
 from services.search.query import parse, to_es_query
-from shared.ssrf import BlockedUrl, SsrfGuard
+from shared.ssrf import BlockedUrl, SsrfGuard, Target
 
 log = logging.getLogger(__name__)
 
-SAVED_MAPPING = {
+SAVED_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
     "properties": {
         "id": {"type": "keyword"},
@@ -43,9 +54,14 @@ SAVED_MAPPING = {
         "enabled": {"type": "boolean"},
         "created_at": {"type": "date"},
         "updated_at": {"type": "date"},
+        # Written by the webhook dispatcher after each attempt (see SavedSearchStore.record_attempt).
+        "delivery_status": {"type": "keyword"},
+        "consecutive_failures": {"type": "integer"},
+        "last_delivery_at": {"type": "date"},
+        "last_delivery_error": {"type": "keyword", "index": False},
     },
 }
-MATCH_MAPPING = {
+MATCH_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
     "properties": {
         "saved_search_id": {"type": "keyword"},
@@ -57,7 +73,7 @@ MATCH_MAPPING = {
         "source": {"type": "keyword"},
     },
 }
-DELIVERY_MAPPING = {
+DELIVERY_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
     "properties": {
         "id": {"type": "keyword"},
@@ -80,6 +96,14 @@ DELIVERY_MAPPING = {
     },
 }
 MAX_ATTEMPTS = 8
+# After failed attempt n the next one waits min(2**n, MAX_BACKOFF_S) seconds: 2, 4, ... 128 s.
+MAX_BACKOFF_S = 300
+# Receivers should refuse a timestamp further than this from their clock (docs/alerts.md).
+SIGNATURE_TOLERANCE_S = 300
+# The delivery state fields of a saved search, cleared when its webhook URL changes.
+DELIVERY_STATE_RESET: dict[str, Any] = {
+    "delivery_status": None, "consecutive_failures": 0, "last_delivery_at": None, "last_delivery_error": None,
+}  # fmt: skip
 
 
 def now_utc() -> datetime:
@@ -101,20 +125,70 @@ class AlertIndices:
         ):
             if not es.indices.exists(index=name):
                 es.options(ignore_status=400).indices.create(index=name, mappings=mapping, settings=small)
+            else:  # an index from an older version: add the fields it lacks (idempotent)
+                es.indices.put_mapping(index=name, properties=mapping["properties"])
+
+
+class WebhookRefused(ValueError):
+    """A webhook URL Warta will not call. ``reason`` is a short code (malformed, scheme, no_host,
+    port, credentials, dns, private_address); the message says why in a sentence for the API client."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+_REFUSALS = {
+    "malformed": "the URL is malformed ({detail})",
+    "scheme": "only http and https URLs can be webhooks",
+    "no_host": "the URL has no host",
+    "port": "the port is not a number between 1 and 65535",
+    "dns": "the host name does not resolve",
+    "private_address": (
+        "the host is or resolves to {detail}, a private, loopback, link-local, reserved or cloud-metadata address; "
+        "an operator can allow a host:port with WARTA_WEBHOOK_ALLOW_HOSTS"
+    ),
+}
+
+
+def check_webhook_url(url: str, guard: SsrfGuard) -> Target:
+    """The checked, pinned target of a webhook URL, or :class:`WebhookRefused`. May block on DNS;
+    a name that does not resolve is refused (it could never be delivered to)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise WebhookRefused("malformed", _REFUSALS["malformed"].format(detail=exc)) from exc
+    if parts.username is not None or parts.password is not None:
+        # They would be stored and shown in clear to every admin; the signature authenticates Warta.
+        raise WebhookRefused("credentials", "credentials in the URL (user:password@) are not allowed")
+    try:
+        return guard.check(url)
+    except BlockedUrl as exc:
+        message = _REFUSALS.get(exc.reason, exc.reason).format(detail=exc.detail)
+        if exc.reason == "dns" and exc.detail:
+            message += f" ({exc.detail})"
+        raise WebhookRefused(exc.reason, message) from exc
 
 
 class SavedSearchStore:
-    """CRUD for saved searches. The query is validated (parsed) before it is stored."""
+    """CRUD for saved searches. The query is validated (parsed) and the webhook URL checked
+    (:func:`check_webhook_url`, may block on DNS) before they are stored; ``create`` and ``update``
+    raise ``ValueError`` (a :class:`~services.search.query.QuerySyntaxError` or
+    :class:`WebhookRefused`) for either."""
 
-    def __init__(self, es: Elasticsearch, prefix: str) -> None:
+    def __init__(self, es: Elasticsearch, prefix: str, guard: SsrfGuard | None = None) -> None:
         self.es = es
         self.idx = AlertIndices(prefix)
+        self.guard = guard or SsrfGuard()
 
     def create(self, name: str, query: str, webhook_url: str | None) -> dict[str, Any]:
         parse(query)
+        if webhook_url is not None:
+            check_webhook_url(webhook_url, self.guard)
         saved_id = uuid.uuid4().hex[:16]
         doc = {"id": saved_id, "name": name, "query": query, "webhook_url": webhook_url, "enabled": True,
-               "created_at": now_utc().isoformat(), "updated_at": now_utc().isoformat()}  # fmt: skip
+               "created_at": now_utc().isoformat(), "updated_at": now_utc().isoformat(), **DELIVERY_STATE_RESET}  # fmt: skip
         self.es.index(index=self.idx.saved, id=saved_id, document=doc, refresh="wait_for")
         return doc
 
@@ -129,15 +203,49 @@ class SavedSearchStore:
         return [h["_source"] for h in resp["hits"]["hits"]]
 
     def update(self, saved_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        """Apply ``changes`` (a partial document); None if there is no such saved search. A new
+        webhook URL clears the delivery state, which described the old one."""
         current = self.get(saved_id)
         if current is None:
             return None
         if "query" in changes and changes["query"] is not None:
             parse(changes["query"])
-        current.update({k: v for k, v in changes.items()})
-        current["updated_at"] = now_utc().isoformat()
-        self.es.index(index=self.idx.saved, id=saved_id, document=current, refresh="wait_for")
-        return current
+        doc = dict(changes)
+        if "webhook_url" in changes and changes["webhook_url"] != current.get("webhook_url"):
+            if changes["webhook_url"] is not None:
+                check_webhook_url(changes["webhook_url"], self.guard)
+            doc.update(DELIVERY_STATE_RESET)
+        doc["updated_at"] = now_utc().isoformat()
+        # A partial update, so the dispatcher's concurrent record_attempt is not overwritten.
+        try:
+            resp = self.es.update(index=self.idx.saved, id=saved_id, doc=doc, refresh="wait_for", source=True)
+        except NotFoundError:
+            return None
+        return dict(resp["get"]["_source"])
+
+    def record_attempt(self, saved_id: str, ok: bool, error: str | None, at: str) -> None:
+        """Record the outcome of one delivery attempt on the saved search. A read and a write
+        conditional on the sequence number, retried on conflict: safe with several dispatchers and
+        a concurrent PATCH (no script: the local stack's Elasticsearch has no Painless). A deleted
+        saved search is ignored; Elasticsearch errors raise."""
+        for _ in range(10):
+            try:
+                current = self.es.get(index=self.idx.saved, id=saved_id)
+            except NotFoundError:
+                return
+            failures = int(current["_source"].get("consecutive_failures") or 0)
+            state = {"delivery_status": "ok", "consecutive_failures": 0, "last_delivery_error": None} if ok else {
+                "delivery_status": "failing", "consecutive_failures": failures + 1, "last_delivery_error": error}  # fmt: skip
+            try:
+                # refresh: the list of saved searches (a search) shows the state at once
+                self.es.update(index=self.idx.saved, id=saved_id, doc={**state, "last_delivery_at": at}, refresh=True,
+                               if_seq_no=current["_seq_no"], if_primary_term=current["_primary_term"])  # fmt: skip
+                return
+            except NotFoundError:
+                return
+            except ConflictError:
+                continue
+        log.warning("delivery state of saved search %s not recorded: too many concurrent updates", saved_id)
 
     def delete(self, saved_id: str) -> bool:
         try:
@@ -231,23 +339,47 @@ class AlertMatcher:
         return new_matches
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, timestamp: int | str, body: bytes) -> str:
+    """The ``X-Warta-Signature`` value: HMAC-SHA256 over ``timestamp + "." + body``."""
+    message = str(timestamp).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, timestamp: str, signature: str, body: bytes, now: float | None = None,
+           tolerance_s: int = SIGNATURE_TOLERANCE_S) -> bool:  # fmt: skip
+    """What a receiver does (docs/alerts.md): the signature matches and the timestamp is recent."""
+    if not timestamp.isdigit() or abs((time.time() if now is None else now) - int(timestamp)) > tolerance_s:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
 class WebhookDispatcher:
-    """Background thread delivering pending webhook batches. Safe to run in several processes."""
+    """Background thread delivering pending webhook batches. Safe to run in several processes.
+
+    Every attempt checks the URL again and connects to the address it checked. ``verify`` is
+    httpx's: the certificate authorities that https webhooks are verified against (a private CA,
+    or a test's)."""
 
     def __init__(self, es: Elasticsearch, prefix: str, alias: str, secret: str, guard: SsrfGuard,
-                 poll_s: float = 0.3, timeout_s: float = 10.0) -> None:  # fmt: skip
+                 poll_s: float = 0.3, timeout_s: float = 10.0, verify: ssl.SSLContext | bool = True) -> None:  # fmt: skip
         self.es = es
         self.alias = alias
         self.idx = AlertIndices(prefix)
-        self.store = SavedSearchStore(es, prefix)
+        self.store = SavedSearchStore(es, prefix, guard)
         self.secret = secret
         self.guard = guard
         self.poll_s = poll_s
-        self.client = httpx.Client(timeout=timeout_s, follow_redirects=False)
+        self.client = httpx.Client(
+            timeout=timeout_s,
+            follow_redirects=False,
+            # A proxy from the environment would connect to the name itself, not the checked address.
+            trust_env=False,
+            # The pool is keyed by the URL's host, which is the pinned address: a kept-alive TLS
+            # connection verified for one name could carry a request for another name hosted on
+            # the same address. Deliveries are rare, so each one gets its own connection.
+            limits=httpx.Limits(max_keepalive_connections=0),
+            verify=verify,
+        )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
 
@@ -304,24 +436,50 @@ class WebhookDispatcher:
                 "sent_at": now_utc().isoformat(),
             }
             body = json.dumps(payload, ensure_ascii=False).encode()
-            headers = {"Content-Type": "application/json", "X-Warta-Signature": sign(self.secret, body),
-                       "X-Warta-Delivery": delivery["id"], "User-Agent": "Warta-Alerts/1"}  # fmt: skip
             t0 = time.perf_counter()
             try:
-                self.guard.check(saved["webhook_url"])
-                r = self.client.post(saved["webhook_url"], content=body, headers=headers)
-                entry["status_code"] = r.status_code
-                ok = 200 <= r.status_code < 300
+                status_code = self.post(saved["webhook_url"], body, delivery["id"])
+                entry["status_code"] = status_code
+                ok = 200 <= status_code < 300
                 if not ok:
-                    entry["error"] = f"HTTP {r.status_code}"
-            except (httpx.HTTPError, BlockedUrl) as exc:
-                entry["error"] = str(exc)[:500]
+                    entry["error"] = f"HTTP {status_code}"
+            except WebhookRefused as exc:
+                entry["error"] = f"refused: {exc.message}"[:500]
+            except Exception as exc:  # any failure of the call is a failed attempt; were it to escape,
+                # the delivery would stay claimed ("delivering") and never be retried
+                entry["error"] = (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)[:500]
             entry["duration_ms"] = int((time.perf_counter() - t0) * 1000)
             status = "delivered" if ok else ("failed" if attempts >= MAX_ATTEMPTS else "pending")
         update: dict[str, Any] = {"status": status, "attempts": attempts, "log": [*delivery.get("log", []), entry]}
         if ok:
             update["delivered_at"] = now_utc().isoformat()
         elif status == "pending":
-            update["next_attempt_at"] = (now_utc() + timedelta(seconds=min(2**attempts, 300))).isoformat()
+            update["next_attempt_at"] = (now_utc() + timedelta(seconds=min(2**attempts, MAX_BACKOFF_S))).isoformat()
         self.es.update(index=self.idx.deliveries, id=delivery["id"], doc=update, refresh=True)
+        if status != "cancelled":
+            try:
+                self.store.record_attempt(delivery["saved_search_id"], ok, entry.get("error"), entry["at"])
+            except Exception as exc:  # the delivery itself is recorded; the next attempt updates the state
+                log.warning("recording the delivery state failed", extra={"error": repr(exc)})
         log.info("webhook delivery", extra={"count": len(delivery["article_ids"]), "error": entry.get("error")})
+
+    def post(self, url: str, body: bytes, delivery_id: str) -> int:
+        """POST one signed delivery; returns the HTTP status. The name is resolved once, every
+        address checked, and the connection made to the checked address (Host and, for https, SNI
+        and certificate verification keep the name). Raises :class:`WebhookRefused` or
+        ``httpx.HTTPError``; the response body is never read."""
+        target = check_webhook_url(url, self.guard)
+        timestamp = str(int(time.time()))
+        headers = {
+            "Host": target.host_header(),
+            "Content-Type": "application/json",
+            "User-Agent": "Warta-Alerts/1",
+            "X-Warta-Delivery": delivery_id,
+            "X-Warta-Timestamp": timestamp,
+            "X-Warta-Signature": sign(self.secret, timestamp, body),
+        }
+        request = self.client.build_request("POST", target.pinned_url(), content=body, headers=headers,
+                                            extensions=target.extensions())  # fmt: skip
+        response = self.client.send(request, stream=True)
+        response.close()
+        return response.status_code

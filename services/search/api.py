@@ -8,49 +8,67 @@ import csv
 import io
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import anyio
 import orjson
 from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch, NotFoundError
 from elasticsearch.serializer import OrjsonSerializer
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from services.search.alerts import AlertIndices, SavedSearchStore
+from services.search.alerts import AlertIndices, SavedSearchStore, WebhookRefused
 from services.search.index import ensure_index
 from services.search.query import QuerySyntaxError
 from services.search.requests import (
+    EXPORT_COLUMNS,
     EXPORT_SOURCE,
     HIGHLIGHT,
     HIT_SOURCE,
     JAKARTA,
+    MAX_QUERY_LENGTH,
+    MAX_TIMELINE_BUCKETS,
     STORY_COUNT,
     TOP_FIELDS,
     BadRequest,
     Criteria,
+    Interval,
     Sort,
+    bucket_count,
     decode_cursor,
     encode_cursor,
+    export_row,
+    fill_buckets,
+    pick_interval,
+    rejection_message,
     sort_clause,
     timeline_aggs,
+    timeline_span,
+    timeline_window,
 )
 from services.search.settings import SearchSettings
 from services.search.web import mount_web
-from shared.auth import ApiKey, KeyStore, RateLimiter, Role, require
-from shared.http import install_error_handlers
+from shared.auth import ApiKey, Authenticator, KeyStore, Role, authenticate_scope, require
+from shared.http import install_error_handlers, install_perimeter
+from shared.limits import MAX_REQUEST_BYTES
 from shared.metrics import metrics_asgi_app
 from shared.process import freeze_startup_heap
 from shared.schemas import Region
+from shared.ssrf import SsrfGuard
 
 log = logging.getLogger(__name__)
 
 READER = Depends(require("reader"))
 ADMIN = Depends(require("admin"))
+# Article ids are hex digests (shared.ids); anything else cannot be one.
+ARTICLE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 # --- response models ------------------------------------------------------------------------------
@@ -105,10 +123,17 @@ class Bucket(BaseModel):
 
 
 class Timeline(BaseModel):
-    interval: str
+    interval: Interval = Field(description="The interval of the buckets: the requested one, or a coarser one")
     count: Literal["articles", "stories"]
     time_zone: str
     buckets: list[Bucket]
+    requested_interval: Interval
+    interval_adjusted: bool = Field(
+        description=f"True when the requested interval would need more than {MAX_TIMELINE_BUCKETS:,} buckets "
+        "and a coarser one was used"
+    )
+    outside_window: int = Field(description="Matches dated before 1900 or over a year ahead: not in any bucket")
+    note: str | None = Field(None, description="Why the interval was adjusted or matches were left out")
 
 
 class TopResult(BaseModel):
@@ -123,16 +148,23 @@ class StoryResult(BaseModel):
     members: list[Hit]
 
 
+WEBHOOK_URL_HELP = (
+    "http(s) URL called with each batch of new matches (docs/alerts.md). It must resolve to public addresses "
+    "only, unless its host:port is in WARTA_WEBHOOK_ALLOW_HOSTS; no credentials in the URL. A refused URL is a 422 "
+    "naming the reason."
+)
+
+
 class SavedSearchIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     query: str = Field(min_length=1, max_length=2000)
-    webhook_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
+    webhook_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://", description=WEBHOOK_URL_HELP)
 
 
 class SavedSearchPatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     query: str | None = Field(default=None, min_length=1, max_length=2000)
-    webhook_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
+    webhook_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://", description=WEBHOOK_URL_HELP)
     enabled: bool | None = None
 
 
@@ -144,6 +176,12 @@ class SavedSearch(BaseModel):
     enabled: bool = True
     created_at: datetime
     updated_at: datetime
+    delivery_status: Literal["ok", "failing"] | None = Field(
+        None, description="Outcome of the last webhook attempt: ok, failing (no success since), null (none yet)"
+    )
+    consecutive_failures: int = Field(0, description="Failed webhook attempts since the last success")
+    last_delivery_at: datetime | None = Field(None, description="Time of the last webhook attempt")
+    last_delivery_error: str | None = Field(None, description="Why the last attempt failed (null after a success)")
 
 
 class Match(BaseModel):
@@ -164,6 +202,7 @@ class Delivery(BaseModel):
     attempts: int
     created_at: datetime
     delivered_at: datetime | None = None
+    next_attempt_at: datetime | None = None
     log: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -205,7 +244,10 @@ class CriteriaParams(BaseModel):
     endpoint declares all its query parameters as one subclass: one model validated per request
     costs less than separately declared parameters and dependencies."""
 
-    q: str = Field("", max_length=2000, description="Query in the Warta query language")
+    # The length is checked with the query's other guards (a 400 with the position), not here.
+    q: str = Field(
+        "", description="Query in the Warta query language", json_schema_extra={"maxLength": MAX_QUERY_LENGTH}
+    )
     date_from: str | None = Field(None, alias="from", description="ISO date or date-time; default zone Asia/Jakarta")
     date_to: str | None = Field(None, alias="to", description="ISO date or date-time; default zone Asia/Jakarta")
     source: list[str] = Field([], description="Outlet filter (repeatable)")
@@ -226,7 +268,7 @@ class SearchParams(CriteriaParams):
 
 
 class TimelineParams(CriteriaParams):
-    interval: Literal["day", "week", "month"] = "day"
+    interval: Interval = "day"
     count: Literal["articles", "stories"] = "articles"
 
 
@@ -262,6 +304,22 @@ def hit_dict(h: dict[str, Any], story: dict[str, Any] | None = None) -> dict[str
 
 def json_response(content: Any, status_code: int = 200) -> Response:
     return Response(orjson.dumps(content), status_code=status_code, media_type="application/json")
+
+
+EXPORT_PAGE = 1000
+EXPORT_KEEP_ALIVE = "2m"
+
+
+class ExportInterrupted(RuntimeError):
+    """An export failed after its response started; raised to make the server cut the body short."""
+
+
+async def _close_pit(es: AsyncElasticsearch, pit_id: str) -> None:
+    """Close a point in time, best effort: it expires after EXPORT_KEEP_ALIVE anyway."""
+    try:
+        await es.close_point_in_time(id=pit_id)
+    except Exception as exc:
+        log.info("could not close an export's point in time", extra={"error": repr(exc)[:500]})
 
 
 async def story_infos(es: AsyncElasticsearch, alias: str, story_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -301,9 +359,11 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         app.state.es = AsyncElasticsearch(settings.es_url, request_timeout=settings.request_timeout_s,
                                           serializer=OrjsonSerializer())  # fmt: skip
         app.state.sync_es = Elasticsearch(settings.es_url, request_timeout=settings.request_timeout_s)
-        app.state.keys = KeyStore(app.state.sync_es, settings.index_prefix)
-        app.state.saved = SavedSearchStore(app.state.sync_es, settings.index_prefix)
-        app.state.limiter = RateLimiter(settings.redis_url, settings.redis_prefix, settings.rate_limit_per_minute)
+        auth = Authenticator(app.state.sync_es, settings, api="search")
+        auth.attach(app)
+        await auth.start()
+        app.state.saved = SavedSearchStore(app.state.sync_es, settings.index_prefix,
+                                           SsrfGuard(allow_hosts=settings.webhook_allow_list))  # fmt: skip
         try:
             await run_in_threadpool(_ensure_indices, settings)
         except Exception as exc:  # ES down at start-up: /readyz reports it; requests answer 503
@@ -311,7 +371,7 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         freeze_startup_heap()
         yield
         await app.state.es.close()
-        await app.state.limiter.close()
+        await auth.close()
         app.state.sync_es.close()
 
     app = FastAPI(
@@ -327,6 +387,9 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
     app.mount("/metrics", metrics_asgi_app())
 
     install_error_handlers(app)
+    # Bodies (saved searches, keys, the web app's proxy) are capped at 64 KiB, and their sender
+    # authenticated, before a byte is read.
+    install_perimeter(app, caps={}, default_cap=MAX_REQUEST_BYTES, gate=authenticate_scope)
 
     @app.exception_handler(BadRequest)
     async def _bad_request(request: Request, exc: BadRequest) -> JSONResponse:
@@ -338,14 +401,18 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def _es_error(request: Request, exc: ApiError) -> JSONResponse:
-        status = 503 if exc.meta.status >= 500 or exc.meta.status == 429 else 400
-        log.warning("Elasticsearch error", extra={"error": f"{exc.meta.status} {exc.message}"})
-        msg = (
-            "search backend busy, try again shortly"
-            if status == 503
-            else f"query rejected by the search backend: {exc.message}"
-        )
-        return JSONResponse(status_code=status, content={"error": msg})
+        # The details (index names, shard failures, Java exception types) go to the log only.
+        log.warning("Elasticsearch error", extra={"path": request.url.path, "status": exc.meta.status,
+                                                  "error": str(exc)[:4000]})  # fmt: skip
+        if exc.meta.status == 400:  # a request Elasticsearch refuses: the client can change it
+            return JSONResponse(status_code=400, content={"error": rejection_message(exc.body)})
+        # 429, 5xx, and a missing index or any other status: the backend's state, not the client's.
+        return JSONResponse(status_code=503, content={"error": "search backend busy, try again shortly"})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette logs the traceback after this answers; the client gets the usual error shape.
+        return JSONResponse(status_code=500, content={"error": "internal error"})
 
     # --- health -----------------------------------------------------------------------------
 
@@ -357,8 +424,9 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
     async def readyz(request: Request) -> Any:
         try:
             await request.app.state.es.cluster.health(timeout="1s")
-        except Exception as exc:
-            return JSONResponse(status_code=503, content={"error": f"Elasticsearch is not reachable: {exc}"})
+        except Exception as exc:  # unauthenticated: the reason goes to the log, not the answer
+            log.warning("readyz: Elasticsearch is not reachable", extra={"error": repr(exc)[:2000]})
+            return JSONResponse(status_code=503, content={"error": "Elasticsearch is not reachable"})
         return {"status": "ready"}
 
     # --- search -----------------------------------------------------------------------------
@@ -374,7 +442,7 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         }  # fmt: skip
         kind = f"{'story' if collapse else 'article'}:{sort}"
         if collapse:
-            offset = int(decode_cursor(cursor, kind)[0]) if cursor else 0
+            offset = decode_cursor(cursor, kind)[0] if cursor else 0  # a non-negative int
             if offset + size > 10_000:
                 raise BadRequest("cursor: collapsed results can be paged through the first 10,000 stories")
             body.update(collapse={"field": "story_id"}, **{"from": offset})
@@ -398,6 +466,9 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
 
     @app.get("/v1/articles/{article_id}", tags=["articles"], responses={404: {"model": ErrorBody}, **ERRORS})
     async def get_article(request: Request, article_id: str, _: Annotated[ApiKey, READER]) -> Any:
+        # The id goes into Elasticsearch's URL: '..' or '.' would address the index itself.
+        if not ARTICLE_ID.fullmatch(article_id):
+            raise BadRequest("article_id: not an article id (letters, digits, '-' and '_', at most 128)")
         try:
             resp = await request.app.state.es.get(index=alias, id=article_id)
         except NotFoundError as exc:
@@ -420,16 +491,39 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
 
     @app.get("/v1/analytics/timeline", response_model=Timeline, tags=["analytics"], responses=ERRORS)
     async def timeline(request: Request, p: Annotated[TimelineParams, Query()], _: Annotated[ApiKey, READER]) -> Any:
-        interval, count = p.interval, p.count
-        query = p.criteria().es_query()
-        resp = await request.app.state.es.search(
-            index=alias, size=0, query=query, aggs=timeline_aggs(interval, count), timeout=settings.search_timeout
-        )
-        buckets = [
-            {"key": b["key_as_string"], "count": b["stories"]["value"] if count == "stories" else b["doc_count"]}
-            for b in resp["aggregations"]["t"]["buckets"]
-        ]
-        return json_response({"interval": interval, "count": count, "time_zone": str(JAKARTA), "buckets": buckets})
+        """Matches per calendar interval, empty intervals included, from ``from`` (else the first
+        match) to ``to`` (else the last). Never more than MAX_TIMELINE_BUCKETS buckets: a span that
+        needs more at the requested interval is counted per the next coarser one that fits
+        (``interval``, ``interval_adjusted``, ``note``). One Elasticsearch request unless adjusted."""
+        requested, count = p.interval, p.count
+        criteria = p.criteria()
+        query = criteria.es_query()
+        start, stop = criteria.time_range()
+        window = timeline_window()
+        interval = requested
+        if start is not None and stop is not None and max(start, window[0]) <= min(stop, window[1]):
+            interval = pick_interval(max(start, window[0]), min(stop, window[1]), requested)  # known: no retry
+        while True:  # at most once per coarser interval; a retry only for a span found in the data
+            resp = await request.app.state.es.search(index=alias, size=0, query=query, timeout=settings.search_timeout,
+                                                     aggs=timeline_aggs(interval, count, window))  # fmt: skip
+            found = resp["aggregations"]["t"]["buckets"]
+            span = timeline_span(found, start, stop, window)
+            if span is None or (wider := pick_interval(*span, interval)) == interval:
+                break
+            interval = wider
+        buckets = fill_buckets(found, *span, interval, count) if span else []
+        outside = resp["aggregations"]["outside"]["doc_count"]
+        notes = []
+        if interval != requested:
+            lo, hi = span or (max(start or window[0], window[0]), min(stop or window[1], window[1]))
+            notes.append(f"{bucket_count(lo, hi, requested):,} {requested} buckets would exceed the limit of "
+                         f"{MAX_TIMELINE_BUCKETS:,}: counted per {interval}")  # fmt: skip
+        if outside:
+            notes.append(f"{outside:,} matching article{'s' if outside > 1 else ''} dated before {window[0].date()} "
+                         f"or after {window[1].date()} not in any bucket")  # fmt: skip
+        return json_response({"interval": interval, "count": count, "time_zone": str(JAKARTA), "buckets": buckets,
+                              "requested_interval": requested, "interval_adjusted": interval != requested,
+                              "outside_window": outside, "note": "; ".join(notes) or None})  # fmt: skip
 
     @app.get("/v1/analytics/top", response_model=TopResult, tags=["analytics"], responses=ERRORS)
     async def top(request: Request, p: Annotated[TopParams, Query()], _: Annotated[ApiKey, READER]) -> Any:
@@ -458,64 +552,71 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
     async def export(
         request: Request, p: Annotated[ExportParams, Query()], _: Annotated[ApiKey, READER]
     ) -> StreamingResponse:
-        es: AsyncElasticsearch = request.app.state.es
-        format = p.format
-        query = p.criteria().es_query()
-        columns = [
-            "id",
-            "published_at",
-            "source",
-            "title",
-            "url",
-            "language",
-            "regions",
-            "entities",
-            "story_id",
-            "summary",
-        ]
+        """Every match, streamed: a point in time and ``search_after``, one page in memory.
 
-        def row(src: dict[str, Any]) -> list[str]:
-            return [src.get("id", ""), src.get("published_at", ""), src.get("source", ""), src.get("title", ""), src.get("url", ""),
-                    src.get("language", ""), "; ".join(r["name"] for r in src.get("regions") or []),
-                    "; ".join(sorted({e["canonical"] for e in src.get("entities") or []})), src.get("story_id", ""),
-                    " ".join(src.get("summary") or [])]  # fmt: skip
+        The point in time is opened and the first page read before the response starts, so a bad
+        query or a backend failure there is an ordinary 4xx/5xx. Later the status is sent: a
+        failure ends the body without the chunked encoding's last chunk (after an ``{"error": ...}``
+        line in ndjson), which HTTP clients report as an incomplete read, never as a complete file.
+        """
+        es: AsyncElasticsearch = request.app.state.es
+        fmt = p.format
+        query = p.criteria().es_query()
+
+        async def page(pit_id: str, after: list[Any] | None) -> dict[str, Any]:
+            body: dict[str, Any] = {"query": query, "size": EXPORT_PAGE, "_source": EXPORT_SOURCE,
+                                    "pit": {"id": pit_id, "keep_alive": EXPORT_KEEP_ALIVE},
+                                    "sort": [{"published_at": {"order": "desc", "missing": "_last"}}, {"id": "asc"}]}  # fmt: skip
+            if after:
+                body["search_after"] = after
+            return dict(await es.search(**body))
+
+        pit_id: str = (await es.open_point_in_time(index=alias, keep_alive=EXPORT_KEEP_ALIVE))["id"]
+        try:
+            first = await page(pit_id, None)
+        except BaseException:
+            await _close_pit(es, pit_id)
+            raise
+
+        def encode(hits: list[dict[str, Any]]) -> bytes:
+            buf = io.StringIO()
+            if fmt == "csv":
+                writer = csv.writer(buf)
+                for h in hits:
+                    writer.writerow(export_row(h["_source"]))
+            else:
+                for h in hits:
+                    buf.write(json.dumps(h["_source"], ensure_ascii=False) + "\n")
+            return buf.getvalue().encode()
 
         async def stream() -> AsyncIterator[bytes]:
-            # Point in time + search_after: a consistent snapshot, no 10k cap, one page in memory.
-            pit = await es.open_point_in_time(index=alias, keep_alive="2m")
-            pit_id = pit["id"]
+            nonlocal pit_id
+            resp, sent = first, 0
             try:
-                if format == "csv":
-                    buf = io.StringIO()
-                    csv.writer(buf).writerow(columns)
-                    yield buf.getvalue().encode()
-                after = None
-                while True:
-                    body: dict[str, Any] = {"query": query, "size": 1000, "pit": {"id": pit_id, "keep_alive": "2m"},
-                                            "sort": [{"published_at": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
-                                            "_source": EXPORT_SOURCE}  # fmt: skip
-                    if after:
-                        body["search_after"] = after
-                    resp = await es.search(**body)
-                    hits = resp["hits"]["hits"]
-                    if not hits:
-                        break
+                if fmt == "csv":
+                    yield (",".join(EXPORT_COLUMNS) + "\r\n").encode()
+                while hits := resp["hits"]["hits"]:
                     pit_id = resp.get("pit_id", pit_id)
-                    after = hits[-1]["sort"]
-                    buf = io.StringIO()
-                    if format == "csv":
-                        w = csv.writer(buf)
-                        for h in hits:
-                            w.writerow(row(h["_source"]))
-                    else:
-                        for h in hits:
-                            buf.write(json.dumps(h["_source"], ensure_ascii=False) + "\n")
-                    yield buf.getvalue().encode()
+                    yield encode(hits)
+                    sent += len(hits)
+                    if len(hits) < EXPORT_PAGE:  # a short page is the last one: no empty request
+                        break
+                    try:
+                        resp = await page(pit_id, hits[-1]["sort"])
+                    except Exception as exc:
+                        log.warning("export interrupted", extra={"records": sent, "error": repr(exc)[:2000]})
+                        if fmt == "ndjson":
+                            yield orjson.dumps({"error": f"export interrupted after {sent} records: the search "
+                                                         "backend failed; this file is incomplete"}) + b"\n"  # fmt: skip
+                        # Raising after the response started makes the server drop the connection
+                        # without the final chunk: the client sees the truncation.
+                        raise ExportInterrupted(f"export interrupted after {sent} records") from exc
             finally:
-                await es.close_point_in_time(id=pit_id)
+                with anyio.CancelScope(shield=True):  # also when the client went away mid-stream
+                    await _close_pit(es, pit_id)
 
-        media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
-        headers = {"Content-Disposition": f'attachment; filename="warta-export.{format}"'}
+        media = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
+        headers = {"Content-Disposition": f'attachment; filename="warta-export.{fmt}"'}
         return StreamingResponse(stream(), media_type=media, headers=headers)
 
     # --- saved searches ---------------------------------------------------------------------
@@ -527,10 +628,18 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         if q is not None:
             Criteria(q=q).es_query()
 
+    def _refused_webhook(exc: WebhookRefused) -> RequestValidationError:
+        # The same 422 shape as any other invalid field (shared.http).
+        return RequestValidationError([{"loc": ("body", "webhook_url"), "msg": exc.message,
+                                        "type": f"webhook_refused.{exc.reason}"}])  # fmt: skip
+
     @app.post("/v1/saved-searches", status_code=201, response_model=SavedSearch, tags=["alerts"], responses=ERRORS)
     async def create_saved(request: Request, body: SavedSearchIn, _: Annotated[ApiKey, ADMIN]) -> Any:
         _check_query(body.query)
-        return await run_in_threadpool(_store(request).create, body.name, body.query, body.webhook_url)
+        try:  # the webhook check resolves the name: off the event loop
+            return await run_in_threadpool(_store(request).create, body.name, body.query, body.webhook_url)
+        except WebhookRefused as exc:
+            raise _refused_webhook(exc) from exc
 
     @app.get("/v1/saved-searches", response_model=list[SavedSearch], tags=["alerts"], responses=ERRORS)
     async def list_saved(request: Request, _: Annotated[ApiKey, ADMIN]) -> Any:
@@ -550,7 +659,10 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         _check_query(body.query)
         # null clears the webhook; for the other fields it means "unchanged".
         changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None or k == "webhook_url"}
-        found = await run_in_threadpool(_store(request).update, saved_id, changes)
+        try:
+            found = await run_in_threadpool(_store(request).update, saved_id, changes)
+        except WebhookRefused as exc:
+            raise _refused_webhook(exc) from exc
         if found is None:
             raise HTTPException(status_code=404, detail=f"saved search {saved_id} not found")
         return found

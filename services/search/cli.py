@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
-from services.search.settings import SearchSettings
+from services.search.settings import IndexerSettings, SearchSettings
 from shared.logs import configure_logging
+
+log = logging.getLogger(__name__)
 
 
 def indexer(argv: list[str]) -> int:
@@ -16,9 +19,12 @@ def indexer(argv: list[str]) -> int:
     from shared.process import StopSignal
     from shared.ssrf import SsrfGuard
 
-    settings = SearchSettings()
+    settings = IndexerSettings()
     configure_logging("search-indexer", settings.log_level, settings.log_format)
-    serve_metrics(settings.metrics_port)
+    if not settings.webhook_secret_set:
+        log.warning("WARTA_WEBHOOK_SECRET is not set: alert webhooks are signed with a random secret no receiver "
+                    "can verify; set it (make up does)")  # fmt: skip
+    serve_metrics(settings.metrics_port, settings.metrics_host)
     es = make_es(settings)
     stop = StopSignal()
     matcher = AlertMatcher(es, settings.index_prefix, settings.alias)

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import base64
 import json
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
-from services.search.query import QuerySyntaxError, parse, to_es_query
+from services.search.query import QueryLimits, QuerySyntaxError, parse, to_es_query
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 Sort = Literal["relevance", "newest"]
+MAX_QUERY_LENGTH = QueryLimits().max_length
 
 # `field` values of /v1/analytics/top and the index fields they aggregate.
 TOP_FIELDS = {
@@ -63,15 +66,23 @@ class Criteria:
     regions: list[str] = field(default_factory=list)
     entities: list[str] = field(default_factory=list)
 
+    def time_range(self) -> tuple[datetime | None, datetime | None]:
+        """``from`` and ``to`` as aware datetimes (``to`` a bare date: the end of that day)."""
+        start, stop = parse_when(self.date_from, "from"), parse_when(self.date_to, "to", end=True)
+        if start and stop and start > stop:
+            raise BadRequest("from is after to")
+        return start, stop
+
     def es_query(self) -> dict[str, Any]:
+        """The Elasticsearch query. Raises :class:`BadRequest` (with the position for query errors)."""
+        if len(self.q) > MAX_QUERY_LENGTH:  # before the blank check: 3,000 spaces are too long as well
+            raise BadRequest(f"query is longer than {MAX_QUERY_LENGTH} characters", MAX_QUERY_LENGTH)
         try:
             main = _compile(self.q) if self.q.strip() else {"match_all": {}}
         except QuerySyntaxError as exc:
             raise BadRequest(exc.message, exc.position) from exc
         filters: list[dict[str, Any]] = []
-        start, stop = parse_when(self.date_from, "from"), parse_when(self.date_to, "to", end=True)
-        if start and stop and start > stop:
-            raise BadRequest("from is after to")
+        start, stop = self.time_range()
         if start or stop:
             rng: dict[str, str] = {}
             if start:
@@ -103,14 +114,124 @@ def _compile(q: str) -> dict[str, Any]:
 STORY_COUNT: dict[str, Any] = {"cardinality": {"field": "story_id", "precision_threshold": 40000}}
 
 
-def timeline_aggs(interval: str, count: Literal["articles", "stories"] = "articles") -> dict[str, Any]:
-    """The timeline aggregation ``t``: matches per calendar interval in the Asia/Jakarta zone, empty
-    intervals included, with the distinct stories of each interval when counting stories."""
+# --- timeline ------------------------------------------------------------------------------------
+#
+# The timeline must stay small and valid whatever dates are in the index: one article dated
+# 0001-01-01 or 1970-01-01 used to make the day histogram 400 (too many buckets) or 1 MB. So:
+# - dates outside TIMELINE_EARLIEST..now+TIMELINE_FUTURE are never bucketed (``hard_bounds``) and
+#   are counted apart (``outside``);
+# - Elasticsearch returns only non-empty buckets (``min_doc_count: 1``), at most one per day of
+#   that window (about 46,000, under its 65,536-bucket limit) and in practice a few;
+# - the API fills the empty intervals itself between ``from`` (or the first match) and ``to`` (or
+#   the last match), and when that span needs more than MAX_TIMELINE_BUCKETS intervals it asks for
+#   the next coarser interval (day, week, month, quarter, year) and says so.
+
+Interval = Literal["day", "week", "month", "quarter", "year"]
+INTERVALS: tuple[Interval, ...] = get_args(Interval)
+MAX_TIMELINE_BUCKETS = 1000
+# No news article is dated before this; the year histogram of the whole window has ~130 buckets.
+TIMELINE_EARLIEST = datetime(1900, 1, 1, tzinfo=JAKARTA)
+TIMELINE_FUTURE = timedelta(days=366)
+_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+
+
+def timeline_window(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The dates the timeline places in buckets: TIMELINE_EARLIEST to a year from now."""
+    return TIMELINE_EARLIEST, (now or datetime.now(UTC)).astimezone(JAKARTA) + TIMELINE_FUTURE
+
+
+def timeline_aggs(
+    interval: str,
+    count: Literal["articles", "stories"] = "articles",
+    window: tuple[datetime, datetime] | None = None,
+) -> dict[str, Any]:
+    """The timeline aggregations: ``t``, the non-empty calendar intervals (Asia/Jakarta) of the
+    matches dated inside ``window`` (default :func:`timeline_window`), with the distinct stories of
+    each interval when counting stories; ``outside``, the matches dated outside it."""
+    lo, hi = window or timeline_window()
+    bounds = {"min": lo.isoformat(), "max": hi.isoformat()}
     hist: dict[str, Any] = {"date_histogram": {"field": "published_at", "calendar_interval": interval,
-                                               "time_zone": str(JAKARTA), "min_doc_count": 0}}  # fmt: skip
+                                               "time_zone": str(JAKARTA), "min_doc_count": 1,
+                                               "hard_bounds": bounds}}  # fmt: skip
     if count == "stories":
         hist["aggs"] = {"stories": STORY_COUNT}
-    return {"t": hist}
+    outside = {"filter": {"bool": {"should": [{"range": {"published_at": {"lt": bounds["min"]}}},
+                                              {"range": {"published_at": {"gt": bounds["max"]}}}]}}}  # fmt: skip
+    return {"t": hist, "outside": outside}
+
+
+def interval_start(moment: datetime, interval: Interval) -> datetime:
+    """Start (Asia/Jakarta midnight) of the calendar interval holding ``moment``; weeks start on
+    Monday, as in Elasticsearch. ``moment`` must be inside :func:`timeline_window`."""
+    day = moment.astimezone(JAKARTA).date()
+    if interval == "week":
+        day -= timedelta(days=day.weekday())
+    elif interval in _MONTHS:
+        months = _MONTHS[interval]
+        day = date(day.year, (day.month - 1) // months * months + 1, 1)
+    return datetime.combine(day, time.min, JAKARTA)
+
+
+def _next_start(start: datetime, interval: Interval) -> datetime:
+    day = start.date()
+    if interval in ("day", "week"):
+        day += timedelta(days=1 if interval == "day" else 7)
+    else:
+        index = day.year * 12 + day.month - 1 + _MONTHS[interval]
+        day = date(index // 12, index % 12 + 1, 1)
+    return datetime.combine(day, time.min, JAKARTA)
+
+
+def bucket_count(lo: datetime, hi: datetime, interval: Interval) -> int:
+    """How many ``interval`` buckets span ``lo`` to ``hi`` (both included). Arithmetic, no loop."""
+    a, b = interval_start(lo, interval).date(), interval_start(hi, interval).date()
+    if interval == "day":
+        return (b - a).days + 1
+    if interval == "week":
+        return (b - a).days // 7 + 1
+    return ((b.year - a.year) * 12 + b.month - a.month) // _MONTHS[interval] + 1
+
+
+def pick_interval(lo: datetime, hi: datetime, requested: Interval, limit: int = MAX_TIMELINE_BUCKETS) -> Interval:
+    """``requested``, or the first coarser interval whose buckets from ``lo`` to ``hi`` fit in
+    ``limit``. Inside :func:`timeline_window` a year always fits."""
+    for interval in INTERVALS[INTERVALS.index(requested) :]:
+        if bucket_count(lo, hi, interval) <= limit:
+            return interval
+    return "year"
+
+
+def timeline_span(
+    buckets: list[dict[str, Any]], start: datetime | None, stop: datetime | None, window: tuple[datetime, datetime]
+) -> tuple[datetime, datetime] | None:
+    """The span to draw: ``from`` (else the first non-empty bucket) to ``to`` (else the last),
+    inside ``window``. None when nothing matched inside the window."""
+    if not buckets:
+        return None
+    lo = start if start is not None else datetime.fromtimestamp(buckets[0]["key"] / 1000, UTC)
+    hi = stop if stop is not None else datetime.fromtimestamp(buckets[-1]["key"] / 1000, UTC)
+    # Compare before converting: a far-off date with an offset cannot always be converted.
+    lo, hi = max(lo, window[0]), min(hi, window[1])
+    return (lo, hi) if lo <= hi else None
+
+
+def fill_buckets(
+    buckets: Iterable[dict[str, Any]], lo: datetime, hi: datetime, interval: Interval, count: str = "articles"
+) -> list[dict[str, Any]]:
+    """Every ``interval`` bucket from ``lo`` to ``hi``, with the counts of the non-empty
+    Elasticsearch ``buckets`` and zero elsewhere. Keys are ISO-8601 in Asia/Jakarta, as
+    Elasticsearch writes them (``2025-05-01T00:00:00.000+07:00``)."""
+    starts = [interval_start(lo, interval)]
+    last = interval_start(hi, interval)
+    while starts[-1] < last:
+        starts.append(_next_start(starts[-1], interval))
+    edges = [int(s.timestamp() * 1000) for s in starts]
+    counts = [0] * len(starts)
+    for b in buckets:
+        i = bisect_right(edges, b["key"]) - 1  # by position, robust to a zone-history difference
+        if 0 <= i < len(counts):
+            counts[i] += b["stories"]["value"] if count == "stories" else b["doc_count"]
+    return [{"key": s.isoformat(timespec="milliseconds"), "count": c} for s, c in zip(starts, counts, strict=True)]
 
 
 def sort_clause(sort: Sort) -> list[dict[str, Any]]:
@@ -123,13 +244,48 @@ def encode_cursor(kind: str, values: list[Any]) -> str:
 
 
 def decode_cursor(cursor: str, kind: str) -> list[Any]:
+    """The sort values of a cursor made by :func:`encode_cursor` for ``kind``. A cursor is client
+    input: raises :class:`BadRequest` unless it has exactly the shape ``kind`` produces, so nothing
+    crafted reaches Elasticsearch (or ``int()``)."""
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if data["k"] != kind or not isinstance(data["v"], list):
+        if not isinstance(data, dict) or data.get("k") != kind or not isinstance(data.get("v"), list):
             raise ValueError("the cursor belongs to another sort order or view")
-        return list(data["v"])
-    except (ValueError, KeyError, TypeError) as exc:
+        values = list(data["v"])
+    except (ValueError, TypeError) as exc:  # binascii.Error and JSONDecodeError are ValueErrors
         raise BadRequest(f"cursor: invalid cursor ({exc})") from exc
+    expected = _CURSOR_SHAPES["story" if kind.startswith("story:") else kind]
+    if len(values) != len(expected) or not all(ok(v) for ok, v in zip(expected, values, strict=True)):
+        raise BadRequest("cursor: invalid cursor (not one this endpoint made)")
+    return values
+
+
+_LONG = 2**63
+
+
+def _is_long(v: Any) -> bool:
+    return type(v) is int and -_LONG <= v < _LONG  # not bool, which is an int subclass
+
+
+def _is_offset(v: Any) -> bool:
+    return type(v) is int and v >= 0
+
+
+def _is_score(v: Any) -> bool:
+    return (type(v) is float or _is_long(v)) and abs(v) < 1e30
+
+
+def _is_id(v: Any) -> bool:
+    return type(v) is str and len(v) <= 512
+
+
+# The sort values each kind of cursor carries (see ``sort_clause``): collapsed search pages by
+# offset; article search by [score,] published_at (epoch ms; Long.MIN/MAX when missing), id.
+_CURSOR_SHAPES: dict[str, tuple[Callable[[Any], bool], ...]] = {
+    "story": (_is_offset,),
+    "article:relevance": (_is_score, _is_long, _is_id),
+    "article:newest": (_is_long, _is_id),
+}
 
 
 # What a hit needs (see ``hit_dict``): entity mentions without offsets or surface text, no
@@ -139,9 +295,70 @@ HIT_SOURCE = ["id", "url", "title", "source", "outlet", "published_at", "summary
 # What an export row carries: the whole enriched article except the body.
 EXPORT_SOURCE = ["id", "url", "title", "source", "outlet", "published_at", "summary", "entities", "regions", "language",
                  "story_id", "story_size", "keywords"]  # fmt: skip
+EXPORT_COLUMNS = ["id", "published_at", "source", "title", "url", "language", "regions", "entities", "story_id",
+                  "summary"]  # fmt: skip
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """``value`` as a CSV cell that no spreadsheet evaluates: text starting with ``=``, ``+``,
+    ``-``, ``@``, tab or carriage return gets a leading single quote, as OWASP recommends. Every
+    exported value is text from third-party pages (titles, summaries, entities, URLs), so a
+    negative number is never mangled: there are none."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def export_row(src: dict[str, Any]) -> list[str]:
+    """One CSV row (:data:`EXPORT_COLUMNS`) of an indexed article, every cell made safe."""
+    values = [src.get("id"), src.get("published_at"), src.get("source"), src.get("title"), src.get("url"),
+              src.get("language"), "; ".join(r["name"] for r in src.get("regions") or []),
+              "; ".join(sorted({e["canonical"] for e in src.get("entities") or []})), src.get("story_id"),
+              " ".join(src.get("summary") or [])]  # fmt: skip
+    return [csv_cell(v) for v in values]
+
+
 HIGHLIGHT = {
     "pre_tags": ["<mark>"],
     "post_tags": ["</mark>"],
     "encoder": "html",
     "fields": {"title": {"number_of_fragments": 0}, "body": {"fragment_size": 180, "number_of_fragments": 2}},
 }
+
+
+# Elasticsearch errors a client can cause, by the type of their root cause, and what to tell them.
+# Anything else is answered without detail: index names, shard failures and Java exception types
+# stay in the server log.
+_BACKEND_REJECTIONS = {
+    "too_many_clauses": "the query expands to too many terms: use fewer or longer wildcard prefixes",
+    "too_many_nested_clauses": "the query expands to too many terms: use fewer or longer wildcard prefixes",
+    "too_many_buckets_exception": "the aggregation needs too many buckets: narrow the date range",
+    "parse_exception": "a date or value in the request cannot be parsed",
+    "date_time_parse_exception": "a date in the request cannot be parsed",
+}
+QUERY_REJECTED = "the search backend rejected the query"
+
+
+def _error_types(error: Any, depth: int = 0) -> Iterable[str]:
+    if not isinstance(error, dict) or depth > 8:
+        return
+    if isinstance(error.get("type"), str):
+        yield error["type"]
+    for cause in error.get("root_cause") or []:
+        yield from _error_types(cause, depth + 1)
+    yield from _error_types(error.get("caused_by"), depth + 1)
+    for shard in error.get("failed_shards") or []:
+        if isinstance(shard, dict):
+            yield from _error_types(shard.get("reason"), depth + 1)
+
+
+def rejection_message(body: Any) -> str:
+    """A client-facing message for an Elasticsearch 400 (``body`` is its error body): a stable
+    sentence, more precise for the few causes a client can fix, never the backend's own text."""
+    error = body.get("error") if isinstance(body, dict) else None
+    for kind in _error_types(error):
+        hint = _BACKEND_REJECTIONS.get(kind)
+        if hint:
+            return f"{QUERY_REJECTED}: {hint}"
+    return QUERY_REJECTED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import ClassVar
 
 from pydantic import Field
@@ -9,8 +10,14 @@ from pydantic import Field
 from shared.settings import CommonSettings
 
 
+def _unset_webhook_secret() -> str:
+    # Unset in dev or test: a random secret, so nothing is ever signed with a guessable one
+    # (`warta search indexer` logs a warning; `make up` passes a per-machine secret).
+    return secrets.token_hex(24)
+
+
 class SearchSettings(CommonSettings):
-    secret_fields: ClassVar[tuple[str, ...]] = ("webhook_secret", "admin_key")
+    optional_secret_fields: ClassVar[tuple[str, ...]] = ("admin_key",)
 
     host: str = "127.0.0.1"
     port: int = 8002
@@ -25,12 +32,34 @@ class SearchSettings(CommonSettings):
     search_timeout: str = "10s"
     # The first admin key, ensured at start-up (make up writes it to .stack/admin-key).
     admin_key: str | None = None
-    # Secret for the HMAC signature of alert webhooks (X-Warta-Signature: sha256=...).
-    webhook_secret: str = "dev-secret"
+    # Secret for the HMAC signature of alert webhooks (X-Warta-Signature: sha256=... over
+    # X-Warta-Timestamp + "." + body; docs/alerts.md).
+    # Only the indexer (which sends the webhooks) needs it: see IndexerSettings.
+    webhook_secret: str = Field(default_factory=_unset_webhook_secret)
+    # Requests per key and minute on this API (ingest counts its own).
     rate_limit_per_minute: int = Field(default=600, ge=1)
-    # host:port entries allowed as webhook targets although they are private (local testing).
+    # Failed authentications (unknown or disabled key) per client address and minute before 429.
+    auth_failures_per_minute: int = Field(default=20, ge=1)
+    # Comma-separated host:port entries (as written in the URL, e.g. "127.0.0.1:9000,hooks.lan:8080")
+    # that webhooks may call although they are or resolve to private, loopback or link-local
+    # addresses. Only that exact host and port; everything else must resolve to public addresses.
     webhook_allow_hosts: str = ""
+
+    @property
+    def webhook_allow_list(self) -> list[str]:
+        return [h.strip() for h in self.webhook_allow_hosts.split(",") if h.strip()]
 
     @property
     def alias(self) -> str:
         return f"{self.index_prefix}articles"
+
+
+class IndexerSettings(SearchSettings):
+    """The indexer's settings: it sends the alert webhooks, so it needs their secret outside dev."""
+
+    secret_fields: ClassVar[tuple[str, ...]] = ("webhook_secret",)
+    optional_secret_fields: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def webhook_secret_set(self) -> bool:
+        return "webhook_secret" in self.model_fields_set

@@ -7,6 +7,7 @@ is missing and how to fix it; nothing waits forever.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import re
@@ -17,11 +18,13 @@ import sys
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from shared.kafka import BROKER_MESSAGE_MAX_BYTES
 from shared.stack import versions as V
 
 ES_USER = "warta-es"
@@ -58,9 +61,52 @@ class Paths:
     def conf(self) -> Path:
         return self.root / "conf"
 
+    @property
+    def es(self) -> Path:
+        """Everything the Elasticsearch service user owns (its home, data and logs), and nothing else."""
+        return self.root / "es"
+
     def ensure(self) -> None:
+        """Create the folders and lock the stack folder down: it holds the admin key and the webhook
+        secret. Other users (including the Elasticsearch service user) may only traverse it to reach
+        ``es/``; it is ours again if an older ``make up`` had handed it to that user."""
         for p in (self.root, self.downloads, self.logs, self.run, self.data, self.conf):
             p.mkdir(parents=True, exist_ok=True)
+        euid = os.geteuid()
+        if euid == 0 and self.root.stat().st_uid == _es_uid():
+            os.chown(self.root, 0, 0)
+        if self.root.stat().st_uid == euid:
+            self.root.chmod(0o711 if euid == 0 else 0o700)
+
+
+def _es_uid() -> int | None:
+    try:
+        return pwd.getpwnam(ES_USER).pw_uid
+    except KeyError:
+        return None
+
+
+def read_or_create_secret(path: Path, make: Callable[[], str]) -> str:
+    """The secret kept in ``path``, created with ``make()`` on first use. The file is created
+    atomically with mode 0600 (never readable by others, not even for a moment) and kept ours: an
+    older ``make up`` left these files to the Elasticsearch user."""
+    if not path.exists():
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(make() + "\n")
+        try:
+            os.link(tmp, path)  # fails if another process created it first: theirs wins
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    st = path.stat()
+    if st.st_uid != os.geteuid() and os.geteuid() == 0:
+        os.chown(path, 0, 0)
+    if st.st_mode & 0o077:
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def _run(cmd: list[str], what: str, timeout: float, fix: str, env: dict[str, str] | None = None) -> str:
@@ -255,6 +301,10 @@ def kafka_command(paths: Paths, port: int, controller_port: int) -> tuple[list[s
                 "share.coordinator.state.topic.min.isr=1",
                 "group.initial.rebalance.delay.ms=0",
                 "delete.topic.enable=true",
+                # Kafka compares this with a whole record batch: one batch overhead above the
+                # producers' max_request_size (KAFKA_MESSAGE_MAX_BYTES, shared/limits.py), so a
+                # record a producer accepted is never refused here (shared/kafka.py).
+                f"message.max.bytes={BROKER_MESSAGE_MAX_BYTES}",
                 "",
             ]
         )
@@ -313,19 +363,41 @@ def _ensure_es_user() -> None:
 
 
 def es_home(paths: Paths) -> Path:
-    """Where the Elasticsearch distribution is unpacked. It must be reachable by the ES user, so if
-    the stack directory sits under a private folder (such as /root), use a folder under /var/tmp."""
-    home = paths.root / f"elasticsearch-{V.ES_VERSION}"
+    """Where the Elasticsearch distribution is unpacked: ``<stack>/es/elasticsearch-<version>``,
+    next to its data and logs; the ES user owns ``<stack>/es`` and nothing else of the stack. It
+    must be reachable by that user, so if the stack directory sits under a private folder (such as
+    /root), use a folder under /var/tmp."""
+    home = paths.es / f"elasticsearch-{V.ES_VERSION}"
     if os.geteuid() != 0:
         return home
     probe = paths.root
     ok = all(os.stat(p).st_mode & 0o001 for p in [probe, *probe.parents])
     if ok:
         return home
-    return Path("/var/tmp") / f"warta-es-{abs(hash(str(paths.root))) % 10**8}" / f"elasticsearch-{V.ES_VERSION}"
+    digest = hashlib.sha256(str(paths.root).encode()).hexdigest()[:12]  # stable across runs, unlike hash()
+    return Path("/var/tmp") / f"warta-es-{digest}" / f"elasticsearch-{V.ES_VERSION}"
+
+
+def migrate_es_layout(paths: Paths) -> None:
+    """Move an Elasticsearch installed by an older ``make up`` (home, data and logs directly in the
+    stack folder, which it then handed to the ES user whole) into ``es/``, and give back to us what
+    that user should not own. Only while Elasticsearch is stopped (it is about to start)."""
+    old_home = paths.root / f"elasticsearch-{V.ES_VERSION}"
+    if old_home.is_dir() and not (paths.es / old_home.name).exists():
+        paths.es.mkdir(parents=True, exist_ok=True)
+        for name in (old_home.name, "es-data", "es-logs"):
+            if (paths.root / name).exists():
+                (paths.root / name).rename(paths.es / name)
+    es_uid = _es_uid()
+    if os.geteuid() != 0 or es_uid is None:
+        return
+    for entry in paths.root.iterdir():
+        if entry.name != paths.es.name and entry.lstat().st_uid == es_uid:
+            _run(["chown", "-R", "0:0", str(entry)], f"giving {entry} back to root", 120, "")
 
 
 def es_command(paths: Paths, port: int) -> tuple[list[str], dict[str, str], str | None]:
+    migrate_es_layout(paths)
     home = es_home(paths)
     if not (home / "bin" / "elasticsearch").exists():
         archive = _es_zip(paths)

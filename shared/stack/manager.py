@@ -9,6 +9,7 @@ already running and healthy is left alone.
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -54,20 +55,36 @@ def _http_ok(url: str) -> bool:
 
 
 def admin_key(paths: Paths) -> str:
-    """The local stack's admin API key: created on the first ``up``, kept in a git-ignored file."""
-    f = paths.root / "admin-key"
-    if not f.exists():
-        from shared.auth import new_key
+    """The local stack's admin API key: created on the first ``up``, kept in ``admin-key`` (0600,
+    git-ignored)."""
+    from shared.auth import new_key
 
-        f.write_text(new_key() + "\n")
-        f.chmod(0o600)
-    return f.read_text().strip()
+    return infra.read_or_create_secret(paths.root / "admin-key", new_key)
+
+
+def webhook_secret(paths: Paths) -> str:
+    """This machine's secret for signing alert webhooks: created on the first ``up``, kept in
+    ``webhook-secret`` (0600). Receivers verify signatures with it."""
+    return infra.read_or_create_secret(paths.root / "webhook-secret", lambda: secrets.token_hex(24))
+
+
+# Each process gets only the secrets it uses: the admin key bootstraps the key store (the APIs);
+# the webhook secret signs alerts (the indexer sends them).
+SECRETS = {
+    "ingest-api": {"WARTA_ADMIN_KEY": admin_key},
+    "search-api": {"WARTA_ADMIN_KEY": admin_key},
+    "search-indexer": {"WARTA_WEBHOOK_SECRET": webhook_secret},
+}
+
+
+def secret_env(name: str, paths: Paths) -> dict[str, str]:
+    """The secrets component ``name`` is started with (read or created on the spot)."""
+    return {var: read(paths) for var, read in SECRETS.get(name, {}).items()}
 
 
 def warta_env(s: StackSettings, paths: Paths) -> dict[str, str]:
-    """Environment every Warta process of the local stack shares."""
+    """Environment every Warta process of the local stack shares (no secrets: see SECRETS)."""
     return {
-        "WARTA_ADMIN_KEY": admin_key(paths),
         "WARTA_KAFKA_BOOTSTRAP": f"127.0.0.1:{s.kafka_port}",
         "WARTA_ES_URL": f"http://127.0.0.1:{s.es_port}",
         "WARTA_REDIS_URL": f"redis://127.0.0.1:{s.redis_port}/0",
@@ -87,7 +104,7 @@ def components(s: StackSettings, paths: Paths) -> list[Component]:
             name=name,
             kind="warta",
             port=port,
-            command=lambda: ([exe, *args], env, None),
+            command=lambda: ([exe, *args], {**env, **secret_env(name, paths)}, None),
             healthy=lambda: _http_ok(f"http://127.0.0.1:{port}{health}"),
             start_timeout_s=90,
         )
@@ -239,6 +256,7 @@ def print_up(result: dict[str, object]) -> None:
         f"  Metrics         http://127.0.0.1:{s.ingest_port}/metrics, :{s.search_port}/metrics, :{s.metrics_base_port}.. /metrics"
     )
     print(f"  Admin API key   {paths.root / 'admin-key'}")
+    print(f"  Webhook secret  {paths.root / 'webhook-secret'}   (verifies the alert webhooks' signatures)")
     print(f"  Logs            {paths.logs}/")
     print(
         f"  Elasticsearch   http://127.0.0.1:{s.es_port}   Kafka 127.0.0.1:{s.kafka_port}   Redis 127.0.0.1:{s.redis_port}"

@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import shoot
 from tests.pipeline import Pipeline, wait_for
+from tests.webhooks import Receiver
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -242,6 +243,60 @@ def test_monitor_sees_a_match_arrive(pipeline_factory, page) -> None:  # type: i
     card.get_by_role("button", name="Hapus").click()
     expect(page.locator("#monitor-list > li")).to_have_count(0)
     assert p.get("/v1/saved-searches").json() == []
+
+
+def test_monitor_shows_a_failing_webhook(pipeline_factory, page) -> None:  # type: ignore[no-untyped-def]
+    receiver = Receiver(status=500)
+    try:
+        p: Pipeline = pipeline_factory(extra_env={"WARTA_WEBHOOK_ALLOW_HOSTS": f"127.0.0.1:{receiver.port}"})
+        token = f"w{uuid.uuid4().hex[:8]}"
+        login(page, p)
+        page.goto(f"{p.search_url}/monitors")
+        page.wait_for_selector("html[data-ready=monitors]")
+
+        # A refused webhook URL: the reason next to the field, in the page's language; nothing stored.
+        page.get_by_label("Nama").fill(f"Tanggul {token}")
+        page.get_by_label("Kueri").fill(f"{token} AND tanggul")
+        hook = page.get_by_label("URL webhook (opsional)")
+        hook.fill("http://169.254.169.254/latest/meta-data/")
+        page.get_by_role("button", name="Buat monitor").click()
+        refusal = page.locator("#new-webhook-error")
+        expect(refusal).to_contain_text("URL webhook ditolak: host mengarah ke alamat privat")
+        expect(refusal).to_contain_text("169.254.169.254")
+        expect(hook).to_have_attribute("aria-invalid", "true")
+        assert p.get("/v1/saved-searches").json() == []
+
+        # The local receiver (allowed by WARTA_WEBHOOK_ALLOW_HOSTS) answers 500 to every delivery.
+        hook.fill(receiver.url)
+        page.get_by_role("button", name="Buat monitor").click()
+        card = page.locator("#monitor-list > li", has_text=f"Tanggul {token}")
+        expect(card).to_contain_text("Webhook: " + receiver.url)
+        expect(card.locator(".webhook-badge")).to_have_count(0)  # nothing delivered yet
+        assert p.post(corpus(token)[0]).status_code == 202
+
+        # The badge and the reason appear without a reload.
+        badge = card.locator(".webhook-badge")
+        expect(badge).to_have_text("webhook gagal", timeout=90_000)
+        expect(badge).to_have_class(re.compile(r"\bbad\b"))
+        reason = card.locator(".webhook-reason")
+        expect(reason).to_contain_text("berturut-turut")
+        expect(reason).to_contain_text("HTTP 500")
+        shoot(page, "monitor-webhook-failing")
+
+        page.get_by_role("button", name="English").click()
+        page.wait_for_selector("html[data-ready=monitors][lang=en]")
+        card = page.locator("#monitor-list > li", has_text=f"Tanggul {token}")
+        expect(card.locator(".webhook-badge")).to_have_text("webhook failing")
+        expect(card.locator(".webhook-reason")).to_contain_text("in a row")
+
+        # The receiver recovers: the next retry is delivered and the badge turns ok.
+        receiver.status = 204
+        expect(card.locator(".webhook-badge")).to_have_text("webhook ok", timeout=60_000)
+        expect(card.locator(".webhook-reason")).to_have_count(0)
+        page.get_by_role("button", name="Bahasa Indonesia").click()
+        page.wait_for_selector("html[data-ready=monitors][lang=id]")
+    finally:
+        receiver.close()
 
 
 def test_sources_page(pipeline_factory, page, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -171,7 +171,10 @@ def test_saved_search_alerts_fire_a_signed_webhook(pipeline_factory) -> None:  #
     assert p.post(docs[3]).status_code == 202  # does not match
     wait_for(lambda: _Hook.received, 30, message="webhook call")
     headers, body, at = _Hook.received[0]
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    # Signed over timestamp + "." + body (docs/alerts.md), with a fresh timestamp.
+    timestamp = headers["X-Warta-Timestamp"]
+    assert abs(time.time() - int(timestamp)) < 300
+    expected = "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     assert headers["X-Warta-Signature"] == expected
     payload = json.loads(body)
     assert payload["saved_search"]["id"] == saved["id"]

@@ -16,6 +16,10 @@ from .text import Token, tokenize, tokenize_span
 # Reformasi Birokrasi", "Kepala Dinas Kesehatan dan ...").
 _ROLE_CONNECTORS = frozenset({"dan", "&", "/", "-"})
 _MAX_ROLE_TOKENS = 14
+# A role sits within a few tokens of the name, so only this much text either side is tokenised:
+# scanning the whole sentence made a long sentence full of names quadratic (a 384 KiB text with no
+# full stop took minutes). 512 characters hold the 14 role tokens plus honorifics of any real text.
+_ROLE_WINDOW_CHARS = 512
 
 
 def merge_mentions(
@@ -106,7 +110,10 @@ def _strip_person(surface: str, dictionary: Dictionary) -> tuple[str, str | None
 
 def _role_before(text: str, sent_start: int, mention_start: int, dictionary: Dictionary) -> str | None:
     """Role phrase written just before a person ("Bupati Blora, H. Arief Rohman")."""
-    toks = tokenize(text[sent_start:mention_start])
+    start = max(sent_start, mention_start - _ROLE_WINDOW_CHARS)
+    toks = tokenize(text[start:mention_start])
+    if start > sent_start and toks:
+        toks = toks[1:]  # the window may have cut a word in two
     i = len(toks) - 1
     # Skip honorifics and the comma of an apposition.
     while i >= 0 and (toks[i].text in {",", "."} or dictionary.is_honorific(toks[i].text)):
@@ -133,7 +140,10 @@ def _role_before(text: str, sent_start: int, mention_start: int, dictionary: Dic
 
 def _role_after(text: str, mention_end: int, sent_end: int, dictionary: Dictionary) -> str | None:
     """Role in an apposition after a person ("Arief Rohman, Bupati Blora, mengatakan")."""
-    toks = tokenize(text[mention_end:sent_end])
+    end = min(sent_end, mention_end + _ROLE_WINDOW_CHARS)
+    toks = tokenize(text[mention_end:end])
+    if end < sent_end and toks:
+        toks = toks[:-1]  # the window may have cut a word in two
     # Degrees may sit between the name and the apposition ("Arief Rohman, S.T., Bupati ...").
     i = 0
     while i < len(toks) and (toks[i].text in {",", "."} or dictionary.is_honorific(toks[i].text)):

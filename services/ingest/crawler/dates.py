@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import email.utils
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+
+from shared.limits import is_plausible_published_at
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=UTC)
-FUTURE_TOLERANCE = timedelta(minutes=15)
 
 
 def parse_iso(value: str | None, *, assume_utc: bool = False) -> datetime | None:
@@ -45,10 +45,5 @@ def parse_feed_date(value: str | None) -> datetime | None:
 
 
 def plausible(value: datetime | None, now: datetime | None = None) -> datetime | None:
-    """``value`` if it is aware, not in the future (small tolerance) and not before 1995."""
-    if value is None or value.tzinfo is None:
-        return None
-    now = now or datetime.now(UTC)
-    if value > now + FUTURE_TOLERANCE or value < EARLIEST_PLAUSIBLE:
-        return None
-    return value
+    """``value`` if it is a plausible publication date (the one rule, shared/limits.py), else None."""
+    return value if is_plausible_published_at(value, now) else None

@@ -27,7 +27,15 @@ import lxml.html
 from services.ingest.crawler.dates import parse_feed_date, parse_iso
 from services.ingest.crawler.fetcher import Fetcher, FetchError, FetchResult
 from services.ingest.crawler.models import Source
-from services.ingest.crawler.urls import InvalidUrl, canonicalize, compile_patterns, matches_patterns, same_site
+from services.ingest.crawler.urls import (
+    InvalidUrl,
+    Pattern,
+    PatternError,
+    canonicalize,
+    compile_patterns,
+    matches_patterns,
+    same_site,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +52,10 @@ _HARMLESS_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContent
 
 
 class DiscoveryError(Exception):
-    """The source's document could not be understood. ``reason``: malformed_feed,
-    malformed_sitemap, malformed_api, malformed_listing."""
+    """The source's document could not be understood, or the source cannot be used as stored.
+    ``reason``: malformed_feed, malformed_sitemap, malformed_api, malformed_listing, bad_pattern
+    (a stored include/exclude pattern that RE2 cannot compile, e.g. one saved before patterns ran
+    on RE2)."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
@@ -94,9 +104,9 @@ def discover(fetcher: Fetcher, source: Source, *, cursor: str | None = None, max
         "wordpress": discover_wordpress,
         "listing": discover_listing,
     }[source.type]
+    include, exclude = _source_patterns(source)  # before any request: a bad pattern fails the crawl
     discovery = handler(fetcher, source, cursor=cursor, max_items=max_items)
     if source.type != "listing":  # listing applies patterns while it walks the pages
-        include, exclude = compile_patterns(source.include_patterns), compile_patterns(source.exclude_patterns)
         kept = []
         for item in discovery.items:
             if matches_patterns(item.url, include, exclude):
@@ -105,6 +115,13 @@ def discover(fetcher: Fetcher, source: Source, *, cursor: str | None = None, max
                 discovery.skipped["excluded"] += 1
         discovery.items = kept
     return discovery
+
+
+def _source_patterns(source: Source) -> tuple[list[Pattern], list[Pattern]]:
+    try:
+        return compile_patterns(source.include_patterns), compile_patterns(source.exclude_patterns)
+    except PatternError as exc:
+        raise DiscoveryError("bad_pattern", str(exc)) from exc
 
 
 # --- RSS / Atom -------------------------------------------------------------------------------
@@ -375,7 +392,7 @@ def discover_listing(fetcher: Fetcher, source: Source, *, cursor: str | None = N
     the include patterns (or, without include patterns, are on the source's site and look like an
     article) and no exclude pattern."""
     discovery = Discovery()
-    include, exclude = compile_patterns(source.include_patterns), compile_patterns(source.exclude_patterns)
+    include, exclude = _source_patterns(source)
     max_pages = source.max_pages or fetcher.settings.crawl_max_listing_pages
     url: str | None = source.url
     pages: set[str] = set()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from services.ingest.crawler.urls import PatternError, compile_pattern
+from services.ingest.urls import InvalidURL, clean_url
 
 SourceType = Literal["rss", "sitemap", "wordpress", "listing"]
 SOURCE_ID = r"^[a-z0-9][a-z0-9_-]{1,63}$"
@@ -15,23 +16,22 @@ MIN_INTERVAL_FLOOR_S = 10.0
 
 
 def _check_url(url: str) -> str:
-    url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"}:
-        raise ValueError("must be an absolute http(s) URL")
-    if not parts.hostname:
-        raise ValueError("must have a host")
-    # Addresses are checked by the SSRF guard: by the API for literal IPs, and after DNS
-    # resolution at every fetch.
-    return url
+    """The rules of every URL entering Warta (:func:`services.ingest.urls.clean_url`): a valid
+    host and port, credentials removed (they would be shown to every admin and in logs)."""
+    try:
+        return clean_url(url)
+    except InvalidURL as exc:
+        # Addresses are checked by the SSRF guard: by the API for literal IPs, and after DNS
+        # resolution at every fetch.
+        raise ValueError(str(exc)) from exc
 
 
 def _check_patterns(patterns: list[str]) -> list[str]:
     for pattern in patterns:
         try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
+            compile_pattern(pattern)
+        except PatternError as exc:
+            raise ValueError(str(exc)) from exc
     return patterns
 
 

@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import redis
-from pydantic import ValidationError
 
+from services.ingest.articles import InvalidArticle, build_raw_article, clean_line
 from services.ingest.crawler import metrics
 from services.ingest.crawler.dates import plausible
 from services.ingest.crawler.discovery import DiscoveredUrl, DiscoveryError, discover
@@ -36,8 +36,9 @@ from services.ingest.crawler.state import KeyValue, RedisKeyValue, SeenStore, Va
 from services.ingest.crawler.urls import InvalidUrl, canonicalize, same_site
 from services.ingest.urls import domain_of
 from shared.ids import article_id
+from shared.limits import TooLarge, published_at_problem
 from shared.process import beat
-from shared.schemas import MAX_TEXT_CHARS, RawArticle
+from shared.schemas import RawArticle
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +252,7 @@ class Crawler:
         except Exception:
             log.exception("extraction failed", extra={"source_id": source.id, "url": item.url})
             return _ItemOutcome("failed", "extract_error", fetched=True)
-        title = " ".join(str(getattr(extracted, "title", None) or item.title or "").split())
+        title = clean_line(str(getattr(extracted, "title", None) or item.title or ""))
         text = str(getattr(extracted, "text", None) or "").strip()
         if not text:
             return _ItemOutcome("failed", "empty_text", fetched=True)
@@ -297,15 +298,15 @@ class Crawler:
             self.seen.remember(aliases, digest, item.lastmod or prior.lastmod, source.id)
             self.fetcher.remember(result)
             return _ItemOutcome("skipped", "unchanged" if canonical == item.url else "duplicate", fetched=True)
-        published_at, date_source = self._pick_date(extracted, item)
+        published_at, date_source = self._pick_date(extracted, item, source.id)
         aid = article_id(canonical)
         try:
-            article = RawArticle(
-                id=aid,
+            # The same builder and edge rules as the ingest API (services/ingest/articles.py).
+            article = build_raw_article(
                 url=result.url,
-                canonical_url=canonical,
+                canonical=canonical,
                 title=title,
-                text=text[:MAX_TEXT_CHARS],
+                text=text,
                 source=domain_of(canonical),
                 # The outlet configured for the source beats what the page suggests (often a hostname).
                 outlet=source.outlet or getattr(extracted, "outlet", None),
@@ -322,7 +323,11 @@ class Crawler:
                 ingested_at=self._now(),
                 origin="crawler",
             )
-        except ValidationError as exc:
+        except TooLarge as exc:
+            # Never truncated: refused, and counted as ``text_too_large`` in the source's health.
+            log.warning("article too large", extra={"source_id": source.id, "url": item.url, "error": str(exc)})
+            return _ItemOutcome("failed", "text_too_large", fetched=True)
+        except InvalidArticle as exc:
             log.warning("invalid article", extra={"source_id": source.id, "url": item.url, "error": str(exc)[:300]})
             return _ItemOutcome("failed", "invalid_article", fetched=True)
         try:
@@ -336,12 +341,28 @@ class Crawler:
         return _ItemOutcome("published", fetched=True, article_time=(aid, published_at or self._now()))
 
     @staticmethod
-    def _pick_date(extracted: Any, item: DiscoveredUrl) -> tuple[datetime | None, str | None]:
-        published = plausible(getattr(extracted, "published_at", None))
-        if published is not None:
-            return published, getattr(extracted, "date_source", None)
-        fallback = plausible(item.published_at)
-        return (fallback, item.date_source) if fallback else (None, None)
+    def _pick_date(extracted: Any, item: DiscoveredUrl, source_id: str) -> tuple[datetime | None, str | None]:
+        """The page's date, else the feed's or sitemap's. An implausible date (shared/limits.py)
+        is dropped with the reason logged; the article is kept, its date unknown."""
+        candidates = (
+            (getattr(extracted, "published_at", None), getattr(extracted, "date_source", None)),
+            (item.published_at, item.date_source),
+        )
+        for value, date_source in candidates:
+            if value is None:
+                continue
+            problem = published_at_problem(value)
+            if problem is None:
+                return value, date_source
+            log.info(
+                "implausible publication date dropped",
+                extra={
+                    "source_id": source_id,
+                    "url": item.url,
+                    "error": f"published_at {value.isoformat()} ({date_source or 'page'}) {problem}",
+                },
+            )
+        return None, None
 
     # --- scheduling and recording -----------------------------------------------------------
 

@@ -18,6 +18,7 @@ what trafilatura finds in the markup.
 from __future__ import annotations
 
 import copy
+import logging
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timezone
@@ -42,6 +43,7 @@ from services.ingest.extract.language import detect_language
 from services.ingest.extract.metadata import PageMeta, first_url, keywords, names, read_page_meta
 from services.ingest.extract.model import ExtractedArticle
 
+log = logging.getLogger(__name__)
 _WORD = re.compile(r"\w+")
 # articleBody wins only when clearly more complete than the DOM extraction: it is often a
 # truncated teaser, so a small advantage is not enough.
@@ -342,8 +344,8 @@ def extract(
       document's BOM, ``<meta charset>``, and detection decide.
     - ``fallback_published_at`` (a feed or sitemap date) is used when the page has no plausible
       dated time; ``date_source`` is then ``fallback_date_source`` (e.g. ``"feed"``).
-    - Dates in the future (beyond 15 minutes of ``now``, default: the current time) or before
-      1995 are rejected.
+    - Dates that :func:`shared.limits.published_at_problem` refuses (before 1995, or more than an
+      hour after ``now``, default: the current time) are never picked.
     - Pure and deterministic given ``now``; CPU-bound (three trafilatura passes, tens of ms on a
       typical page); never does I/O. Never raises on malformed HTML: it returns an article with
       empty text instead.
@@ -398,12 +400,12 @@ def extract(
     if not authors:
         authors = credited_authors(raw_text)
 
-    published_at, date_source = _choose_date(
-        _date_candidates(page, tree, url, getattr(document, "date", None), default_tz),
-        fallback_published_at,
-        fallback_date_source,
-        now,
-    )
+    candidates = _date_candidates(page, tree, url, getattr(document, "date", None), default_tz)
+    published_at, date_source = _choose_date(candidates, fallback_published_at, fallback_date_source, now)
+    if published_at is None:
+        implausible = [f"{c.value.isoformat()} ({source})" for source, c in candidates if c is not None]
+        if implausible:
+            log.info("implausible publication dates ignored", extra={"url": url, "error": ", ".join(implausible[:5])})
     authors = [a for a in (_clean_author(a) for a in authors) if a]
     # A bare author name among the first lines is the byline box, not article text.
     text = clean_head(_drop_header_lines(text, title, default_tz), _page_titles(tree, title) | set(authors))

@@ -12,14 +12,17 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 
+from shared.limits import EARLIEST_PUBLISHED_AT, PUBLISHED_AT_FUTURE_SKEW, is_plausible_published_at
+
 WIB = timezone(timedelta(hours=7), "WIB")
 WITA = timezone(timedelta(hours=8), "WITA")
 WIT = timezone(timedelta(hours=9), "WIT")
 ZONES = {"wib": WIB, "wita": WITA, "wit": WIT, "utc": UTC, "gmt": UTC}
 
-EARLIEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=UTC)
-# Clocks and CMS time zones drift a little; anything further ahead is a wrong date.
-FUTURE_TOLERANCE = timedelta(minutes=15)
+# The one plausibility rule for publication dates (shared/limits.py): the API and the crawler
+# apply it too, so a date the extractor picks is never refused or dropped later.
+EARLIEST_PLAUSIBLE = EARLIEST_PUBLISHED_AT
+FUTURE_TOLERANCE = PUBLISHED_AT_FUTURE_SKEW
 
 MONTHS = {
     # Indonesian
@@ -193,8 +196,6 @@ def date_from_url(url: str, default_tz: timezone = UTC) -> PageDate | None:
 
 
 def is_plausible(value: datetime | None, now: datetime | None = None) -> bool:
-    """True for an aware datetime after 1995 and not in the future beyond a small tolerance."""
-    if value is None or value.tzinfo is None:
-        return False
-    now = now or datetime.now(UTC)
-    return EARLIEST_PLAUSIBLE <= value <= now + FUTURE_TOLERANCE
+    """True for an aware datetime that :func:`shared.limits.published_at_problem` accepts (not
+    before 1995, not more than an hour ahead of ``now``)."""
+    return is_plausible_published_at(value, now)

@@ -3,12 +3,14 @@
 The pages are static (``static/``): every list of articles they show comes from the search API
 itself (``/v1/search``, ``/v1/analytics/*``, ``/v1/stories``, ...), called from the browser with
 the user's API key, so there is no second query path. Only the sources page needs the ingest API;
-it goes through :func:`ingest_proxy` (same origin, so no CORS) which forwards ``/v1/sources`` calls
-with the caller's ``Authorization`` header; the ingest API does the authentication.
+it goes through :func:`ingest_proxy` (same origin, so no CORS) which forwards the few ``/v1/sources``
+calls that page makes (:func:`proxied_path`) with the caller's ``Authorization`` header; the ingest
+API does the authentication. Anything else under the proxy is a 404 and never leaves this process.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -20,6 +22,24 @@ from shared.settings import CommonSettings
 
 STATIC = Path(__file__).parent / "static"
 PAGES = ("/", "/login", "/search", "/monitors", "/sources")
+
+# The ingest calls of the sources page (static/app.js), by method. The path is matched after
+# Starlette's percent-decoding, so an encoded '.', '/' or '%' (double encoding) can never match the
+# source id, whose syntax is the ingest API's (services/ingest/crawler/models.py SOURCE_ID).
+_SOURCE_ID = r"[a-z0-9][a-z0-9_-]{1,63}"
+_PROXIED = {
+    "GET": re.compile(rf"(?:/{_SOURCE_ID}/health)?"),
+    "POST": re.compile(rf"(?:/{_SOURCE_ID}/(?:crawl|enable|disable))?"),
+}
+
+
+def proxied_path(method: str, rest: str) -> str | None:
+    """The ingest path to forward for ``method`` and ``rest`` (what follows
+    ``/web/ingest/v1/sources``, decoded), or None when the web app never makes that call."""
+    pattern = _PROXIED.get(method)
+    if pattern is None or not pattern.fullmatch(rest):
+        return None
+    return f"/v1/sources{rest}"
 
 
 class WebSettings(CommonSettings):
@@ -45,10 +65,11 @@ def web_router(settings: WebSettings | None = None) -> APIRouter:
 
     @router.api_route("/web/ingest/v1/sources{rest:path}", methods=["GET", "POST", "PATCH", "DELETE"])
     async def ingest_proxy(request: Request, rest: str) -> Response:
-        if rest and not rest.startswith("/"):
+        path = proxied_path(request.method, rest)
+        if path is None:
             return JSONResponse(status_code=404, content={"error": "not found"})
         headers = {k: v for k, v in request.headers.items() if k.lower() in {"authorization", "content-type", "accept"}}
-        url = f"{settings.ingest_url.rstrip('/')}/v1/sources{rest}"
+        url = f"{settings.ingest_url.rstrip('/')}{path}"
         if not clients:  # one pooled client per process: building one costs ~200 ms (TLS context)
             clients.append(httpx.AsyncClient(timeout=settings.web_proxy_timeout_s))
         try:

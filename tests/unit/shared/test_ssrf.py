@@ -78,3 +78,46 @@ def test_unresolvable_host() -> None:
     with pytest.raises(BlockedUrl) as exc:
         SsrfGuard(resolver=resolver({})).check("http://tidak-ada.example/")
     assert exc.value.reason == "dns"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://berita.example:99999/", "http://berita.example:abc/", "http://berita.example:0/"]
+)
+def test_bad_ports_are_refused(url: str) -> None:
+    # Port 0 used to be read as "no port" and replaced by the default.
+    with pytest.raises(BlockedUrl) as exc:
+        SsrfGuard(resolver=resolver({"berita.example": ["103.10.20.30"]})).check(url)
+    assert exc.value.reason == "port"
+
+
+def test_refused_address_is_in_the_detail() -> None:
+    with pytest.raises(BlockedUrl) as exc:
+        SsrfGuard(resolver=resolver({})).check("http://169.254.169.254/latest/meta-data/")
+    assert (exc.value.reason, exc.value.detail) == ("private_address", "169.254.169.254")
+
+
+def test_pinned_request_parts() -> None:
+    guard = SsrfGuard(resolver=resolver({"berita.example": ["103.10.20.30"], "bücher.example": ["103.10.20.31"]}))
+    https = guard.check("https://user@Berita.Example./hook?x=1#frag")
+    assert https.pinned_url() == "https://103.10.20.30:443/hook?x=1"
+    assert https.host_header() == "berita.example"
+    assert https.extensions() == {"sni_hostname": "berita.example"}
+    http = guard.check("http://berita.example:8080")
+    assert (http.pinned_url(), http.host_header(), http.extensions()) == (
+        "http://103.10.20.30:8080/", "berita.example:8080", {}
+    )  # fmt: skip
+    idn = guard.check("https://bücher.example/")
+    assert (idn.host_header(), idn.extensions()) == ("xn--bcher-kva.example", {"sni_hostname": "xn--bcher-kva.example"})
+    literal = SsrfGuard(allow_hosts=["::1:8443"], resolver=resolver({})).check("https://[::1]:8443/x")
+    assert (literal.pinned_url(), literal.host_header()) == ("https://[::1]:8443/x", "[::1]:8443")
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [("http://[::1/", "malformed"), ("http://[abc]/", "malformed"), ("http://" + "a" * 64 + ".example/", "dns")],
+)
+def test_malformed_urls_are_refused_not_raised(url: str, reason: str) -> None:
+    # ValueError and UnicodeError used to escape from check().
+    with pytest.raises(BlockedUrl) as exc:
+        SsrfGuard().check(url)
+    assert exc.value.reason == reason

@@ -450,7 +450,7 @@
     // Facets and chart (parallel, already in flight)
     const [timeline, ...facets] = await Promise.all([timelineP, ...facetPs]);
     if (!alive()) return;
-    chartBox.replaceChildren(h("figcaption", {}, t("chart_title")), timeline instanceof Error ? alertBox(timeline) : timelineChart(timeline.buckets));
+    chartBox.replaceChildren(h("figcaption", {}, t("chart_title")), timeline instanceof Error ? alertBox(timeline) : timelineChart(timeline.buckets, timeline.interval));
     facetsCol.replaceChildren(h("h2", { id: "facets-h" }, t("facets")));
     // Keyword facets are lower-cased by the index; show the casing seen in the results when known.
     const casing = new Map();
@@ -544,8 +544,10 @@
     }
   }
 
-  // Bucket days into weeks or months when the range is long, so bars stay readable.
-  function rebucket(buckets) {
+  // Bucket days into weeks or months when the range is long, so bars stay readable. Buckets the API
+  // already counted per a coarser interval (a range too long for days) are drawn as they come.
+  function rebucket(buckets, interval) {
+    if (interval && interval !== "day") return { unit: interval, buckets };
     if (buckets.length <= 120) return { unit: "day", buckets };
     const size = buckets.length <= 700 ? "week" : "month";
     const out = new Map();
@@ -562,9 +564,9 @@
     return { unit: size, buckets: [...out].map(([key, count]) => ({ key, count })) };
   }
 
-  function timelineChart(raw) {
+  function timelineChart(raw, interval) {
     if (!raw.length) return h("p", { class: "help" }, t("chart_empty"));
-    const { unit, buckets } = rebucket(raw);
+    const { unit, buckets } = rebucket(raw, interval);
     const W = 600, H = 120, pad = 18;
     const max = Math.max(1, ...buckets.map((b) => b.count));
     const total = buckets.reduce((a, b) => a + b.count, 0);
@@ -688,6 +690,16 @@
     if (e.status === 400 && e.position !== null) { input.setAttribute("aria-invalid", "true"); input.focus(); input.setSelectionRange(e.position, e.position + 1); }
   }
 
+  // The API refuses a webhook URL with a 422 whose detail names webhook_url and the reason
+  // (type "webhook_refused.<reason>"); null for any other error.
+  function webhookRefusal(e) {
+    if (e.status !== 422 || !Array.isArray(e.body.detail)) return null;
+    const d = e.body.detail.find((x) => (x.loc || []).includes("webhook_url"));
+    if (!d) return null;
+    const reason = String(d.type || "").startsWith("webhook_refused.") ? d.type.slice("webhook_refused.".length) : "invalid";
+    return { reason, msg: d.msg };
+  }
+
   function monitorForm(idp, values, submitLabel, onSubmit, onCancel) {
     const name = h("input", { id: idp + "-name", type: "text", required: true, maxlength: 200, value: values.name || "" });
     const query = h("textarea", { id: idp + "-query", required: true, maxlength: 2000, rows: 2, spellcheck: "false" }, values.query || "");
@@ -696,8 +708,18 @@
     const form = h("form", { class: "monitor-form", onsubmit: async (ev) => {
       ev.preventDefault();
       err.replaceChildren();
+      hook.removeAttribute("aria-invalid");
       try { await onSubmit({ name: name.value.trim(), query: query.value.trim(), webhook_url: hook.value.trim() || null }); }
-      catch (e) { queryFieldError(err, query, e); }
+      catch (e) {
+        const refusal = webhookRefusal(e);
+        if (!refusal) { queryFieldError(err, query, e); return; }
+        const text = I18N[lang]["wr_" + refusal.reason] !== undefined ? t("wr_" + refusal.reason) : refusal.msg;
+        err.replaceChildren(h("div", { class: "notice error", role: "alert", id: idp + "-webhook-error" },
+          h("p", {}, t("m_webhook_refused", { msg: text })), h("p", { class: "small" }, refusal.msg)));
+        hook.setAttribute("aria-invalid", "true");
+        hook.setAttribute("aria-describedby", idp + "-webhook-error");
+        hook.focus();
+      }
     } },
       h("div", { class: "field" }, h("label", { for: name.id }, t("m_name")), name),
       h("div", { class: "field" }, h("label", { for: query.id }, t("m_query")), query),
@@ -734,20 +756,46 @@
     }
     await Promise.all(refreshers.map((r) => r.first));
     if (newQ) document.getElementById("new-name").focus();
-    timers.push(setInterval(() => refreshers.forEach((r) => r.refresh()), 5000));
+    timers.push(setInterval(async () => {
+      refreshers.forEach((r) => r.refresh());
+      try {  // one request for the delivery state of every monitor
+        const fresh = new Map((await api("/v1/saved-searches")).map((x) => [x.id, x]));
+        if (alive()) refreshers.forEach((r) => fresh.has(r.id) && r.update(fresh.get(r.id)));
+      } catch (e) { /* shown by the next page load; the matches refresh reports errors */ }
+    }, 5000));
+  }
+
+  // The webhook's delivery state (delivery_status, consecutive_failures, last_delivery_*): a badge
+  // for the heading, and a line with the webhook and, while it fails, why.
+  const DELIVERY_FIELDS = ["webhook_url", "delivery_status", "consecutive_failures", "last_delivery_at", "last_delivery_error"];
+  function deliveryBadge(m) {
+    if (!m.webhook_url || !m.delivery_status) return null;
+    const failing = m.delivery_status === "failing";
+    return h("span", { class: "badge webhook-badge " + (failing ? "bad" : "ok"), title: fmtTime(m.last_delivery_at) },
+      failing ? t("m_webhook_failing") : t("m_webhook_ok"));
+  }
+  function webhookLine(m) {
+    if (!m.webhook_url) return [h("p", { class: "help webhook-line" }, t("m_no_webhook"))];
+    const line = h("p", { class: "help webhook-line" }, "Webhook: " + m.webhook_url);
+    if (m.delivery_status !== "failing") return [line];
+    return [line, h("p", { class: "notice error webhook-reason" },
+      t("m_webhook_failing_reason", { n: m.consecutive_failures || 1, at: fmtTime(m.last_delivery_at), err: m.last_delivery_error || "?" }))];
   }
 
   function fillMonitor(card, m, from, alive) {
+    const badgeSlot = h("span", { class: "webhook-state", "aria-live": "polite" });
+    const hookSlot = h("div", { class: "webhook-state" });
+    const showDelivery = () => { badgeSlot.replaceChildren(...[deliveryBadge(m)].filter(Boolean)); hookSlot.replaceChildren(...webhookLine(m)); };
     const matchesBox = h("div", { class: "matches", "aria-live": "polite" }, h("p", {}, t("loading")));
     const trend = h("div", { class: "trend" });
     const deliveries = h("details", { class: "deliveries" }, h("summary", {}, t("m_deliveries")), h("div", {}, t("loading")));
     deliveries.addEventListener("toggle", () => { if (deliveries.open) loadDeliveries(deliveries, m); });
-    const view = () => card.replaceChildren(
+    const viewCard = () => card.replaceChildren(
       h("div", { class: "monitor-head" },
-        h("h2", {}, m.name, " ", h("span", { class: "badge " + (m.enabled ? "ok" : "muted") }, m.enabled ? t("m_enabled") : t("m_disabled"))),
+        h("h2", {}, m.name, " ", h("span", { class: "badge " + (m.enabled ? "ok" : "muted") }, m.enabled ? t("m_enabled") : t("m_disabled")), " ", badgeSlot),
         h("div", { class: "trend-wrap" }, h("span", { class: "help" }, t("m_trend")), trend)),
       h("p", {}, h("code", { class: "q" }, m.query)),
-      h("p", { class: "help" }, m.webhook_url ? "Webhook: " + m.webhook_url : t("m_no_webhook")),
+      hookSlot,
       h("h3", {}, t("m_matches")),
       matchesBox,
       deliveries,
@@ -799,8 +847,20 @@
         if (alive()) trend.replaceChildren(sparkline(days, t("m_trend")));
       } catch (e) { if (alive()) trend.replaceChildren(h("span", { class: "help" }, "–")); }
     }
+    function view() { viewCard(); showDelivery(); }
     view();
-    return { first: Promise.all([loadMatches(), loadTrend()]), refresh: () => { if (card.isConnected && !card.querySelector("form")) loadMatches(); } };
+    return {
+      id: m.id,
+      first: Promise.all([loadMatches(), loadTrend()]),
+      refresh: () => { if (card.isConnected && !card.querySelector("form")) loadMatches(); },
+      // A fresh copy of the monitor from the list: only the delivery state is taken over, so an
+      // open edit form keeps what the user typed.
+      update: (fresh) => {
+        if (DELIVERY_FIELDS.every((k) => fresh[k] === m[k]) || card.querySelector("form")) return;
+        for (const k of DELIVERY_FIELDS) m[k] = fresh[k];
+        showDelivery();
+      },
+    };
   }
 
   async function loadDeliveries(box, m) {
