@@ -141,6 +141,22 @@ class DlqRecord(_Message):
     payload: str
 
 
+class IndexedArticle(_Message):
+    """An article the indexer has durably written to Elasticsearch; published to
+    ``articles.indexed`` (keyed by article id) after the bulk succeeded and before the offsets of
+    ``articles.enriched`` are committed. The alerts consumer matches saved searches against it."""
+
+    schema_version: Literal[1] = 1
+    id: NonEmpty
+    # The Elasticsearch index the document was written to (behind the alias), and when.
+    index: NonEmpty
+    indexed_at: AwareDatetime
+    # The article's ingest time: its external version, so a consumer can tell a re-index of the
+    # same copy from a newer copy.
+    ingested_at: AwareDatetime
+    story_id: str | None = None
+
+
 M = TypeVar("M", bound=_Message)
 
 MODELS: dict[str, type[_Message]] = {
@@ -148,11 +164,13 @@ MODELS: dict[str, type[_Message]] = {
     "articles.enriched": EnrichedArticle,
     "enrich.dlq": DlqRecord,
     "search.dlq": DlqRecord,
+    "articles.indexed": IndexedArticle,
 }
 SUPPORTED_VERSIONS: dict[type[_Message], frozenset[int]] = {
     RawArticle: frozenset({1}),
     EnrichedArticle: frozenset({1}),
     DlqRecord: frozenset({1}),
+    IndexedArticle: frozenset({1}),
 }
 
 

@@ -15,6 +15,7 @@ class Topic(StrEnum):
     ARTICLES_ENRICHED = "articles.enriched"
     ENRICH_DLQ = "enrich.dlq"
     SEARCH_DLQ = "search.dlq"
+    ARTICLES_INDEXED = "articles.indexed"
 
 
 class Stage(StrEnum):
@@ -45,6 +46,9 @@ TOPIC_SPECS: tuple[TopicSpec, ...] = (
     TopicSpec(Topic.ARTICLES_ENRICHED, 7 * 24 * 3600 * 1000),
     TopicSpec(Topic.ENRICH_DLQ, 30 * 24 * 3600 * 1000),
     TopicSpec(Topic.SEARCH_DLQ, 30 * 24 * 3600 * 1000),
+    # What the indexer made searchable, for the alerts consumer: a day covers any alerts outage
+    # worth catching up on (older matches would no longer be news).
+    TopicSpec(Topic.ARTICLES_INDEXED, 24 * 3600 * 1000),
 )
 
 
