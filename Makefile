@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
 .PHONY: up down status test test-unit test-chaos lint eval-extraction eval-nlp eval-dedup train-ner train-summarizer build-dictionary \
-        bench-search bench-pipeline contracts clean
+        bench-search bench-pipeline bench-alerts contracts clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (set PYTHON=...)"' \
@@ -74,6 +74,10 @@ bench-search: $(STAMP)
 bench-pipeline: $(STAMP)
 	$(WARTA) stack up --infra-only
 	$(BIN)/python -m benchmarks.bench_pipeline
+
+bench-alerts: $(STAMP)
+	$(WARTA) stack up --infra-only
+	$(BIN)/python -m benchmarks.bench_alerts
 
 clean: down
 	rm -rf .stack artifacts

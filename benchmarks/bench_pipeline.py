@@ -318,8 +318,9 @@ def stage_ratios(
         keys.delete(key)
 
     # Index stage alone: enriched records in Kafka, the indexer drains them. Progress is the
-    # indexer's committed offset (it commits a batch once its bulk succeeded), which does not wait
-    # for a refresh, like helpers.bulk. Ten copies of the sample (new ids) so that the drain takes
+    # indexer's committed offset (it commits a batch once its bulk succeeded and its
+    # articles.indexed records were acknowledged), which does not wait for a refresh, like
+    # helpers.bulk. Ten copies of the sample (new ids) so that the drain takes
     # several seconds. Several rounds, alternating which of the two goes first; the ratio is the
     # median of the rounds' ratios.
     enriched = [e.model_copy(update={"id": f"{e.id}-{k}"}) for k in range(10) for e in enriched]

@@ -28,10 +28,12 @@ from elasticsearch import Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
 from benchmarks.corpus import OUTLETS, indosum_articles, random_date, variants
+from services.search.api.results import HIT_SOURCE
+from services.search.criteria import HIGHLIGHT, Criteria, sort_clause, timeline_aggs
 from services.search.index import ensure_index, to_document
-from services.search.requests import HIGHLIGHT, HIT_SOURCE, Criteria, sort_clause, timeline_aggs
 from shared.ids import article_id
 from shared.schemas import EnrichedArticle
+from shared.settings import articles_alias
 from tests.pipeline import ES_URL, WARTA, free_port
 
 RESULTS = Path(__file__).parent / "results"
@@ -130,7 +132,7 @@ def main() -> int:
     ap.add_argument("--reuse", action="store_true", help="reuse an index from an earlier run")
     a = ap.parse_args()
     es = Elasticsearch(ES_URL, request_timeout=120)
-    alias = f"{PREFIX}articles"
+    alias = articles_alias(PREFIX)
     result: dict[str, Any] = {"docs": a.docs, "started_at": datetime.now(UTC).isoformat()}
     if not (a.reuse and es.indices.exists_alias(name=alias)):
         docs, annotate_s = build_docs(a.docs, a.bases)

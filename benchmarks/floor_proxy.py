@@ -14,9 +14,10 @@ import orjson
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.serializer import OrjsonSerializer
 
-from services.search.requests import Criteria, timeline_aggs
+from services.search.criteria import Criteria, timeline_aggs
+from shared.settings import articles_alias
 
-ALIAS = f"{os.environ.get('WARTA_INDEX_PREFIX', '')}articles"
+ALIAS = articles_alias(os.environ.get("WARTA_INDEX_PREFIX", ""))
 _es: AsyncElasticsearch | None = None
 
 

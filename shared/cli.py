@@ -20,6 +20,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("enrich", "bridge"): ("services.enrich.cli", "bridge"),
     ("enrich", "worker"): ("services.enrich.cli", "worker"),
     ("search", "indexer"): ("services.search.cli", "indexer"),
+    ("search", "alerts"): ("services.search.cli", "alerts"),
     ("search", "serve"): ("services.search.cli", "serve"),
     ("search", "reindex"): ("services.search.lifecycle", "reindex_main"),
     ("search", "retention"): ("services.search.lifecycle", "retention_main"),

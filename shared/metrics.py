@@ -16,7 +16,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_asgi_app, make_wsgi_app
 from prometheus_client import multiprocess as prom_multiprocess
 
-STAGES = ("ingest", "crawl", "bridge", "enrich", "index", "search")
+STAGES = ("ingest", "crawl", "bridge", "enrich", "index", "search", "alerts")
 
 MESSAGES = Counter("warta_messages_total", "Messages handled per stage and outcome", ["stage", "outcome"])
 STAGE_SECONDS = Histogram(
@@ -41,6 +41,27 @@ FRESHNESS = Histogram(
     "warta_freshness_seconds",
     "End-to-end freshness: index time minus ingest time",
     buckets=(0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300, 1800),
+)
+
+# The alerts consumer (`warta search alerts`).
+ALERT_MATCHES = Counter("warta_alert_matches", "New saved-search matches recorded by the alerts consumer")
+ALERT_DELIVERIES = Counter(
+    "warta_alert_deliveries",
+    "Webhook deliveries: created (one per batch of new matches of a saved search with a webhook), then the "
+    "outcome of each attempt (delivered, retry, failed after the last attempt, cancelled)",
+    ["outcome"],
+)
+ALERT_MATCH_SECONDS = Histogram(
+    "warta_alert_match_seconds",
+    "Index to match: from an article's indexing (its articles.indexed record) to the end of matching it "
+    "against every saved search and recording the matches",
+    buckets=(0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 300, 1800),
+)
+ALERT_MONITORS = Gauge(
+    "warta_alert_monitors",
+    "Enabled saved searches by query status: ok, or failing (Elasticsearch rejects the query)",
+    ["status"],
+    multiprocess_mode="max",
 )
 
 

@@ -74,5 +74,17 @@ class CommonSettings(BaseSettings):
         return physical(topic, self.topic_prefix)
 
     @property
+    def alias(self) -> str:
+        """The Elasticsearch alias of the article index: :func:`articles_alias` of the prefix."""
+        return articles_alias(self.index_prefix)
+
+    @property
     def production(self) -> bool:
         return self.env not in {"dev", "test"}
+
+
+def articles_alias(index_prefix: str) -> str:
+    """The alias through which every process reads and writes articles. The versioned indices
+    behind it are named ``<alias>-v<N>`` (services/search/index.py). Like a topic, it is namespaced
+    by a prefix (``WARTA_INDEX_PREFIX``)."""
+    return f"{index_prefix}articles"

@@ -23,9 +23,13 @@ from shared.settings import CommonSettings
 from shared.topics import Stage, Topic
 
 # Consumer group (logical) -> the topic it consumes (logical).
-GROUPS: dict[str, Topic] = {"enrich-bridge": Topic.ARTICLES_RAW, "search-indexer": Topic.ARTICLES_ENRICHED}
+GROUPS: dict[str, Topic] = {
+    "enrich-bridge": Topic.ARTICLES_RAW,
+    "search-indexer": Topic.ARTICLES_ENRICHED,
+    "search-alerts": Topic.ARTICLES_INDEXED,
+}
 CELERY_QUEUE = "enrich"  # services.enrich.settings.EnrichSettings.queue
-METRIC_COMPONENTS = {"ingest-api", "search-api", "enrich-bridge", "search-indexer", "ingest-crawler"}
+METRIC_COMPONENTS = {"ingest-api", "search-api", "enrich-bridge", "search-indexer", "search-alerts", "ingest-crawler"}
 
 
 # --- pure aggregation ---------------------------------------------------------------------------
@@ -207,7 +211,7 @@ def collect_index(settings: CommonSettings) -> dict[str, Any]:
     from elasticsearch import Elasticsearch
 
     es = Elasticsearch(settings.es_url, request_timeout=5, max_retries=0)
-    alias = f"{settings.index_prefix}articles"
+    alias = settings.alias
     try:
         indices = sorted(es.options(ignore_status=404).indices.get_alias(name=alias).body.keys()) \
             if es.indices.exists_alias(name=alias) else []  # fmt: skip

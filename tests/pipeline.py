@@ -141,7 +141,8 @@ class Proc:
 
 
 class Pipeline:
-    """The five Warta processes on one namespace. ``extra_env`` tunes them (fault hooks, timeouts)."""
+    """The Warta processes on one namespace: ingest and search APIs, bridge, indexer(s), alerts
+    consumer, worker(s). ``extra_env`` tunes them (fault hooks, timeouts)."""
 
     def __init__(self, ns: Namespace, log_dir: Path, extra_env: dict[str, str] | None = None,
                  workers: int = 1, concurrency: int = 1, indexers: int = 1) -> None:  # fmt: skip
@@ -158,6 +159,7 @@ class Pipeline:
         self._add("indexer", ["search", "indexer"])
         for i in range(2, indexers + 1):  # more indexers join the same consumer group
             self._add(f"indexer-{i}", ["search", "indexer"])
+        self._add("alerts", ["search", "alerts"])
         for i in range(workers):
             self._add(f"worker-{i + 1}", ["enrich", "worker", "--concurrency", str(concurrency)])
 

@@ -12,14 +12,34 @@ from shared.logs import configure_logging
 
 def bridge(argv: list[str]) -> int:
     argparse.ArgumentParser(prog="warta enrich bridge").parse_args(argv)
-    from services.enrich.bridge import Bridge
+    from services.enrich.bridge import POLL_BATCH, EnrichDispatch
     from services.enrich.celery_app import app, settings
+    from shared.consumer import Outcomes, StreamProcessor
+    from shared.kafka import DlqPublisher, make_consumer
     from shared.metrics import serve_metrics
     from shared.process import StopSignal
+    from shared.schemas import RawArticle
+    from shared.topics import Stage, Topic
 
     configure_logging("enrich-bridge", settings.log_level, settings.log_format)
     serve_metrics(settings.metrics_port, settings.metrics_host)
-    Bridge(settings, app).run(StopSignal())
+    # The bridge reads results in its consumer loop: a Redis that stops answering must not hold the
+    # loop for the backend's default socket timeout (120 s). Workers keep Celery's defaults.
+    app.conf.update(redis_socket_timeout=5.0, redis_socket_connect_timeout=5.0)
+
+    def dispatch(outcomes: Outcomes) -> EnrichDispatch:
+        return EnrichDispatch(outcomes, settings, app)
+
+    processor: StreamProcessor[RawArticle] = StreamProcessor(
+        make_consumer(settings, "enrich-bridge", max_poll_records=POLL_BATCH),
+        Topic.ARTICLES_RAW,
+        settings,
+        dispatch,
+        DlqPublisher(settings, Stage.ENRICH),
+        commit_interval_s=settings.commit_interval_s,
+        max_poll_records=POLL_BATCH,
+    )
+    processor.run(StopSignal())
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from services.enrich.protocol import MAX_RECORDS
 from shared.settings import CommonSettings
 
 
@@ -16,10 +17,9 @@ class EnrichSettings(CommonSettings):
     redispatch_after_s: float = 300.0
     # Records per Celery task, at most (a task takes what one poll returned, up to this). Sharing a
     # task's fixed cost matters: about 3 ms of broker, pool and Kafka work against 12-15 ms of NLP.
-    task_batch_size: int = Field(default=16, ge=1, le=100)
+    task_batch_size: int = Field(default=16, ge=1, le=MAX_RECORDS)
     commit_interval_s: float = 1.0
     result_poll_interval_s: float = 0.2
-    dlq_max_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
     # Workers.
     task_soft_time_limit_s: int = 30
     task_time_limit_s: int = 60
@@ -52,7 +52,7 @@ class EnrichSettings(CommonSettings):
 
     def superseded_key(self, task_id: str) -> str:
         """Redis key the bridge sets when it dispatched a task's records again under a new id: a
-        retry chain of the old task stops when it sees it (see services/enrich/bridge.py)."""
+        retry chain of the old task stops when it sees it (see services/enrich/protocol.py)."""
         return f"{self.redis_prefix}enrich:superseded:{task_id}"
 
     @property

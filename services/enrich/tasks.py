@@ -18,12 +18,10 @@ Each kind of failure has one treatment, and none is retried without bound:
   then the DLQ (``failed``, with the last error);
 - enrichment raising (a bug, the soft time limit): retried ``max_retries`` times, then the DLQ.
 
-A retry is a new run of the same task id carrying only the records still to do (a *chain*). Every
-retry reports its attempt number in the RETRY state, which the bridge reads as a sign of life. A
-retry run of a chain that the bridge has superseded (it dispatched the records again under a new
-task id and set ``superseded_key``) stops without writing anything, so re-dispatch never leaves two
-chains working on the same records. When a record can reach neither its topic nor the DLQ after
-its retries, the task raises and the bridge takes over (its FAILURE path).
+The argument and the result are the models of ``protocol.py``, which also describes how the stage
+recovers as a whole: a retry reports its attempt in the RETRY state (the bridge's sign of life), a
+retry of a chain the bridge superseded stops without writing, and when a record can reach neither
+its topic nor the DLQ after its retries the task raises and the bridge settles the FAILURE.
 """
 
 from __future__ import annotations
@@ -42,6 +40,8 @@ from kafka.errors import KafkaError
 from services.enrich.celery_app import app, settings
 from services.enrich.cluster import ClusterSettings, StoryClusterer, redis_clusterer
 from services.enrich.enrichment import enrich
+from services.enrich.protocol import TASK_NAME, EnrichBatch, EnrichResult, RawRecord, RecordOutcome, Status
+from shared.consumer import dlq_reason
 from shared.kafka import (
     DlqPublisher,
     KafkaErrorKind,
@@ -51,7 +51,7 @@ from shared.kafka import (
     make_producer,
 )
 from shared.metrics import DLQ, MESSAGES, STAGE_SECONDS
-from shared.schemas import MessageError, RawArticle, UnknownSchemaVersion, decode
+from shared.schemas import MessageError, RawArticle, decode
 from shared.topics import Stage, Topic
 
 log = logging.getLogger(__name__)
@@ -105,25 +105,19 @@ def _reset_sinks(**_: Any) -> None:
     SINKS.pid = None
 
 
-def _result(status: str, partition: int, offset: int) -> dict[str, Any]:
-    return {"status": status, "partition": partition, "offset": offset}
-
-
 class _Run:
     """One run of the task: the outcomes so far, the records to retry and the backoff. Local to
     the run (Celery task instances are shared, so no per-run state lives on them)."""
 
-    def __init__(
-        self, sinks: _Sinks, topic: str, attempts: int, retrying_since: float | None, done: list[dict[str, Any]]
-    ) -> None:
+    def __init__(self, sinks: _Sinks, batch: EnrichBatch, attempts: int) -> None:
         self.sinks = sinks
-        self.topic = topic
+        self.topic = batch.topic
         self.attempts = attempts
         self.now = _now()
         # Wall-clock time of the chain's first failure (this run's start on a first run).
-        self.since = retrying_since if retrying_since is not None else self.now
-        self.results = list(done)
-        self.retry: list[list[Any]] = []
+        self.since = batch.retrying_since if batch.retrying_since is not None else self.now
+        self.results = list(batch.done)
+        self.retry: list[RawRecord] = []
         self.backoff = 0.0
         self.last_error = ""
 
@@ -131,7 +125,7 @@ class _Run:
     def window_over(self) -> bool:
         return self.now - self.since >= settings.kafka_retry_window_s
 
-    def retry_later(self, item: list[Any], article_id: str | None, exc: BaseException, backoff: float) -> None:
+    def retry_later(self, item: RawRecord, article_id: str | None, exc: BaseException, backoff: float) -> None:
         MESSAGES.labels("enrich", "retry").inc()
         log.warning("enrich failed, will retry",
                     extra={"article_id": article_id, "attempt": self.attempts, "error": repr(exc)})  # fmt: skip
@@ -139,13 +133,15 @@ class _Run:
         self.backoff = max(self.backoff, backoff)
         self.last_error = repr(exc)[:500]
 
-    def dead_letter(self, item: list[Any], reason: str, error: str, article_id: str | None = None) -> None:
+    def answer(self, item: RawRecord, status: Status) -> None:
+        self.results.append(RecordOutcome(status=status, partition=item.partition, offset=item.offset))
+
+    def dead_letter(self, item: RawRecord, reason: str, error: str, article_id: str | None = None) -> None:
         """Send the record to the DLQ. A retriable Kafka error doing so retries the record while
         its window lasts; after it, or for a permanent error, the exception propagates."""
-        payload, partition, offset = item
         try:
-            self.sinks.dlq.publish(reason=reason, error=error, payload=payload, source_topic=self.topic,  # type: ignore[union-attr]
-                                   partition=partition, offset=offset, article_id=article_id,
+            self.sinks.dlq.publish(reason=reason, error=error, payload=item.payload, source_topic=self.topic,  # type: ignore[union-attr]
+                                   partition=item.partition, offset=item.offset, article_id=article_id,
                                    attempts=self.attempts)  # fmt: skip
         except KafkaError as exc:
             if classify_kafka_error(exc) is KafkaErrorKind.RETRIABLE and not self.window_over:
@@ -154,9 +150,9 @@ class _Run:
             raise
         DLQ.labels("enrich", reason).inc()
         MESSAGES.labels("enrich", "dlq").inc()
-        self.results.append(_result("dlq", partition, offset))
+        self.answer(item, "dlq")
 
-    def write_failed(self, item: list[Any], article_id: str, exc: BaseException) -> None:
+    def write_failed(self, item: RawRecord, article_id: str, exc: BaseException) -> None:
         """The enriched record was not written: to the DLQ if it never can be, or once the retry
         window is over; retried otherwise."""
         kind = classify_kafka_error(exc)
@@ -173,41 +169,36 @@ class _Run:
         self.dead_letter(item, "invalid" if kind is KafkaErrorKind.RECORD else "failed", error, article_id)
 
 
-@app.task(bind=True, name="warta.enrich_articles", max_retries=MAX_TASK_RETRIES, acks_late=True)  # type: ignore[untyped-decorator]
-def enrich_articles(
-    self: Task,
-    topic: str,
-    items: list[list[Any]],
-    done: list[dict[str, Any]] | None = None,
-    retrying_since: float | None = None,
-) -> dict[str, Any]:
-    """Enrich a batch of raw records, ``items`` = ``[payload, partition, offset]`` each (the Kafka
-    record value as text and its coordinates).
+@app.task(bind=True, name=TASK_NAME, max_retries=MAX_TASK_RETRIES, acks_late=True)  # type: ignore[untyped-decorator]
+def enrich_articles(self: Task, batch: dict[str, Any]) -> dict[str, Any]:
+    """Enrich a batch of raw records: ``batch`` is an :class:`~services.enrich.protocol.EnrichBatch`
+    as JSON primitives, validated here (a batch that does not validate fails the task).
 
     One task carries several records so that Celery's per-task cost (broker round trips, the pool's
     hand-over, the result) and the Kafka produce request are shared. Every record is written (the
     enriched article, or a DLQ record) and the task returns after Kafka acknowledged all of them;
-    its result lists each record's coordinates and outcome, so the bridge commits exactly what is
-    done. Records that failed are retried together (``done`` carries the outcomes so far,
-    ``retrying_since`` the chain's first failure) within the bounds in the module docstring.
-    Raises Ignore (no result) in a retry run of a superseded chain, and KafkaError when a record
-    can reach neither its topic nor the DLQ. Idempotent: the same record written twice is the
-    same article id, and every sink downstream is keyed by it.
+    its result, an :class:`~services.enrich.protocol.EnrichResult`, gives each record's coordinates
+    and outcome, so the bridge commits exactly what is done. Records that failed are retried
+    together (a new run of the same task id whose batch carries the outcomes so far and the chain's
+    first failure) within the bounds in the module docstring. Raises Ignore (no result) in a retry
+    run of a superseded chain, and KafkaError when a record can reach neither its topic nor the DLQ.
+    Idempotent: the same record written twice is the same article id, and every sink downstream is
+    keyed by it.
     """
+    request = EnrichBatch.model_validate(batch)
     sinks = SINKS.get()
     attempts = self.request.retries + 1
     if attempts > 1 and _superseded(sinks, self.request.id):
-        _stop_superseded(self.request.id, items)
-    run = _Run(sinks, topic, attempts, retrying_since, done or [])
+        _stop_superseded(self.request.id, request.records)
+    run = _Run(sinks, request, attempts)
     topic_out = settings.topic(Topic.ARTICLES_ENRICHED)
-    ready: list[tuple[list[Any], str, bytes, bytes, float]] = []
-    for item in items:
-        payload, _partition, _offset = item
+    ready: list[tuple[RawRecord, str, bytes, bytes, float]] = []
+    for item in request.records:
         t0 = time.perf_counter()
         try:
-            raw = decode(RawArticle, payload)
+            raw = decode(RawArticle, item.payload)
         except MessageError as exc:
-            run.dead_letter(item, "unknown_schema" if isinstance(exc, UnknownSchemaVersion) else "invalid", str(exc))
+            run.dead_letter(item, dlq_reason(exc), str(exc))
             continue
         try:
             if settings.fault_inject_delay_s:
@@ -248,18 +239,19 @@ def enrich_articles(
             break
         STAGE_SECONDS.labels("enrich").observe(time.perf_counter() - t0)
         MESSAGES.labels("enrich", "ok").inc()
-        log.info("enriched", extra={"article_id": article_id, "partition": item[1], "offset": item[2]})
-        run.results.append(_result("ok", item[1], item[2]))
+        log.info("enriched", extra={"article_id": article_id, "partition": item.partition, "offset": item.offset})
+        run.answer(item, "ok")
     if run.retry:
         if _superseded(sinks, self.request.id):
             _stop_superseded(self.request.id, run.retry)
+        again = EnrichBatch(topic=request.topic, records=run.retry, done=run.results, retrying_since=run.since)
         raise self.retry(
-            args=(topic, run.retry),
-            kwargs={"done": run.results, "retrying_since": run.since},
+            args=(again.to_celery(),),
+            kwargs={},
             countdown=run.backoff,
             exc=RetryLater(f"attempt {attempts} left {len(run.retry)} record(s) to retry: {run.last_error}"),
         )
-    return {"items": run.results}
+    return EnrichResult(items=run.results).to_celery()
 
 
 def _now() -> float:
@@ -283,7 +275,7 @@ def _superseded(sinks: _Sinks, task_id: str | None) -> bool:
         return False
 
 
-def _stop_superseded(task_id: str | None, items: list[list[Any]]) -> NoReturn:
+def _stop_superseded(task_id: str | None, items: list[RawRecord]) -> NoReturn:
     MESSAGES.labels("enrich", "superseded").inc(len(items))
     log.info("task superseded by a re-dispatch: its retry chain stops", extra={"task_id": task_id, "count": len(items)})
     raise Ignore()

@@ -1,11 +1,11 @@
-"""CLI handlers for the search processes: ``warta search indexer|serve``."""
+"""CLI handlers for the search processes: ``warta search indexer|alerts|serve``."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 
-from services.search.settings import IndexerSettings, SearchSettings
+from services.search.settings import AlertsSettings, SearchSettings
 from shared.logs import configure_logging
 
 log = logging.getLogger(__name__)
@@ -13,34 +13,30 @@ log = logging.getLogger(__name__)
 
 def indexer(argv: list[str]) -> int:
     argparse.ArgumentParser(prog="warta search indexer").parse_args(argv)
-    from services.search.alerts import AlertIndices, AlertMatcher, WebhookDispatcher
-    from services.search.indexer import Indexer, make_es
+    from services.search.indexer import run
     from shared.metrics import serve_metrics
     from shared.process import StopSignal
-    from shared.ssrf import SsrfGuard
 
-    settings = IndexerSettings()
+    settings = SearchSettings()
     configure_logging("search-indexer", settings.log_level, settings.log_format)
+    serve_metrics(settings.metrics_port, settings.metrics_host)
+    run(settings, StopSignal())
+    return 0
+
+
+def alerts(argv: list[str]) -> int:
+    argparse.ArgumentParser(prog="warta search alerts").parse_args(argv)
+    from services.search.alerts.consumer import run
+    from shared.metrics import serve_metrics
+    from shared.process import StopSignal
+
+    settings = AlertsSettings()
+    configure_logging("search-alerts", settings.log_level, settings.log_format)
     if not settings.webhook_secret_set:
         log.warning("WARTA_WEBHOOK_SECRET is not set: alert webhooks are signed with a random secret no receiver "
                     "can verify; set it (make up does)")  # fmt: skip
     serve_metrics(settings.metrics_port, settings.metrics_host)
-    es = make_es(settings)
-    stop = StopSignal()
-    matcher = AlertMatcher(es, settings.index_prefix, settings.alias)
-    guard = SsrfGuard(allow_hosts=settings.webhook_allow_hosts.split(","))
-    dispatcher = WebhookDispatcher(es, settings.index_prefix, settings.alias, settings.webhook_secret, guard)
-    indexer = Indexer(settings, es=es, on_indexed=matcher.match)
-
-    def on_ready() -> None:
-        AlertIndices(settings.index_prefix).ensure(es)
-        dispatcher.start()
-
-    indexer.on_ready = on_ready
-    try:
-        indexer.run(stop)
-    finally:
-        dispatcher.stop()
+    run(settings, StopSignal())
     return 0
 
 

@@ -14,6 +14,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.exceptions import BadRequestError
 
 from shared.schemas import EnrichedArticle
+from shared.settings import articles_alias
 
 MAPPING_VERSION = 1
 
@@ -86,13 +87,13 @@ SETTINGS: dict[str, Any] = {
 
 
 def index_name(prefix: str, version: int = MAPPING_VERSION) -> str:
-    return f"{prefix}articles-v{version}"
+    return f"{articles_alias(prefix)}-v{version}"
 
 
 def ensure_index(es: Elasticsearch, prefix: str, replicas: int = 0) -> str:
     """Create the current versioned index and point the alias at it, unless the alias exists.
     Idempotent and safe to call from several processes at once. Returns the alias."""
-    alias = f"{prefix}articles"
+    alias = articles_alias(prefix)
     if es.indices.exists_alias(name=alias):
         return alias
     name = index_name(prefix)

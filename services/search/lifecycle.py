@@ -38,6 +38,7 @@ from elasticsearch.exceptions import ApiError
 
 from services.search.index import MAPPING, SETTINGS, index_name
 from services.search.settings import SearchSettings
+from shared.settings import articles_alias
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,6 @@ PIT_KEEP_ALIVE = "2m"
 
 class LifecycleError(RuntimeError):
     pass
-
-
-def alias_name(prefix: str) -> str:
-    return f"{prefix}articles"
 
 
 def indices_behind(es: Elasticsearch, alias: str) -> list[str]:
@@ -65,7 +62,7 @@ def _version_of(index: str) -> int | None:
 
 def next_version(es: Elasticsearch, prefix: str) -> int:
     """One more than the highest ``<prefix>articles-v<N>`` that exists."""
-    existing = es.options(ignore_status=404).indices.get(index=f"{prefix}articles-v*", expand_wildcards="all")
+    existing = es.options(ignore_status=404).indices.get(index=f"{articles_alias(prefix)}-v*", expand_wildcards="all")
     versions = [v for v in (_version_of(name) for name in getattr(existing, "body", existing) or {}) if v is not None]
     return max(versions, default=0) + 1
 
@@ -148,7 +145,7 @@ def reindex(
 ) -> dict[str, Any]:
     """Build ``<prefix>articles-v<new_version>`` from the indices behind ``<prefix>articles`` and
     swap the alias to it atomically. Returns what was done (counts and timings)."""
-    alias = alias_name(prefix)
+    alias = articles_alias(prefix)
     t0 = time.monotonic()
     old = indices_behind(es, alias)
     version = new_version if new_version is not None else next_version(es, prefix)

@@ -28,8 +28,10 @@ and the strategy. kafka-python 2.3 restarts every assigned partition, kept ones 
 committed offset, so records still in flight here are delivered again: the processor drops those
 re-deliveries (it knows the next offset it expects per partition) instead of registering them twice.
 
-Metrics carry one stage name, the DLQ publisher's (``enrich`` or ``search``): the DLQ records, the
-DLQ counter, the messages counter, the lag, the in-flight and the paused gauges all agree.
+Metrics carry one stage name, the DLQ publisher's (``enrich`` or ``search``) unless the consumer
+names its own (``stage``): the DLQ counter, the messages counter, the lag, the in-flight and the
+paused gauges all agree. Two consumers of one stage's DLQ (the indexer and the alerts consumer both
+write ``search.dlq``) thus keep their lag and throughput apart.
 """
 
 from __future__ import annotations
@@ -113,8 +115,8 @@ class StreamProcessor(Generic[T]):
     The processor is the strategy's :class:`~shared.consumer.strategy.Outcomes`: the factory gets
     it as the handle to report through. Everything runs on the thread that calls
     :meth:`subscribe`/:meth:`run`; only :meth:`wakeup` may be called from another. :meth:`run`
-    takes ownership of ``consumer`` and ``dlq`` and closes them. The stage named in metrics is the
-    DLQ publisher's.
+    takes ownership of ``consumer`` and ``dlq`` and closes them. The stage named in metrics is
+    ``stage``, by default the DLQ publisher's.
 
     Parameters besides the obvious:
 
@@ -143,6 +145,7 @@ class StreamProcessor(Generic[T]):
         strategy_factory: Callable[[Outcomes], Strategy[Message[T]]],
         dlq: DlqPublisher,
         *,
+        stage: str | None = None,
         dlq_limit: DlqLimit | None = None,
         commit_interval_s: float = 1.0,
         max_poll_records: int | None = None,
@@ -161,7 +164,7 @@ class StreamProcessor(Generic[T]):
         self._model: Any = MODELS[topic.value]  # decode() is typed by model; T is the caller's promise
         self._settings = settings
         self._dlq = dlq
-        self._stage = dlq.stage.value
+        self._stage = stage or dlq.stage.value
         self._dlq_limit = dlq_limit if dlq_limit is not None else DlqLimit(max_ratio=settings.dlq_max_ratio)
         self._commit_interval_s = commit_interval_s
         self._max_poll_records = max_poll_records

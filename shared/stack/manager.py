@@ -69,11 +69,11 @@ def webhook_secret(paths: Paths) -> str:
 
 
 # Each process gets only the secrets it uses: the admin key bootstraps the key store (the APIs);
-# the webhook secret signs alerts (the indexer sends them).
+# the webhook secret signs alerts (the alerts consumer sends them).
 SECRETS = {
     "ingest-api": {"WARTA_ADMIN_KEY": admin_key},
     "search-api": {"WARTA_ADMIN_KEY": admin_key},
-    "search-indexer": {"WARTA_WEBHOOK_SECRET": webhook_secret},
+    "search-alerts": {"WARTA_WEBHOOK_SECRET": webhook_secret},
 }
 
 
@@ -125,6 +125,8 @@ def components(s: StackSettings, paths: Paths) -> list[Component]:
               {"WARTA_METRICS_PORT": str(s.metrics_base_port + 2)}),
         warta("ingest-crawler", ["ingest", "crawler"], s.metrics_base_port + 3, "/healthz",
               {"WARTA_METRICS_PORT": str(s.metrics_base_port + 3)}),
+        warta("search-alerts", ["search", "alerts"], s.metrics_base_port + 4, "/healthz",
+              {"WARTA_METRICS_PORT": str(s.metrics_base_port + 4)}),
         warta("demo-sites", ["demo", "sites", "--port", str(s.demo_sites_port)], s.demo_sites_port, "/robots.txt"),
     ]  # fmt: skip
     for i in range(s.workers):

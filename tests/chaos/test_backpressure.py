@@ -54,7 +54,7 @@ def test_slow_workers_pause_the_bridge_not_fill_redis(chaos_pipeline) -> None:  
         with (
             Sampler(lambda: r.llen(queue_key), interval=0.05) as queue,
             Sampler(
-                lambda: scrape(bridge_metrics, "warta_partitions_paused", {"stage": "bridge"}), interval=0.25
+                lambda: scrape(bridge_metrics, "warta_partitions_paused", {"stage": "enrich"}), interval=0.25
             ) as paused,
         ):
             t0 = time.monotonic()
@@ -78,5 +78,5 @@ def test_slow_workers_pause_the_bridge_not_fill_redis(chaos_pipeline) -> None:  
     )
     assert peak <= ALLOWED_PEAK, f"the Celery queue reached {peak}"
     assert peak >= MAX_QUEUE * 0.8, f"the queue never approached its bound (peak {peak}): no backpressure exercised"
-    assert 1.0 in paused.values, "warta_partitions_paused{stage=bridge} never became 1"
+    assert 1.0 in paused.values, "warta_partitions_paused{stage=enrich} never became 1"
     assert paused.values[-1] == 0.0, "the bridge did not resume"

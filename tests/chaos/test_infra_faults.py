@@ -114,7 +114,7 @@ def test_elasticsearch_unavailable_for_60s(chaos_pipeline) -> None:  # type: ign
         seen: dict[str, object] = {}
 
         def paused() -> float | None:
-            return scrape(metrics_port, "warta_partitions_paused", {"stage": "index"})
+            return scrape(metrics_port, "warta_partitions_paused", {"stage": "search"})
 
         def fault(stream: Stream) -> None:
             with Sampler(paused, interval=0.5) as sampler:

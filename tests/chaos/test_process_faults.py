@@ -143,6 +143,6 @@ def test_three_workers_two_indexers(chaos_pipeline) -> None:  # type: ignore[no-
     assert report["index"]["docs"] == len(outcome.stream) + 1  # the stream and the warm-up article
     assert report["index"]["indices"] == [f"{p.ns.prefix}articles-v1"]
     stages = report["stages"]["per_stage"]
-    assert {"ingest", "enrich", "index"} <= set(stages), stages
+    assert {"ingest", "enrich", "search"} <= set(stages), stages
     assert report["stages"]["slowest"] in stages
     assert stages["enrich"]["count"] >= len(outcome.stream)

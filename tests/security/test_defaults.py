@@ -72,41 +72,42 @@ def test_every_consumer_passes_its_metrics_host() -> None:
 
 def test_a_deployment_refuses_placeholder_and_short_secrets() -> None:
     from services.ingest.settings import IngestSettings
-    from services.search.settings import IndexerSettings, SearchSettings
+    from services.search.settings import AlertsSettings, SearchSettings
 
     weak = [*sorted(PLACEHOLDER_SECRETS), "x" * (MIN_SECRET_CHARS - 1), " " * 40, "dev-secret"]
     for value in weak:
         with pytest.raises(ValidationError, match="WARTA_WEBHOOK_SECRET must be set to a real secret of at least 32"):
-            IndexerSettings(env="production", webhook_secret=value)
+            AlertsSettings(env="production", webhook_secret=value)
         for cls in (IngestSettings, SearchSettings):
             with pytest.raises(ValidationError, match="WARTA_ADMIN_KEY"):
                 cls(env="production", admin_key=value)
     with pytest.raises(ValidationError, match="WARTA_WEBHOOK_SECRET"):
-        IndexerSettings(env="production")  # unset
+        AlertsSettings(env="production")  # unset
     with pytest.raises(ValidationError) as exc:
-        IndexerSettings(env="staging", webhook_secret="short-but-real-secret")
+        AlertsSettings(env="staging", webhook_secret="short-but-real-secret")
     assert "short-but-real-secret" not in str(exc.value)  # never echo a secret
-    assert IndexerSettings(env="production", webhook_secret=STRONG).webhook_secret == STRONG
+    assert AlertsSettings(env="production", webhook_secret=STRONG).webhook_secret == STRONG
     # The APIs may start without a bootstrap key (the key index may already hold one), and do not
-    # need the webhook secret; the indexer does not need the admin key.
+    # need the webhook secret, nor does the indexer (SearchSettings); the alerts consumer does not
+    # need the admin key.
     SearchSettings(env="production")
     IngestSettings(env="production", admin_key="wk_" + "k" * 40)
-    IndexerSettings(env="production", webhook_secret=STRONG, admin_key="short")
+    AlertsSettings(env="production", webhook_secret=STRONG, admin_key="short")
     # dev and test accept anything (the test namespaces' keys are short).
-    IndexerSettings(env="test", webhook_secret="x", admin_key="wk_test")
+    AlertsSettings(env="test", webhook_secret="x", admin_key="wk_test")
 
 
 def test_dev_never_signs_webhooks_with_a_guessable_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    from services.search.settings import IndexerSettings
+    from services.search.settings import AlertsSettings
 
     monkeypatch.delenv("WARTA_WEBHOOK_SECRET", raising=False)
     monkeypatch.delenv("WARTA_ENV", raising=False)
-    a, b = IndexerSettings(), IndexerSettings()
+    a, b = AlertsSettings(), AlertsSettings()
     assert a.env == "dev" and not a.webhook_secret_set
     assert a.webhook_secret not in PLACEHOLDER_SECRETS and len(a.webhook_secret) >= MIN_SECRET_CHARS
     assert a.webhook_secret != b.webhook_secret
     monkeypatch.setenv("WARTA_WEBHOOK_SECRET", STRONG)
-    assert IndexerSettings().webhook_secret_set
+    assert AlertsSettings().webhook_secret_set
 
 
 # --- make up: the stack folder and its secrets -------------------------------------------------
@@ -140,11 +141,11 @@ def test_make_up_gives_each_process_only_the_secrets_it_uses(stack_dir: Path) ->
     assert len(admin) >= MIN_SECRET_CHARS and len(webhook) >= MIN_SECRET_CHARS and admin != webhook
     for name, variables in env.items():
         assert variables.get("WARTA_ADMIN_KEY") == (admin if name in {"ingest-api", "search-api"} else None), name
-        assert variables.get("WARTA_WEBHOOK_SECRET") == (webhook if name == "search-indexer" else None), name
+        assert variables.get("WARTA_WEBHOOK_SECRET") == (webhook if name == "search-alerts" else None), name
     for f in ("admin-key", "webhook-secret"):
         st = (stack_dir / f).stat()
         assert st.st_mode & 0o777 == 0o600 and st.st_uid == os.geteuid(), f
-    assert _started_env(stack_dir)["search-indexer"]["WARTA_WEBHOOK_SECRET"] == webhook  # per machine: kept
+    assert _started_env(stack_dir)["search-alerts"]["WARTA_WEBHOOK_SECRET"] == webhook  # per machine: kept
 
 
 def test_the_elasticsearch_user_owns_only_its_folder_and_cannot_read_the_secrets(stack_dir: Path) -> None:
@@ -210,23 +211,24 @@ def test_compose_publishes_the_apis_on_loopback_by_default() -> None:
 
 def test_compose_gives_each_container_only_the_secrets_it_uses() -> None:
     from services.ingest.settings import IngestSettings
-    from services.search.settings import IndexerSettings, SearchSettings
+    from services.search.settings import AlertsSettings, SearchSettings
 
-    users = {"WARTA_ADMIN_KEY": {"ingest-api", "search-api"}, "WARTA_WEBHOOK_SECRET": {"search-indexer"}}
+    users = {"WARTA_ADMIN_KEY": {"ingest-api", "search-api"}, "WARTA_WEBHOOK_SECRET": {"search-alerts"}}
     for var, allowed in users.items():
         holders = {name for name in COMPOSE["services"] if var in _env(name)}
         assert holders == allowed, (var, holders)
         for name in allowed:
             assert re.fullmatch(r"\$\{" + var + r":\?.+\}", _env(name)[var]), (name, _env(name)[var])
     # Every secret a process needs in production is given to its container.
-    needs = {"ingest-api": IngestSettings, "search-api": SearchSettings, "search-indexer": IndexerSettings}
+    needs = {"ingest-api": IngestSettings, "search-api": SearchSettings, "search-indexer": SearchSettings,
+             "search-alerts": AlertsSettings}  # fmt: skip
     for name, cls in needs.items():
         for field in cls.secret_fields:
             assert f"WARTA_{field.upper()}" in _env(name), (name, field)
 
 
 def test_compose_consumers_expose_metrics_inside_their_network() -> None:
-    for name in ("ingest-crawler", "enrich-bridge", "enrich-worker", "search-indexer"):
+    for name in ("ingest-crawler", "enrich-bridge", "enrich-worker", "search-indexer", "search-alerts"):
         assert _env(name)["WARTA_METRICS_HOST"] == "0.0.0.0", name
 
 

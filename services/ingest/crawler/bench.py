@@ -17,10 +17,10 @@ from pathlib import Path
 from services.ingest.crawler.models import SourceCreate
 from services.ingest.crawler.registry import SourceRegistry
 from services.ingest.crawler.runner import Crawler
-from services.ingest.crawler.settings import CrawlerSettings
 from services.ingest.crawler.state import MemoryKeyValue
 from services.ingest.demo_sites import start_demo_sites
 from services.ingest.demo_sites.manifest import demo_sources
+from services.ingest.settings import IngestSettings
 from shared.schemas import RawArticle
 
 
@@ -39,7 +39,7 @@ def run(min_delay_s: float, workers: int, with_slow_host: bool, rounds: int) -> 
     try:
         for _ in range(rounds):
             with tempfile.TemporaryDirectory() as tmp:
-                settings = CrawlerSettings(
+                settings = IngestSettings(
                     ingest_data_dir=Path(tmp),
                     crawl_allow_hosts=web.allow_hosts,
                     crawl_min_delay_s=min_delay_s,

@@ -24,11 +24,11 @@ import feedparser
 import lxml.etree
 import lxml.html
 
-from services.ingest.crawler.dates import parse_feed_date, parse_iso
 from services.ingest.crawler.fetcher import Fetcher, FetchError, FetchResult
 from services.ingest.crawler.models import Source
-from services.ingest.crawler.urls import (
-    InvalidUrl,
+from services.ingest.dates import parse_feed_date, parse_iso
+from services.ingest.urls import (
+    InvalidURL,
     Pattern,
     PatternError,
     canonicalize,
@@ -90,7 +90,7 @@ class Discovery:
             return
         try:
             url = canonicalize(raw_url, base=source_url)
-        except InvalidUrl:
+        except InvalidURL:
             self.skipped["bad_url"] += 1
             return
         self.items.append(DiscoveredUrl(url=url, **hints))
@@ -252,7 +252,7 @@ def discover_sitemap(fetcher: Fetcher, source: Source, *, cursor: str | None = N
                 if entry["loc"]:
                     try:
                         queue.append((canonicalize(entry["loc"], base=result.url), False))
-                    except InvalidUrl:
+                    except InvalidURL:
                         discovery.skipped["bad_url"] += 1
                 continue
             published = parse_iso(entry.get("news_published"))
@@ -418,7 +418,7 @@ def discover_listing(fetcher: Fetcher, source: Source, *, cursor: str | None = N
         for link in links:
             try:
                 canonical = canonicalize(link)
-            except InvalidUrl:
+            except InvalidURL:
                 continue
             if canonical in seen_links or canonical in pages:
                 continue

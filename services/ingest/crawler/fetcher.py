@@ -24,8 +24,8 @@ import httpx
 
 from services.ingest.crawler.charset import Decoded, decode_body
 from services.ingest.crawler.robots import RobotsCache
-from services.ingest.crawler.settings import CrawlerSettings
 from services.ingest.crawler.state import Validators, ValidatorStore
+from services.ingest.settings import IngestSettings
 from shared.ssrf import BlockedUrl, SsrfGuard, Target
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ class Fetcher:
 
     def __init__(
         self,
-        settings: CrawlerSettings,
+        settings: IngestSettings,
         validators: ValidatorStore | None = None,
         guard: SsrfGuard | None = None,
         stop_event: threading.Event | None = None,

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from services.ingest.crawler import metrics
 from services.ingest.crawler.registry import SourceRegistry
 from services.ingest.crawler.scheduler import is_silent, usual_interval
-from services.ingest.crawler.settings import CrawlerSettings
+from services.ingest.settings import IngestSettings
 
 
 class CrawlRun(BaseModel):
@@ -54,7 +54,7 @@ class SourceHealth(BaseModel):
 
 
 def source_health(
-    registry: SourceRegistry, source_id: str, settings: CrawlerSettings, now: datetime | None = None, runs: int = 10
+    registry: SourceRegistry, source_id: str, settings: IngestSettings, now: datetime | None = None, runs: int = 10
 ) -> SourceHealth:
     """Compute the health of one source and update its gauges. Raises ``SourceNotFound``."""
     now = now or datetime.now(UTC)

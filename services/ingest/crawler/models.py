@@ -7,8 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from services.ingest.crawler.urls import PatternError, compile_pattern
-from services.ingest.urls import InvalidURL, clean_url
+from services.ingest.urls import InvalidURL, PatternError, clean_url, compile_pattern
 
 SourceType = Literal["rss", "sitemap", "wordpress", "listing"]
 SOURCE_ID = r"^[a-z0-9][a-z0-9_-]{1,63}$"

@@ -17,24 +17,22 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 import redis
 
 from services.ingest.articles import InvalidArticle, build_raw_article, clean_line
 from services.ingest.crawler import metrics
-from services.ingest.crawler.dates import plausible
 from services.ingest.crawler.discovery import DiscoveredUrl, DiscoveryError, discover
-from services.ingest.crawler.extraction import Extractor, extract_article, resolve_extractor
-from services.ingest.crawler.fetcher import Fetcher, FetchError
+from services.ingest.crawler.fetcher import Fetcher, FetchError, FetchResult
 from services.ingest.crawler.health import source_health
 from services.ingest.crawler.models import Source
 from services.ingest.crawler.registry import CrawlRecord, SourceNotFound, SourceRegistry, SourceState
 from services.ingest.crawler.scheduler import apply_retry_after, next_interval, usual_interval
-from services.ingest.crawler.settings import CrawlerSettings, crawler_settings
 from services.ingest.crawler.state import KeyValue, RedisKeyValue, SeenStore, ValidatorStore, content_hash
-from services.ingest.crawler.urls import InvalidUrl, canonicalize, same_site
-from services.ingest.urls import domain_of
+from services.ingest.extract import ExtractedArticle, extract
+from services.ingest.settings import IngestSettings
+from services.ingest.urls import InvalidURL, canonicalize, domain_of, same_site
 from shared.ids import article_id
 from shared.limits import TooLarge, published_at_problem
 from shared.process import beat
@@ -70,6 +68,11 @@ class Publisher(Protocol):
     def publish(self, article: RawArticle) -> None: ...
 
 
+# ``services.ingest.extract.extract``'s calling convention: (html, url, *, fallback_published_at,
+# fallback_date_source); a test may pass its own.
+Extractor = Callable[..., ExtractedArticle]
+
+
 @dataclass
 class _ItemOutcome:
     kind: str  # published | skipped | failed
@@ -85,7 +88,7 @@ class Crawler:
 
     def __init__(
         self,
-        settings: CrawlerSettings | Any,
+        settings: IngestSettings,
         registry: SourceRegistry,
         publisher: Publisher,
         *,
@@ -95,7 +98,7 @@ class Crawler:
         fetcher: Fetcher | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.settings = crawler_settings(settings)
+        self.settings = settings
         self.registry = registry
         self.publisher = publisher
         self.stop_event = stop_event or threading.Event()
@@ -108,7 +111,7 @@ class Crawler:
             ValidatorStore(self.kv, prefix, self.settings.crawl_validators_ttl_s),
             stop_event=self.stop_event,
         )
-        self.extractor = extractor or resolve_extractor()
+        self.extractor = extractor or extract
         self._pool = ThreadPoolExecutor(self.settings.crawl_workers, thread_name_prefix="crawl-fetch")
         self._now = now
         # Canonical URLs being published right now, by any source's crawl in this process: two
@@ -242,8 +245,7 @@ class Crawler:
             return _ItemOutcome("skipped", "not_modified", fetched=True)
         decoded = result.decoded
         try:
-            extracted = extract_article(
-                self.extractor,
+            extracted = self.extractor(
                 decoded.text,
                 result.url,
                 fallback_published_at=item.published_at,
@@ -252,19 +254,20 @@ class Crawler:
         except Exception:
             log.exception("extraction failed", extra={"source_id": source.id, "url": item.url})
             return _ItemOutcome("failed", "extract_error", fetched=True)
-        title = clean_line(str(getattr(extracted, "title", None) or item.title or ""))
-        text = str(getattr(extracted, "text", None) or "").strip()
+        # The builder's own title rule (build_raw_article cleans the title the same way), applied
+        # here too because the content hash and the ``no_title`` outcome come before the build.
+        title = clean_line(str(extracted.title or item.title or ""))
+        text = extracted.text.strip()
         if not text:
             return _ItemOutcome("failed", "empty_text", fetched=True)
         if not title:
             return _ItemOutcome("failed", "no_title", fetched=True)
         final_url = canonicalize(result.url)
         canonical = final_url
-        page_canonical = getattr(extracted, "canonical_url", None)
-        if page_canonical:
+        if extracted.canonical_url:
             try:
-                candidate = canonicalize(str(page_canonical), base=result.url)
-            except InvalidUrl:
+                candidate = canonicalize(extracted.canonical_url, base=result.url)
+            except InvalidURL:
                 candidate = None
             # A canonical pointing at another site is a syndication hint, not our identity.
             if candidate and same_site(candidate, result.url):
@@ -284,8 +287,8 @@ class Crawler:
         self,
         source: Source,
         item: DiscoveredUrl,
-        result: Any,
-        extracted: Any,
+        result: FetchResult,
+        extracted: ExtractedArticle,
         title: str,
         text: str,
         canonical: str,
@@ -309,15 +312,15 @@ class Crawler:
                 text=text,
                 source=domain_of(canonical),
                 # The outlet configured for the source beats what the page suggests (often a hostname).
-                outlet=source.outlet or getattr(extracted, "outlet", None),
+                outlet=source.outlet or extracted.outlet,
                 published_at=published_at,
                 date_source=date_source,
-                modified_at=plausible(getattr(extracted, "modified_at", None)),
-                authors=list(getattr(extracted, "authors", None) or []),
-                image=getattr(extracted, "image", None),
-                description=getattr(extracted, "description", None),
-                tags=list(getattr(extracted, "tags", None) or []),
-                language=getattr(extracted, "language", None) or source.language,
+                modified_at=extracted.modified_at,  # dropped by the builder when implausible
+                authors=extracted.authors,
+                image=extracted.image,
+                description=extracted.description,
+                tags=extracted.tags,
+                language=extracted.language or source.language,
                 region_hint=source.region,
                 source_id=source.id,
                 ingested_at=self._now(),
@@ -341,11 +344,13 @@ class Crawler:
         return _ItemOutcome("published", fetched=True, article_time=(aid, published_at or self._now()))
 
     @staticmethod
-    def _pick_date(extracted: Any, item: DiscoveredUrl, source_id: str) -> tuple[datetime | None, str | None]:
+    def _pick_date(
+        extracted: ExtractedArticle, item: DiscoveredUrl, source_id: str
+    ) -> tuple[datetime | None, str | None]:
         """The page's date, else the feed's or sitemap's. An implausible date (shared/limits.py)
         is dropped with the reason logged; the article is kept, its date unknown."""
         candidates = (
-            (getattr(extracted, "published_at", None), getattr(extracted, "date_source", None)),
+            (extracted.published_at, extracted.date_source),
             (item.published_at, item.date_source),
         )
         for value, date_source in candidates:
@@ -433,40 +438,19 @@ class Crawler:
             pass
 
 
-def crawl_source_once(
-    source_id: str,
-    *,
-    settings: CrawlerSettings | Any,
-    publisher: Publisher,
-    registry: SourceRegistry | None = None,
-    crawler: Crawler | None = None,
-    kv: KeyValue | None = None,
-) -> CrawlRecord:
-    """Crawl one source now, whatever its schedule (tests, ``POST /v1/sources/{id}/crawl``
-    handled in-process). Raises ``SourceNotFound``. Reuse ``crawler`` to keep its politeness state
-    and connections across calls."""
-    if crawler is not None:
-        return crawler.crawl(crawler.registry.get(source_id))
-    settings = crawler_settings(settings)
-    registry = registry or SourceRegistry(settings.registry_path)
-    with Crawler(settings, registry, publisher, kv=kv) as own:
-        return own.crawl(registry.get(source_id))
-
-
-def run_crawler(settings: Any, publisher: Publisher, stop_event: threading.Event) -> None:
+def run_crawler(settings: IngestSettings, publisher: Publisher, stop_event: threading.Event) -> None:
     """The crawler process loop: seed the registry, then crawl due sources (at most
     ``crawl_parallel_sources`` at a time) until ``stop_event`` is set. Returns after in-flight
     crawls finished (each is bounded by the fetch timeouts; waits are cut short by the event)."""
-    s = crawler_settings(settings)
-    registry = SourceRegistry(s.registry_path)
-    if s.sources_seed_file:
-        seeded = registry.seed_from_yaml(s.sources_seed_file)
+    registry = SourceRegistry(settings.registry_path)
+    if settings.sources_seed_file:
+        seeded = registry.seed_from_yaml(settings.sources_seed_file)
         log.info("seeded sources", extra={"count": len(seeded)})
-    crawler = Crawler(s, registry, publisher, stop_event=stop_event)
+    crawler = Crawler(settings, registry, publisher, stop_event=stop_event)
     running: dict[str, Future[CrawlRecord]] = {}
     last_health = 0.0
     try:
-        with ThreadPoolExecutor(s.crawl_parallel_sources, thread_name_prefix="crawl-source") as pool:
+        with ThreadPoolExecutor(settings.crawl_parallel_sources, thread_name_prefix="crawl-source") as pool:
             while not stop_event.is_set():
                 for source_id, future in list(running.items()):
                     if future.done():
@@ -475,7 +459,7 @@ def run_crawler(settings: Any, publisher: Publisher, stop_event: threading.Event
                             log.error(
                                 "crawl crashed", extra={"source_id": source_id, "error": repr(future.exception())}
                             )
-                free = s.crawl_parallel_sources - len(running)
+                free = settings.crawl_parallel_sources - len(running)
                 if free > 0:
                     for source in registry.due(limit=free + len(running)):
                         if source.id in running or free <= 0:
@@ -486,9 +470,9 @@ def run_crawler(settings: Any, publisher: Publisher, stop_event: threading.Event
                 if time.monotonic() - last_health > 60:
                     last_health = time.monotonic()
                     for source in registry.list_sources(enabled=True):
-                        source_health(registry, source.id, s)
-                beat(s.health_file)
-                stop_event.wait(s.crawl_tick_s)
+                        source_health(registry, source.id, settings)
+                beat(settings.health_file)
+                stop_event.wait(settings.crawl_tick_s)
             for future in running.values():
                 future.result()
     finally:

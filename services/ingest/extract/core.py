@@ -29,9 +29,7 @@ import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 
-from services.ingest.extract.boilerplate import clean_head, clean_text, credited_authors, prune_tree
-from services.ingest.extract.charset import decode_html
-from services.ingest.extract.dates import (
+from services.ingest.dates import (
     WIB,
     PageDate,
     date_from_url,
@@ -39,6 +37,8 @@ from services.ingest.extract.dates import (
     parse_human_date,
     parse_machine_date,
 )
+from services.ingest.extract.boilerplate import clean_head, clean_text, credited_authors, prune_tree
+from services.ingest.extract.charset import decode_html
 from services.ingest.extract.language import detect_language
 from services.ingest.extract.metadata import PageMeta, first_url, keywords, names, read_page_meta
 from services.ingest.extract.model import ExtractedArticle

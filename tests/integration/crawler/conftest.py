@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from services.ingest.crawler.registry import SourceRegistry
-from services.ingest.crawler.settings import CrawlerSettings
 from services.ingest.crawler.state import RedisKeyValue
 from services.ingest.demo_sites import DemoWeb, start_demo_sites
+from services.ingest.settings import IngestSettings
 from shared.schemas import RawArticle
 
 REDIS_URL = os.environ.get("WARTA_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -45,9 +45,9 @@ def demo_web() -> Iterator[DemoWeb]:
 
 
 @pytest.fixture
-def crawl_env(tmp_path: Path, demo_web: DemoWeb) -> Iterator[tuple[CrawlerSettings, SourceRegistry, RedisKeyValue]]:
+def crawl_env(tmp_path: Path, demo_web: DemoWeb) -> Iterator[tuple[IngestSettings, SourceRegistry, RedisKeyValue]]:
     prefix = f"test-crawler-{uuid.uuid4().hex[:10]}:"
-    settings = CrawlerSettings(
+    settings = IngestSettings(
         env="test",
         redis_url=REDIS_URL,
         redis_prefix=prefix,

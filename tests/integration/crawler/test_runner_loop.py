@@ -12,17 +12,17 @@ import yaml
 
 from services.ingest.crawler.registry import SourceRegistry
 from services.ingest.crawler.runner import run_crawler
-from services.ingest.crawler.settings import CrawlerSettings
 from services.ingest.crawler.state import RedisKeyValue
 from services.ingest.demo_sites import DemoWeb
 from services.ingest.demo_sites.manifest import demo_sources, expected_articles
+from services.ingest.settings import IngestSettings
 from tests.integration.crawler.conftest import FakePublisher
 
 pytestmark = pytest.mark.redis
 
 
 def test_run_crawler_seeds_crawls_and_stops(
-    demo_web: DemoWeb, crawl_env: tuple[CrawlerSettings, SourceRegistry, RedisKeyValue], tmp_path: Path
+    demo_web: DemoWeb, crawl_env: tuple[IngestSettings, SourceRegistry, RedisKeyValue], tmp_path: Path
 ) -> None:
     settings, registry, _kv = crawl_env
     seed = tmp_path / "sources.yaml"

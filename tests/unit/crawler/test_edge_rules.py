@@ -20,9 +20,9 @@ from services.ingest.crawler.health import source_health
 from services.ingest.crawler.models import SourceCreate
 from services.ingest.crawler.registry import SourceRegistry
 from services.ingest.crawler.runner import Crawler
-from services.ingest.crawler.settings import CrawlerSettings
 from services.ingest.crawler.state import MemoryKeyValue, ValidatorStore
-from services.ingest.crawler.urls import compile_patterns, matches_patterns
+from services.ingest.settings import IngestSettings
+from services.ingest.urls import compile_patterns, matches_patterns
 from shared.limits import MAX_TEXT_BYTES
 from shared.schemas import RawArticle
 from shared.ssrf import SsrfGuard
@@ -94,8 +94,8 @@ class Recorder:
         self.articles.append(article)
 
 
-def _crawler(tmp_path: Path, publisher: Recorder) -> tuple[Crawler, SourceRegistry, CrawlerSettings]:
-    settings = CrawlerSettings(ingest_data_dir=tmp_path, crawl_min_delay_s=0.0, crawl_max_retry_wait_s=0.2)
+def _crawler(tmp_path: Path, publisher: Recorder) -> tuple[Crawler, SourceRegistry, IngestSettings]:
+    settings = IngestSettings(ingest_data_dir=tmp_path, crawl_min_delay_s=0.0, crawl_max_retry_wait_s=0.2)
     registry = SourceRegistry(settings.registry_path)
     fetcher = Fetcher(
         settings,

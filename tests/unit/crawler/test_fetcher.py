@@ -9,15 +9,15 @@ import httpx
 import pytest
 
 from services.ingest.crawler.fetcher import Fetcher, FetchError, parse_retry_after
-from services.ingest.crawler.settings import CrawlerSettings
 from services.ingest.crawler.state import MemoryKeyValue, ValidatorStore
+from services.ingest.settings import IngestSettings
 from shared.ssrf import SsrfGuard
 
 DNS = {"berita.example": ["103.10.20.30"], "intranet.example": ["10.0.0.7"]}
 
 
 def make_fetcher(handler: Callable[[httpx.Request], httpx.Response], **overrides: Any) -> Fetcher:
-    settings = CrawlerSettings(
+    settings = IngestSettings(
         crawl_min_delay_s=0.0, crawl_max_retry_wait_s=0.2, crawl_max_body_bytes=10_000, **overrides
     )
     guard = SsrfGuard(resolver=lambda host, port: DNS[host])

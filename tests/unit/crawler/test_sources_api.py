@@ -12,8 +12,8 @@ import pytest
 from fastapi import FastAPI
 
 from services.ingest.crawler.registry import SourceRegistry
-from services.ingest.crawler.settings import CrawlerSettings
-from services.ingest.sources_api import get_crawler_settings, get_registry, sources_router
+from services.ingest.settings import IngestSettings
+from services.ingest.sources_api import get_registry, get_settings, sources_router
 
 
 class ApiClient:
@@ -43,12 +43,12 @@ class ApiClient:
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[ApiClient]:
-    settings = CrawlerSettings(ingest_data_dir=tmp_path, crawl_allow_hosts=["127.0.0.1:8101"])
+    settings = IngestSettings(ingest_data_dir=tmp_path, crawl_allow_hosts=["127.0.0.1:8101"])
     registry = SourceRegistry(settings.registry_path)
     app = FastAPI()
     app.include_router(sources_router)
     app.dependency_overrides[get_registry] = lambda: registry
-    app.dependency_overrides[get_crawler_settings] = lambda: settings
+    app.dependency_overrides[get_settings] = lambda: settings
     yield ApiClient(app)
 
 

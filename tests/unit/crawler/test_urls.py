@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.ingest.crawler.urls import InvalidUrl, canonicalize, compile_patterns, matches_patterns, same_site
+from services.ingest.urls import InvalidURL, canonicalize, compile_patterns, matches_patterns, same_site
 
 
 @pytest.mark.parametrize(
@@ -32,8 +32,17 @@ def test_relative_links_resolve_against_the_page() -> None:
     "raw", ["mailto:redaksi@example.id", "javascript:void(0)", "ftp://x.example/a", "/relative/only", "http://"]
 )
 def test_non_http_urls_are_refused(raw: str) -> None:
-    with pytest.raises(InvalidUrl):
+    with pytest.raises(InvalidURL):
         canonicalize(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "base"), [("http://[::1/x", None), ("http://[::1/x", "http://kabar.example/"), ("a", "http://[::1/")]
+)
+def test_unparsable_urls_are_refused_with_the_one_error(raw: str, base: str | None) -> None:
+    # HEAD: a ValueError escaped canonicalize, so one such link in a feed crashed the whole crawl.
+    with pytest.raises(InvalidURL):
+        canonicalize(raw, base=base)
 
 
 @given(

@@ -1,9 +1,11 @@
 """The enrich task's treatment of each failure (services/enrich/tasks.py), with fake sinks: a record
 too large for Kafka and a permanent Kafka error go to the DLQ at once, an outage is retried within
-a bounded window, and a retry of a superseded chain writes nothing."""
+a bounded window, and a retry of a superseded chain writes nothing. The task is called as Celery
+calls it: with the protocol's argument as JSON primitives (services/enrich/protocol.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -12,8 +14,10 @@ from typing import Any
 import pytest
 from celery.exceptions import Ignore
 from kafka import errors as E
+from pydantic import ValidationError
 
 from services.enrich import tasks
+from services.enrich.protocol import EnrichBatch
 from shared.limits import KAFKA_MESSAGE_MAX_BYTES
 from shared.schemas import RawArticle, utcnow
 
@@ -82,6 +86,26 @@ class RetryRequested(Exception):
         super().__init__("retry")
         self.task_args, self.kwargs, self.countdown, self.exc = args, kwargs, countdown, exc
 
+    @property
+    def batch(self) -> dict[str, Any]:
+        """The retry's one argument, as Celery will send it."""
+        (batch,) = self.task_args
+        assert self.kwargs == {}
+        assert json.loads(json.dumps(batch)) == batch, "Celery gets JSON primitives"
+        EnrichBatch.model_validate(batch)
+        return batch  # type: ignore[no-any-return]
+
+
+def batch(items: list[list[Any]], **chain: Any) -> dict[str, Any]:
+    """The task's argument for ``items`` = ``[payload, partition, offset]`` each (a first run, or a
+    retry run with ``done`` and ``retrying_since``)."""
+    records = [{"payload": payload, "partition": partition, "offset": offset} for payload, partition, offset in items]
+    return EnrichBatch.model_validate({"topic": TOPIC, "records": records, **chain}).to_celery()
+
+
+def offsets(batch: dict[str, Any]) -> list[int]:
+    return [record["offset"] for record in batch["records"]]
+
 
 @dataclass
 class World:
@@ -91,12 +115,17 @@ class World:
     sizes: dict[str, int]  # article id -> size of its enriched record (default small)
     clock: list[float]
 
-    def run(self, items: list[list[Any]], retries: int = 0, task_id: str = "task-1", **kwargs: Any) -> Any:
+    def run(self, items: list[list[Any]], retries: int = 0, task_id: str = "task-1", **chain: Any) -> Any:
+        return self.run_batch(batch(items, **chain), retries, task_id)
+
+    def run_batch(self, argument: dict[str, Any], retries: int = 0, task_id: str = "task-1") -> Any:
         tasks.enrich_articles.push_request(id=task_id, retries=retries)
         try:
-            return tasks.enrich_articles.run(TOPIC, items, **kwargs)
+            result = tasks.enrich_articles.run(argument)
         finally:
             tasks.enrich_articles.pop_request()
+        assert json.loads(json.dumps(result)) == result, "the result is JSON primitives"
+        return result
 
 
 @pytest.fixture
@@ -155,9 +184,9 @@ def test_an_outage_is_retried_and_reports_its_attempt(world: World) -> None:
     with pytest.raises(RetryRequested) as raised:
         world.run([[_raw("a1"), 0, 1], [_raw("a2"), 0, 2]])
     retry = raised.value
-    assert [item[2] for item in retry.task_args[1]] == [1]  # only what failed
-    assert retry.kwargs["done"] == [{"status": "ok", "partition": 0, "offset": 2}]
-    assert retry.kwargs["retrying_since"] == world.clock[0]
+    assert offsets(retry.batch) == [1]  # only what failed
+    assert retry.batch["done"] == [{"status": "ok", "partition": 0, "offset": 2}]
+    assert retry.batch["retrying_since"] == world.clock[0]
     assert 0 < retry.countdown <= settings.kafka_backoff_cap_s
     assert "attempt 1" in str(retry.exc)
     assert world.dlq.records == []
@@ -176,16 +205,15 @@ def test_an_outage_longer_than_the_window_sends_the_record_to_the_dlq(world: Wor
 def test_a_chain_of_retries_during_an_endless_outage_ends_in_the_dlq(world: World) -> None:
     """Follow one chain as Celery would run it: each retry after its countdown."""
     world.producer.errors["a1"] = E.NoBrokersAvailable()
-    args: tuple[Any, ...] = (TOPIC, [[_raw("a1"), 0, 1]])
-    kwargs: dict[str, Any] = {}
+    argument = batch([[_raw("a1"), 0, 1]])
     start = world.clock[0]
     messages = set()
     for retries in range(1000):
         try:
-            result = world.run(args[1], retries=retries, **kwargs)
+            result = world.run_batch(argument, retries=retries)
             break
         except RetryRequested as retry:
-            args, kwargs = retry.task_args, retry.kwargs
+            argument = retry.batch
             messages.add(str(retry.exc))
             assert retry.countdown <= settings.kafka_backoff_cap_s
             world.clock[0] += retry.countdown
@@ -202,7 +230,7 @@ def test_a_dlq_write_failing_during_an_outage_retries_the_record(world: World) -
     world.dlq.error = E.KafkaTimeoutError("DLQ unreachable too")
     with pytest.raises(RetryRequested) as raised:
         world.run([[_raw("a1"), 0, 1]])
-    assert [item[2] for item in raised.value.task_args[1]] == [1]
+    assert offsets(raised.value.batch) == [1]
 
 
 def test_a_dlq_write_failing_after_the_window_fails_the_task(world: World) -> None:
@@ -244,3 +272,12 @@ def test_other_records_of_a_task_are_written_when_one_is_poison(world: World) ->
     assert {(r["offset"], r["status"]) for r in result["items"]} == {
         (0, "ok"), (1, "dlq"), (2, "ok"), (3, "dlq"), (4, "ok"),
     }  # fmt: skip
+
+
+def test_an_argument_that_does_not_validate_fails_the_task_without_writing(world: World) -> None:
+    """The bridge then settles the FAILURE (protocol.py, path 3)."""
+    with pytest.raises(ValidationError):
+        world.run_batch({"topic": TOPIC, "records": []})
+    with pytest.raises(ValidationError):
+        world.run_batch({"topic": TOPIC, "records": [{"payload": _raw("a1"), "partition": 0}]})
+    assert world.producer.sent == [] and world.dlq.records == []

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from services.ingest.extract.dates import date_from_url, is_plausible, parse_human_date, parse_machine_date
+from services.ingest.dates import date_from_url, is_plausible, parse_human_date, parse_machine_date
 
 WIB = timezone(timedelta(hours=7))
 

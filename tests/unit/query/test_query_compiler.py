@@ -165,7 +165,7 @@ def test_never_uses_query_string(query: str) -> None:
 
 
 def test_criteria_reuses_the_compiled_query_without_changing_it() -> None:
-    from services.search.requests import BadRequest, Criteria
+    from services.search.criteria import BadRequest, Criteria
 
     plain = Criteria(q="blora AND bupati").es_query()
     filtered = Criteria(q="blora AND bupati", sources=["Klikjateng.com"], regions=["3316"]).es_query()

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.search.requests import BadRequest, decode_cursor, encode_cursor
+from services.search.criteria import BadRequest, decode_cursor, encode_cursor
 
 
 def craft(kind: str, values: Any) -> str:

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from services.ingest.api import create_app as create_ingest_app
 from services.search.api import create_app as create_search_app
-from services.search.requests import QUERY_REJECTED, rejection_message
+from services.search.criteria import QUERY_REJECTED, rejection_message
 from services.search.web import proxied_path
 
 INTERNALS = ("articles-v1", "exception", "127.0.0.1", "9200", "9092", "Traceback", "shard", "node-1")

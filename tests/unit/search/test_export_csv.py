@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.search.requests import EXPORT_COLUMNS, FORMULA_PREFIXES, csv_cell, export_row
+from services.search.criteria import EXPORT_COLUMNS, FORMULA_PREFIXES, csv_cell, export_row
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.search.requests import (
+from services.search.criteria import (
     INTERVALS,
     JAKARTA,
     MAX_TIMELINE_BUCKETS,

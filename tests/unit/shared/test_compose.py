@@ -23,6 +23,7 @@ PROCESSES = {
     "enrich-bridge": ("enrich", "bridge"),
     "enrich-worker": ("enrich", "worker"),
     "search-indexer": ("search", "indexer"),
+    "search-alerts": ("search", "alerts"),
     "search-api": ("search", "serve"),
 }
 
@@ -65,7 +66,7 @@ def test_data_lives_in_named_volumes() -> None:
 
 def test_workers_can_scale_horizontally() -> None:
     # A service with a fixed container_name or a published host port cannot be scaled.
-    for name in ("enrich-worker", "search-indexer", "enrich-bridge"):
+    for name in ("enrich-worker", "search-indexer", "enrich-bridge", "search-alerts"):
         svc = COMPOSE["services"][name]
         assert "container_name" not in svc and "ports" not in svc
 
@@ -74,12 +75,12 @@ def test_required_settings_are_required_in_compose() -> None:
     """Settings without a default must be set in compose with ${VAR:?message}."""
     from services.enrich.settings import EnrichSettings
     from services.ingest.settings import IngestSettings
-    from services.search.settings import SearchSettings
+    from services.search.settings import AlertsSettings, SearchSettings
 
     text = (ROOT / "docker-compose.yml").read_text()
     required_in_compose = set(re.findall(r"\$\{(WARTA_[A-Z_]+):\?", text))
     env = COMPOSE["services"]["search-api"]["environment"]
-    for cls in (IngestSettings, EnrichSettings, SearchSettings):
+    for cls in (IngestSettings, EnrichSettings, SearchSettings, AlertsSettings):
         for field_name, field in cls.model_fields.items():
             var = f"WARTA_{field_name.upper()}"
             if field.is_required():

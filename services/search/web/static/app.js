@@ -758,7 +758,7 @@
     if (newQ) document.getElementById("new-name").focus();
     timers.push(setInterval(async () => {
       refreshers.forEach((r) => r.refresh());
-      try {  // one request for the delivery state of every monitor
+      try {  // one request for the delivery and query states of every monitor
         const fresh = new Map((await api("/v1/saved-searches")).map((x) => [x.id, x]));
         if (alive()) refreshers.forEach((r) => fresh.has(r.id) && r.update(fresh.get(r.id)));
       } catch (e) { /* shown by the next page load; the matches refresh reports errors */ }
@@ -782,19 +782,36 @@
       t("m_webhook_failing_reason", { n: m.consecutive_failures || 1, at: fmtTime(m.last_delivery_at), err: m.last_delivery_error || "?" }))];
   }
 
+  // The query's state (query_status, query_error, query_failed_at), written by the alerts consumer:
+  // while Elasticsearch rejects the query, a badge next to the webhook's and why, under the query.
+  const QUERY_FIELDS = ["query_status", "query_error", "query_failed_at"];
+  function queryBadge(m) {
+    if (m.query_status !== "failing") return null;
+    return h("span", { class: "badge query-badge bad", title: fmtTime(m.query_failed_at) }, t("m_query_failing"));
+  }
+  function queryLine(m) {
+    if (m.query_status !== "failing") return [];
+    return [h("p", { class: "notice error query-reason" },
+      t("m_query_failing_reason", { at: fmtTime(m.query_failed_at), err: m.query_error || "?" }))];
+  }
+
   function fillMonitor(card, m, from, alive) {
     const badgeSlot = h("span", { class: "webhook-state", "aria-live": "polite" });
     const hookSlot = h("div", { class: "webhook-state" });
+    const queryBadgeSlot = h("span", { class: "query-state", "aria-live": "polite" });
+    const querySlot = h("div", { class: "query-state" });
     const showDelivery = () => { badgeSlot.replaceChildren(...[deliveryBadge(m)].filter(Boolean)); hookSlot.replaceChildren(...webhookLine(m)); };
+    const showQuery = () => { queryBadgeSlot.replaceChildren(...[queryBadge(m)].filter(Boolean)); querySlot.replaceChildren(...queryLine(m)); };
     const matchesBox = h("div", { class: "matches", "aria-live": "polite" }, h("p", {}, t("loading")));
     const trend = h("div", { class: "trend" });
     const deliveries = h("details", { class: "deliveries" }, h("summary", {}, t("m_deliveries")), h("div", {}, t("loading")));
     deliveries.addEventListener("toggle", () => { if (deliveries.open) loadDeliveries(deliveries, m); });
     const viewCard = () => card.replaceChildren(
       h("div", { class: "monitor-head" },
-        h("h2", {}, m.name, " ", h("span", { class: "badge " + (m.enabled ? "ok" : "muted") }, m.enabled ? t("m_enabled") : t("m_disabled")), " ", badgeSlot),
+        h("h2", {}, m.name, " ", h("span", { class: "badge " + (m.enabled ? "ok" : "muted") }, m.enabled ? t("m_enabled") : t("m_disabled")), " ", queryBadgeSlot, " ", badgeSlot),
         h("div", { class: "trend-wrap" }, h("span", { class: "help" }, t("m_trend")), trend)),
       h("p", {}, h("code", { class: "q" }, m.query)),
+      querySlot,
       hookSlot,
       h("h3", {}, t("m_matches")),
       matchesBox,
@@ -847,18 +864,24 @@
         if (alive()) trend.replaceChildren(sparkline(days, t("m_trend")));
       } catch (e) { if (alive()) trend.replaceChildren(h("span", { class: "help" }, "–")); }
     }
-    function view() { viewCard(); showDelivery(); }
+    function view() { viewCard(); showDelivery(); showQuery(); }
     view();
     return {
       id: m.id,
       first: Promise.all([loadMatches(), loadTrend()]),
       refresh: () => { if (card.isConnected && !card.querySelector("form")) loadMatches(); },
-      // A fresh copy of the monitor from the list: only the delivery state is taken over, so an
-      // open edit form keeps what the user typed.
+      // A fresh copy of the monitor from the list: only the delivery and query states are taken
+      // over, so an open edit form keeps what the user typed.
       update: (fresh) => {
-        if (DELIVERY_FIELDS.every((k) => fresh[k] === m[k]) || card.querySelector("form")) return;
-        for (const k of DELIVERY_FIELDS) m[k] = fresh[k];
-        showDelivery();
+        if (card.querySelector("form")) return;
+        if (!DELIVERY_FIELDS.every((k) => fresh[k] === m[k])) {
+          for (const k of DELIVERY_FIELDS) m[k] = fresh[k];
+          showDelivery();
+        }
+        if (fresh.query === m.query && !QUERY_FIELDS.every((k) => fresh[k] === m[k])) {
+          for (const k of QUERY_FIELDS) m[k] = fresh[k];
+          showQuery();
+        }
       },
     };
   }

@@ -1,5 +1,10 @@
-"""Turning API parameters into Elasticsearch request bodies: the one query path shared by search,
-analytics, export and the web app."""
+"""Search criteria and the Elasticsearch request parts built from them: the one query path shared
+by search, analytics, export and the web app.
+
+:class:`Criteria` (query text and filters) becomes the Elasticsearch query; around it are the sort
+orders and cursors of search pages, the timeline's bounded buckets, the export's CSV rows, and the
+client-facing sentence for a query Elasticsearch rejects. Nothing here does I/O.
+"""
 
 from __future__ import annotations
 
@@ -288,10 +293,6 @@ _CURSOR_SHAPES: dict[str, tuple[Callable[[Any], bool], ...]] = {
 }
 
 
-# What a hit needs (see ``hit_dict``): entity mentions without offsets or surface text, no
-# keywords. A third of the bytes of the full source on real articles.
-HIT_SOURCE = ["id", "url", "title", "source", "outlet", "published_at", "summary", "entities.type", "entities.canonical",
-              "entities.role", "regions", "language", "story_id", "story_size"]  # fmt: skip
 # What an export row carries: the whole enriched article except the body.
 EXPORT_SOURCE = ["id", "url", "title", "source", "outlet", "published_at", "summary", "entities", "regions", "language",
                  "story_id", "story_size", "keywords"]  # fmt: skip

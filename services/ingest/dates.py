@@ -1,8 +1,17 @@
-"""Page dates: ISO values from structured data and Indonesian human-readable dates.
+"""Dates in ingest, one module for the crawler's feeds and sitemaps and the extractor's pages.
+Offsets are kept, never converted.
 
-Indonesian news pages write dates such as ``Senin, 5 Mei 2025 14:30 WIB``,
-``05/05/2025 - 14:30 WIB`` or ``5/5/25``. The zone words map to fixed offsets (Indonesia has no
-daylight saving time): WIB +07:00, WITA +08:00, WIT +09:00. The offset is kept, never converted.
+- Feeds, sitemaps and the WordPress API (:func:`parse_feed_date`, :func:`parse_iso`): ISO 8601,
+  W3C or RFC 822 values that must carry their own offset (a naive or date-only value is unknown,
+  except where the source says it is UTC).
+- Pages (:func:`parse_machine_date`, :func:`parse_human_date`, :func:`date_from_url`): structured
+  data, meta tags and Indonesian human-readable dates such as ``Senin, 5 Mei 2025 14:30 WIB``,
+  ``05/05/2025 - 14:30 WIB`` or ``5/5/25``, read in the page's default zone when they have none.
+  The zone words map to fixed offsets (Indonesia has no daylight saving time): WIB +07:00,
+  WITA +08:00, WIT +09:00.
+
+Whether a date is plausible is the one rule of :func:`shared.limits.published_at_problem`, which
+the API and the crawler apply too, so a date the extractor picks is never refused or dropped later.
 """
 
 from __future__ import annotations
@@ -12,17 +21,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from shared.limits import EARLIEST_PUBLISHED_AT, PUBLISHED_AT_FUTURE_SKEW, is_plausible_published_at
+from shared.limits import is_plausible_published_at
 
 WIB = timezone(timedelta(hours=7), "WIB")
 WITA = timezone(timedelta(hours=8), "WITA")
 WIT = timezone(timedelta(hours=9), "WIT")
 ZONES = {"wib": WIB, "wita": WITA, "wit": WIT, "utc": UTC, "gmt": UTC}
-
-# The one plausibility rule for publication dates (shared/limits.py): the API and the crawler
-# apply it too, so a date the extractor picks is never refused or dropped later.
-EARLIEST_PLAUSIBLE = EARLIEST_PUBLISHED_AT
-FUTURE_TOLERANCE = PUBLISHED_AT_FUTURE_SKEW
 
 MONTHS = {
     # Indonesian
@@ -89,6 +93,45 @@ _NUM_DATE = re.compile(
 _URL_DATE = re.compile(r"/(?P<y>(?:19|20)\d{2})[/-](?P<m>[01]?\d)[/-](?P<d>[0-3]?\d)(?:/|-|$)")
 _URL_COMPACT_DATE = re.compile(r"/(?P<y>(?:19|20)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?:/|-|_|$)")
 _ISO_DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
+
+
+def _rfc822(value: str) -> datetime | None:
+    """An RFC 822 date (RSS, HTTP, some meta tags), as in ``Mon, 05 May 2025 07:30:00 GMT``."""
+    try:
+        return email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+# --- feeds, sitemaps and the WordPress API ----------------------------------------------------
+
+
+def parse_iso(value: str | None, *, assume_utc: bool = False) -> datetime | None:
+    """ISO 8601 / W3C datetime to an aware datetime. Date-only values and naive values return None
+    unless ``assume_utc`` (WordPress ``*_gmt`` fields are naive UTC)."""
+    if not value:
+        return None
+    value = value.strip()
+    if _ISO_DATE_ONLY.match(value) and not assume_utc:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC) if assume_utc else None
+    return parsed
+
+
+def parse_feed_date(value: str | None) -> datetime | None:
+    """RFC 822 (RSS) or ISO 8601 (Atom) to an aware datetime keeping the source's offset."""
+    if not value:
+        return None
+    parsed = parse_iso(value) or _rfc822(value)
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+# --- pages ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -172,9 +215,8 @@ def parse_machine_date(value: str, default_tz: timezone = UTC) -> PageDate | Non
         human = parse_human_date(value, default_tz)
         if human is not None:
             return human
-        try:  # RFC 822, as in "Mon, 05 May 2025 07:30:00 GMT"
-            parsed = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        parsed = _rfc822(value)
+        if parsed is None:
             return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=default_tz)

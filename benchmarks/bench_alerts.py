@@ -1,0 +1,404 @@
+"""``make bench-alerts``: what the alerts consumer (``warta search alerts``) costs indexing, and how
+soon it matches. Writes ``benchmarks/results/alerts.json``.
+
+Documents: IndoSum development articles, enriched in this process by the real ``enrich()`` (so
+their entities and regions are real), then fed to ``articles.enriched`` directly: the stages
+measured are the indexer and the alerts consumer, not ingest and enrich.
+
+Saved searches: 500 monitor queries of the kinds media monitors and PR teams write, built from the
+same articles' entities (officials, institutions, places, regions) and words: phrases, ``entity:``
+and ``region:`` filters, NEAR, wildcards, NOT, ``title:``, ``source:``. One in ten has a webhook
+(a local receiver).
+
+1. **Indexing throughput with and without alerts.** Each round drains the same records through a
+   fresh namespace twice: the indexer alone, and the indexer with the alerts consumer running and
+   500 saved searches active. The rate is the indexer's committed records per second from its first
+   commit (as in ``bench_pipeline``); rounds alternate which run goes first, so drift in machine
+   speed hits both; the ratio is the median of the rounds' ratios. Also reported: how long the
+   alerts consumer took to catch up after the indexer finished, and the matches it recorded.
+2. **Index to match at a steady 20 articles/s** for 60 s, the indexer and the alerts consumer
+   running with the 500 saved searches: per matched article, its earliest ``matched_at`` minus its
+   ``indexed_at`` (p50/p95/p99), and index to webhook arrival for the monitors with a webhook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import random
+import re
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from elasticsearch.helpers import bulk
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+
+from benchmarks.bench_search import percentile
+from benchmarks.corpus import OUTLETS, indosum_articles, random_date
+from services.search.alerts.store import DELIVERY_STATE_RESET, QUERY_STATE_RESET, AlertIndices
+from services.search.query import parse
+from shared.schemas import EnrichedArticle, utcnow
+from shared.settings import articles_alias
+from shared.topics import Topic
+from tests.pipeline import ES_URL, KAFKA, Namespace, Pipeline
+from tests.webhooks import Receiver
+
+RESULTS = Path(__file__).parent / "results"
+LOGS = Path(__file__).resolve().parents[1] / "artifacts" / "bench-alerts-logs"
+STOPWORDS = Path(__file__).resolve().parents[2] / "shared" / "data" / "stopwords" / "stopwords-id.txt"
+ENV = {"WARTA_LOG_LEVEL": "WARNING"}
+
+
+# --- documents and saved searches ----------------------------------------------------------------
+
+
+def enriched_corpus(n: int, seed: int = 11) -> list[EnrichedArticle]:
+    """``n`` IndoSum development articles through the real enrichment (entities, regions...)."""
+    from services.enrich.enrichment import enrich
+    from services.ingest.articles import ArticleIn, to_raw
+
+    bases = indosum_articles()
+    rng = random.Random(seed)
+    raws = []
+    for i in range(n):
+        b = bases[i % len(bases)]
+        outlet = OUTLETS[rng.randrange(len(OUTLETS))]
+        raws.append(to_raw(ArticleIn.model_validate({
+            "url": f"https://{outlet}/berita/bench-alerts/{i}", "title": b["title"], "text": b["text"],
+            "published_at": random_date(rng, 30).isoformat(), "source": outlet})))  # fmt: skip
+    return [enrich(r) for r in raws]
+
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z .'-]{2,60}$")
+
+
+def monitor_queries(corpus: list[EnrichedArticle], n: int = 500, seed: int = 3) -> list[str]:
+    """``n`` realistic monitor queries from the corpus's entities and words (each one parses)."""
+    rng = random.Random(seed)
+    stop = set(STOPWORDS.read_text().split())
+    people, orgs, places, regions, words = (collections.Counter[str]() for _ in range(5))
+    for a in corpus:
+        for e in {(e.type, e.canonical) for e in a.entities if _NAME.match(e.canonical)}:
+            {"PER": people, "ORG": orgs, "LOC": places}[e[0]][e[1]] += 1
+        regions.update({r.name for r in a.regions if _NAME.match(r.name)})
+        words.update({w for w in re.findall(r"\b[a-z]{5,}\b", f"{a.title} {a.body}".lower()) if w not in stop})
+    # Topic words as monitors use them: frequent enough to match, rare enough to mean something.
+    topical = [w for w, c in words.most_common() if 5 <= c <= len(corpus) // 20][:800]
+
+    def top(counter: collections.Counter[str], k: int) -> list[str]:
+        # Names that recur, but not boilerplate: a name in more than 2% of the articles (an outlet's
+        # own name, the country) is no one's monitor.
+        common = max(2, len(corpus) // 50)
+        return [name for name, c in counter.most_common() if 2 <= c <= common][:k] or list(counter)[:k]
+
+    per, org, loc, reg = top(people, 150), top(orgs, 150), top(places, 100), top(regions, 60)
+
+    def w() -> str:
+        return rng.choice(topical)
+
+    templates = [
+        lambda: f'"{rng.choice(org)}"',
+        lambda: f'"{rng.choice(per)}" OR "{rng.choice(per)}"',
+        lambda: f'entity:"{rng.choice(org + per)}"',
+        lambda: f'"{rng.choice(org)}" AND ({w()} OR {w()})',
+        lambda: f'"{rng.choice(per)}" NEAR/10 {w()}',
+        lambda: f'region:"{rng.choice(reg)}" AND ({w()} OR {w()} OR {w()})',
+        lambda: f'"{rng.choice(loc)}" AND {w()} NOT {w()}',
+        lambda: f"title:{w()} AND {w()[:4]}*",
+        lambda: f"{w()} AND {w()} AND {w()}",
+        lambda: f'source:{rng.choice(OUTLETS)} AND ("{rng.choice(org)}" OR {w()})',
+        lambda: f'entity:"{rng.choice(per)}" AND NOT {w()}',
+        lambda: f'"{rng.choice(loc)}" ONEAR/3 {w()}',
+    ]
+    out: list[str] = []
+    while len(out) < n:
+        query = templates[len(out) % len(templates)]()
+        try:
+            parse(query)
+        except ValueError:
+            continue
+        out.append(query)
+    return out
+
+
+def save_monitors(es: Elasticsearch, prefix: str, queries: list[str], webhook: str | None) -> list[str]:
+    """Store the saved searches as the API would (one in ten with ``webhook``); returns their ids."""
+    idx = AlertIndices(prefix)
+    idx.ensure(es)
+    now = utcnow().isoformat()
+    docs = [{"id": f"bench{n:04d}", "name": f"monitor {n}", "query": q, "enabled": True, "created_at": now,
+             "updated_at": now, "webhook_url": webhook if webhook and n % 10 == 0 else None,
+             **DELIVERY_STATE_RESET, **QUERY_STATE_RESET} for n, q in enumerate(queries)]  # fmt: skip
+    bulk(es, ({"_index": idx.saved, "_id": d["id"], "_source": d} for d in docs), refresh=True)
+    return [str(d["id"]) for d in docs]
+
+
+# --- Kafka helpers --------------------------------------------------------------------------------
+
+
+def produce(producer: KafkaProducer, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    for f in [producer.send(topic, key=k, value=v) for k, v in records]:
+        f.get(30)
+
+
+def committed(admin: KafkaAdminClient, group: str, topic: str) -> int:
+    offsets = admin.list_consumer_group_offsets(group)
+    return sum(o.offset for tp, o in offsets.items() if tp.topic == topic and o.offset > 0)
+
+
+def end_offsets(topic: str) -> int:
+    consumer = KafkaConsumer(bootstrap_servers=KAFKA)
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        return int(sum(consumer.end_offsets(parts).values()))
+    finally:
+        consumer.close()
+
+
+def wait_for_group(admin: KafkaAdminClient, group: str, timeout_s: float = 60.0) -> None:
+    """Until ``group`` is stable with a member that has partitions (the consumer is ready)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        [desc] = admin.describe_consumer_groups([group])
+        if desc.state == "Stable" and desc.members:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"consumer group {group} did not become stable")
+
+
+def cpu_seconds(pid: int) -> float:
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / tick
+
+
+def infra_pids() -> dict[str, list[int]]:
+    """Elasticsearch's and Kafka's JVMs (their CPU is where alerts cost indexing most)."""
+    import subprocess
+
+    def pgrep(pattern: str) -> list[int]:
+        out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+        return [int(x) for x in out.split()]
+
+    return {"elasticsearch": pgrep("org.elasticsearch.bootstrap"), "kafka": pgrep("kafka.Kafka")}
+
+
+def renumbered(corpus: list[EnrichedArticle], copies: int, tag: str) -> list[tuple[bytes, bytes]]:
+    """``copies`` copies of the corpus under new ids, serialized once."""
+    now = utcnow()
+    out = []
+    for k in range(copies):
+        for e in corpus:
+            copy = e.model_copy(update={"id": f"{e.id}-{tag}{k}", "ingested_at": now})
+            out.append((copy.id.encode(), copy.to_bytes()))
+    return out
+
+
+# --- 1. throughput -------------------------------------------------------------------------------
+
+
+def drain(
+    es: Elasticsearch, records: list[tuple[bytes, bytes]], queries: list[str] | None, label: str
+) -> dict[str, Any]:
+    """The indexer drains ``records`` in a fresh namespace, with the alerts consumer and
+    ``queries`` saved when given. Returns the indexer's rate and, with alerts, its catch-up."""
+    ns = Namespace(prefix=f"bench-alerts-{label}-")
+    ns.cleanup()
+    ns.create()
+    s = ns.settings
+    producer = KafkaProducer(bootstrap_servers=KAFKA, acks="all", linger_ms=5)
+    produce(producer, s.topic(Topic.ARTICLES_ENRICHED), records)
+    producer.close()
+    admin = KafkaAdminClient(bootstrap_servers=KAFKA)
+    p = Pipeline(ns, LOGS / label, extra_env=ENV)
+    enriched, indexed = s.topic(Topic.ARTICLES_ENRICHED), s.topic(Topic.ARTICLES_INDEXED)
+    result: dict[str, Any] = {}
+    try:
+        if queries is not None:
+            save_monitors(es, ns.prefix, queries, None)
+            p.start(["alerts"])
+            wait_for_group(admin, f"{ns.prefix}search-alerts")
+        p.start(["indexer"])
+        while (first := committed(admin, f"{ns.prefix}search-indexer", enriched)) == 0:
+            time.sleep(0.05)
+        watched = {"indexer": [p.procs["indexer"].popen.pid], **infra_pids()}  # type: ignore[union-attr]
+        if queries is not None:
+            watched["alerts"] = [p.procs["alerts"].popen.pid]  # type: ignore[union-attr]
+        t0, cpu0 = time.perf_counter(), {k: sum(map(cpu_seconds, v)) for k, v in watched.items()}
+        while (done := committed(admin, f"{ns.prefix}search-indexer", enriched)) < len(records):
+            time.sleep(0.05)
+        wall = time.perf_counter() - t0
+        result["indexer_docs_per_s"] = (done - first) / wall
+        # CPU-seconds per process while the indexer drained: where the time of the two cores went.
+        result["cpu_s"] = {k: round(sum(map(cpu_seconds, v)) - cpu0[k], 2) for k, v in watched.items()}
+        result["drain_s"] = round(wall, 2)
+        if queries is not None:
+            total = end_offsets(indexed)
+            while committed(admin, f"{ns.prefix}search-alerts", indexed) < total:
+                time.sleep(0.1)
+            result["alerts_caught_up_after_indexer_s"] = round(time.perf_counter() - t0 - wall, 1)
+            matches = AlertIndices(ns.prefix).matches
+            es.indices.refresh(index=matches)
+            result["matches"] = int(es.count(index=matches)["count"])
+        return result
+    finally:
+        p.stop()
+        admin.close()
+        ns.cleanup()
+
+
+def throughput(
+    es: Elasticsearch, corpus: list[EnrichedArticle], queries: list[str], copies: int, rounds: int
+) -> dict[str, Any]:
+    records = renumbered(corpus, copies, "t")
+    without, with_alerts, ratios, extra = [], [], [], []
+    for r in range(rounds):
+        order = [False, True] if r % 2 == 0 else [True, False]
+        got: dict[bool, dict[str, Any]] = {}
+        for alerts in order:
+            got[alerts] = drain(es, records, queries if alerts else None, f"r{r}-{'alerts' if alerts else 'alone'}")
+            print(f"round {r + 1} {'with' if alerts else 'without'} alerts: {got[alerts]}", flush=True)
+        without.append(got[False]["indexer_docs_per_s"])
+        with_alerts.append(got[True]["indexer_docs_per_s"])
+        ratios.append(with_alerts[-1] / without[-1])
+        extra.append({k: v for k, v in got[True].items() if k != "indexer_docs_per_s"})
+    return {
+        "documents": len(records),
+        "rounds": rounds,
+        "indexer_docs_per_s_without_alerts": round(statistics.median(without), 1),
+        "indexer_docs_per_s_with_alerts_500_monitors": round(statistics.median(with_alerts), 1),
+        "ratio": round(statistics.median(ratios), 3),
+        "ratio_rounds": [round(x, 3) for x in ratios],
+        "without_rounds": [round(x, 1) for x in without],
+        "with_rounds": [round(x, 1) for x in with_alerts],
+        "alerts_runs": extra,
+    }
+
+
+# --- 2. latency at a steady rate -----------------------------------------------------------------
+
+
+def latency(
+    es: Elasticsearch, corpus: list[EnrichedArticle], queries: list[str], rate: float, seconds: float
+) -> dict[str, Any]:
+    ns = Namespace(prefix="bench-alerts-latency-")
+    ns.cleanup()
+    ns.create()
+    s = ns.settings
+    receiver = Receiver()
+    admin = KafkaAdminClient(bootstrap_servers=KAFKA)
+    p = Pipeline(ns, LOGS / "latency", extra_env={**ENV, "WARTA_WEBHOOK_ALLOW_HOSTS": f"127.0.0.1:{receiver.port}"})
+    producer = KafkaProducer(bootstrap_servers=KAFKA, acks="all", linger_ms=0)
+    n = int(rate * seconds)
+    ids: list[str] = []
+    try:
+        save_monitors(es, ns.prefix, queries, receiver.url)
+        p.start(["alerts", "indexer"])
+        wait_for_group(admin, f"{ns.prefix}search-alerts")
+        wait_for_group(admin, f"{ns.prefix}search-indexer")
+        pid = p.procs["alerts"].popen.pid  # type: ignore[union-attr]
+        cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+        topic = s.topic(Topic.ARTICLES_ENRICHED)
+        for i in range(n):  # paced by the clock, not by sleeps that drift
+            delay = t0 + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            base = corpus[i % len(corpus)]
+            article = base.model_copy(update={"id": f"{base.id}-l{i}", "ingested_at": utcnow()})
+            producer.send(topic, key=article.id.encode(), value=article.to_bytes())
+            ids.append(article.id)
+        producer.flush()
+        sent_s = time.perf_counter() - t0
+        indexed = s.topic(Topic.ARTICLES_INDEXED)
+        deadline = time.monotonic() + 120
+        while committed(admin, f"{ns.prefix}search-alerts", indexed) < n and time.monotonic() < deadline:
+            time.sleep(0.2)
+        alerts_cpu = cpu_seconds(pid) - cpu0
+        time.sleep(3)  # the last webhook calls
+        alias = articles_alias(ns.prefix)
+        es.indices.refresh(index=alias)
+        indexed_at = {h["_id"]: datetime.fromisoformat(h["_source"]["indexed_at"]).timestamp()
+                      for h in es.search(index=alias, size=n, source_includes=["indexed_at"])["hits"]["hits"]}  # fmt: skip
+        matches = AlertIndices(ns.prefix).matches
+        es.indices.refresh(index=matches)
+        first_match = es.search(index=matches, size=0, aggs={"a": {"terms": {"field": "article_id", "size": n},
+                                                                   "aggs": {"t": {"min": {"field": "matched_at"}}}}})  # fmt: skip
+        match_lat = [b["t"]["value"] / 1000 - indexed_at[b["key"]] for b in first_match["aggregations"]["a"]["buckets"]]
+        arrived: dict[str, float] = {}
+        for _, body, at in receiver.received:
+            for a in json.loads(body)["articles"]:
+                arrived[a["id"]] = min(at, arrived.get(a["id"], at))
+        hook_lat = [at - indexed_at[i] for i, at in arrived.items() if i in indexed_at]
+
+        def pct(values: list[float]) -> dict[str, float] | None:
+            if not values:
+                return None
+            return {q: round(percentile(values, v), 3) for q, v in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))} | {
+                "max": round(max(values), 3)}  # fmt: skip
+
+        return {
+            "offered_rate_per_s": rate,
+            "articles": n,
+            "sent_in_s": round(sent_s, 1),
+            "indexed": len(indexed_at),
+            "articles_matched": len(match_lat),
+            "matches": int(es.count(index=matches)["count"]),
+            "index_to_match_s": pct(match_lat),
+            "webhook_calls": len(receiver.received),
+            "index_to_webhook_s": pct(hook_lat),
+            "alerts_cpu_share_of_one_core": round(alerts_cpu / max(time.perf_counter() - t0, 1e-9), 3),
+        }
+    finally:
+        producer.close()
+        p.stop()
+        admin.close()
+        receiver.close()
+        ns.cleanup()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", type=int, default=2000, help="enriched articles (then copied under new ids)")
+    ap.add_argument("--copies", type=int, default=10, help="copies of the corpus per throughput drain")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--monitors", type=int, default=500)
+    ap.add_argument("--rate", type=float, default=20.0)
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--skip-throughput", action="store_true")
+    a = ap.parse_args()
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    es = Elasticsearch(ES_URL, request_timeout=120)
+    corpus = enriched_corpus(a.corpus)
+    queries = monitor_queries(corpus, a.monitors)
+    print(
+        f"enriched {len(corpus)} articles and built {len(queries)} monitors in {time.perf_counter() - t0:.0f}s",
+        flush=True,
+    )
+    result: dict[str, Any] = {"started_at": started.isoformat(), "cores": os.cpu_count(), "monitors": len(queries),
+                              "monitor_examples": queries[:12], "corpus": len(corpus)}  # fmt: skip
+    if not a.skip_throughput:
+        result["throughput"] = throughput(es, corpus, queries, a.copies, a.rounds)
+        print(json.dumps(result["throughput"]), flush=True)
+    result["latency"] = latency(es, corpus, queries, a.rate, a.seconds)
+    print(json.dumps(result["latency"]), flush=True)
+    result["wall_s"] = round(time.perf_counter() - t0, 1)
+    es.close()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "alerts.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,452 @@
+"""Matching indexed articles against saved searches, and recording what is new.
+
+:class:`AlertMatcher` holds the rules; :class:`AlertBackend` is what it needs of Elasticsearch
+(:class:`~services.search.alerts.es.EsAlertBackend`; a fake in the unit tests).
+
+For one batch of indexed articles, :meth:`AlertMatcher.process`:
+
+1. **Makes the articles searchable.** The indexer forces no refresh, so a document is visible to
+   search only after the next refresh (``refresh_interval`` 1 s, or none while the shard is search
+   idle). The matcher refreshes the articles' indices once per batch, unless every article was
+   indexed before its previous refresh started *and* an ``ids`` search confirms they are all
+   visible: the clocks only decide whether to check, never whether to skip the refresh, so a clock
+   skew between hosts costs a refresh, never a match.
+2. **Evaluates every enabled saved search against the batch's ids**, in few requests: one
+   ``_msearch`` whose searches each carry a chunk of saved searches as named ``should`` clauses
+   (``_name`` = saved search id, read back from each hit's ``matched_queries``) under one ``ids``
+   filter. Per batch that costs about as much as a tenth of one search per saved search, and the
+   ids travel once per chunk.
+3. **Isolates the saved searches Elasticsearch rejects.** A 4xx (a query past the clause limit or
+   the nesting depth...) fails its whole chunk, or the whole ``_msearch`` when the body does not
+   parse; the matcher halves the failing group until the culprit is alone, marks it failing
+   (``query_status``, ``query_error``, ``query_failed_at`` on the saved search) and matches the
+   others. A failing saved search is then run alone, at most every ``retry_failing_s``, and marked
+   ok again the first time it runs without error (an edit of the query resets its state, so an edit
+   is tried at the next batch). A 5xx that a chunk keeps getting while others succeed is
+   isolated the same way after :data:`ISOLATE_5XX_AFTER` attempts. 429s, 5xx everywhere and
+   unreachable Elasticsearch raise :class:`Unavailable`: the caller retries the whole batch.
+4. **Records the matches idempotently**, deliveries first. Matches have ``_id`` = saved search id
+   + article id; those that already exist (a re-delivered article) are not new. For the new ones
+   of a saved search with a webhook, one delivery (id derived from its article ids) is created
+   *before* the matches, unless a delivery already holds that article for that saved search (a
+   crash between the two writes): so a re-delivered article never creates a second match or a
+   second delivery, and a crash never loses one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from services.search.alerts.store import now_utc
+from services.search.query import parse, to_es_query
+from services.search.query.compiler import DEFAULT_MAX_WILDCARD_EXPANSIONS
+from shared.schemas import IndexedArticle
+
+log = logging.getLogger(__name__)
+
+EsQuery = dict[str, Any]
+
+# Lucene clauses per chunk of saved searches. Elasticsearch's limit (indices.query.bool.max_clause_count,
+# sized from the heap) is never below 1024; a chunk over it is refused and split, which costs requests.
+CHUNK_CLAUSES = 1000
+CHUNK_MAX_SEARCHES = 200
+# Elasticsearch refuses a query whose bools nest this deep (indices.query.bool.max_nested_depth,
+# default 30). In a chunk a saved search sits one level down, so one at the limit of what the
+# search API accepts is run alone instead (no extra level), rather than found by halving each time.
+MAX_NESTED_DEPTH = 30
+# A chunk failing with a 5xx while other chunks succeed is split and its culprit marked failing
+# from this attempt on; before, the whole batch is retried (a 5xx is usually Elasticsearch's state).
+ISOLATE_5XX_AFTER = 3
+HIT_FIELDS = ("id", "title", "url", "source", "published_at")
+ERROR_MAX_CHARS = 300
+
+
+class Unavailable(Exception):
+    """Elasticsearch cannot serve the batch now (unreachable, 429, 5xx, a failed write): retry it
+    later, whole. Nothing about the saved searches was concluded."""
+
+
+class SearchRejected(Exception):
+    """The whole ``_msearch`` was refused with a 4xx (its body does not parse: one query in it is
+    too deep or otherwise invalid)."""
+
+    def __init__(self, status: int, error: Any) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.error = error
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    """An enabled saved search, compiled. ``status`` is its stored ``query_status``."""
+
+    id: str
+    query: str
+    es_query: EsQuery
+    clauses: int
+    webhook: bool
+    status: str | None = None
+    depth: int = 0  # nesting of bools in es_query
+    # The saved search document's version when read: a write conditional on it changes nothing
+    # that was edited since.
+    seq_no: int | None = None
+    primary_term: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """An article a saved search matched, with the fields a match records."""
+
+    id: str
+    source: dict[str, Any]
+
+
+@dataclass(slots=True)
+class ChunkResult:
+    """One search of an ``_msearch``: the hits per saved search id, or the error."""
+
+    hits: dict[str, list[Hit]] = field(default_factory=dict)
+    status: int = 200
+    error: Any = None
+
+
+class AlertBackend(Protocol):
+    """What :class:`AlertMatcher` needs of Elasticsearch. Every method may raise
+    :class:`Unavailable`; none raises anything else for Elasticsearch's state."""
+
+    def saved_searches(self) -> list[dict[str, Any]]:
+        """Every saved search document."""
+        ...
+
+    def saved_searches_version(self) -> tuple[int, str | None]:
+        """What changes whenever a saved search is created, deleted or edited (its count and latest
+        ``updated_at``), cheaply; as current as :meth:`saved_searches`."""
+        ...
+
+    def visible(self, ids: Sequence[str]) -> set[str]:
+        """The ids among ``ids`` that search sees now."""
+        ...
+
+    def refresh(self, indices: Sequence[str]) -> None:
+        """Make everything written to ``indices`` so far visible to search."""
+        ...
+
+    def search(self, chunks: Sequence[Sequence[Monitor]], ids: Sequence[str]) -> list[ChunkResult]:
+        """One search per chunk restricted to ``ids``; raises :class:`SearchRejected` when the
+        request is refused whole."""
+        ...
+
+    def existing_matches(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The (saved search id, article id) pairs already recorded as matches."""
+        ...
+
+    def delivered(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The pairs that a delivery already holds."""
+        ...
+
+    def create_deliveries(self, deliveries: list[dict[str, Any]]) -> None:
+        """Create these deliveries; one that exists (same id) is left as it is. Visible to the
+        dispatcher's search on return."""
+        ...
+
+    def create_matches(self, matches: list[dict[str, Any]], visible: bool) -> int:
+        """Create these matches (``_id`` = ``saved_search_id:article_id``); existing ones are left.
+        Returns how many were new. ``visible``: searchable on return."""
+        ...
+
+    def record_query_states(self, states: list[tuple[Monitor, str | None]], at: str) -> None:
+        """:meth:`SavedSearchStore.record_query_state` for each monitor's query (``None``: ok), in
+        as few requests as possible: a first batch after an upgrade marks every saved search ok."""
+        ...
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one batch came to."""
+
+    articles: int = 0
+    monitors: int = 0
+    failing: dict[str, str] = field(default_factory=dict)  # saved search id -> the error
+    skipped: int = 0  # failing saved searches not retried in this batch
+    failing_total: int = 0  # failing now: newly, still, or skipped
+    new_matches: int = 0
+    deliveries: int = 0
+    refreshed: bool = False
+    searches: int = 0
+
+
+def count_clauses(query: Any) -> int:
+    """An upper bound on the Lucene clauses ``query`` (compiled by the query language) rewrites to:
+    a wildcard inside NEAR (``span_multi``, ``top_terms_N``) can become N of them."""
+    if isinstance(query, list):
+        return sum(count_clauses(q) for q in query)
+    if not isinstance(query, dict):
+        return 0
+    total = 0
+    for key, value in query.items():
+        if key == "span_multi":
+            total += DEFAULT_MAX_WILDCARD_EXPANSIONS
+        elif key in ("term", "match_phrase", "prefix", "span_term", "match_all"):
+            total += 1
+        else:
+            total += count_clauses(value)
+    return total
+
+
+def bool_depth(query: Any) -> int:
+    """How deeply ``bool`` queries nest in ``query`` (1 for a bool of leaves)."""
+    if isinstance(query, list):
+        return max((bool_depth(q) for q in query), default=0)
+    if not isinstance(query, dict):
+        return 0
+    return max((bool_depth(v) + (key == "bool") for key, v in query.items()), default=0)
+
+
+def short_error(status: int, error: Any) -> str:
+    """What a saved search's ``query_error`` says: the cause in a sentence a monitor's owner can act
+    on, without Elasticsearch's internals (those go to the log)."""
+    text = str(error)
+    if "max_nested_depth" in text or "nested depth" in text:
+        return ("Elasticsearch rejected the query: it nests too deeply (brackets, NOT and title: inside "
+                "one another); flatten it")  # fmt: skip
+    if "maxClauseCount" in text or "too_many_clauses" in text or "too_many_nested_clauses" in text:
+        return ("Elasticsearch rejected the query: it expands to too many terms (a wildcard next to "
+                "NEAR matches too many words?); narrow it")  # fmt: skip
+    if 400 <= status < 500:
+        return f"Elasticsearch rejected the query (HTTP {status})"
+    return f"Elasticsearch failed to run the query (HTTP {status})"
+
+
+def delivery_id(saved_id: str, article_ids: Iterable[str]) -> str:
+    return hashlib.sha256((saved_id + ":" + ",".join(sorted(article_ids))).encode()).hexdigest()[:24]
+
+
+class AlertMatcher:
+    """Matches batches of indexed articles against every enabled saved search (see the module
+    docstring). Used from one thread at a time. :meth:`process` blocks on Elasticsearch; it is
+    idempotent per article, and raises :class:`Unavailable` only."""
+
+    def __init__(
+        self,
+        backend: AlertBackend,
+        *,
+        retry_failing_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = now_utc,
+    ) -> None:
+        self.backend = backend
+        self.retry_failing_s = retry_failing_s
+        self._clock = clock
+        self._wall = wall_clock
+        self._cached: tuple[tuple[int, str | None], list[Monitor]] | None = None  # (version, monitors)
+        self._compiled: dict[str, tuple[EsQuery, int, int] | None] = {}  # query -> compiled, clauses, depth
+        self._retry_at: dict[str, float] = {}  # failing saved search id -> when to run it alone again
+        self._refresh_started: datetime | None = None
+
+    # --- saved searches ----------------------------------------------------------------------
+
+    def monitors(self) -> list[Monitor]:
+        """The enabled saved searches as they are now: read again whenever one was created, deleted
+        or edited (a cheap version check per batch), so an edit applies from the next batch."""
+        version = self.backend.saved_searches_version()
+        if self._cached is not None and self._cached[0] == version:
+            return self._cached[1]
+        monitors = []
+        compiled: dict[str, tuple[EsQuery, int, int] | None] = {}
+        for s in self.backend.saved_searches():
+            if not s.get("enabled", True):
+                continue
+            query = str(s.get("query", ""))
+            if query not in compiled:
+                compiled[query] = self._compiled[query] if query in self._compiled else self._compile(query, s)
+            entry = compiled[query]
+            if entry is not None:
+                es_query, clauses, depth = entry
+                monitors.append(Monitor(s["id"], query, es_query, clauses, bool(s.get("webhook_url")),
+                                        s.get("query_status"), depth, s.get("_seq_no"), s.get("_primary_term")))  # fmt: skip
+        self._compiled = compiled
+        self._cached = (version, monitors)
+        return monitors
+
+    @staticmethod
+    def _compile(query: str, saved: dict[str, Any]) -> tuple[EsQuery, int, int] | None:
+        try:
+            es_query = to_es_query(parse(query))
+        except ValueError as exc:  # stored before a grammar change; the API refuses such queries
+            log.warning("saved search no longer parses", extra={"saved_search_id": saved.get("id"), "error": repr(exc)})
+            return None
+        return es_query, count_clauses(es_query), bool_depth(es_query)
+
+    # --- one batch ---------------------------------------------------------------------------
+
+    def process(self, articles: Sequence[IndexedArticle], attempt: int = 0) -> Outcome:
+        """Match ``articles`` (distinct ids) against every enabled saved search, record the state of
+        the queries, the new matches and their deliveries. ``attempt`` counts earlier tries of this
+        batch that raised :class:`Unavailable`. Blocks; raises :class:`Unavailable`."""
+        outcome = Outcome(articles=len(articles))
+        monitors = self.monitors()
+        outcome.monitors = len(monitors)
+        if not articles or not monitors:
+            return outcome
+        ids = [a.id for a in articles]
+        outcome.refreshed = self._make_visible(articles)
+        now = self._clock()
+        healthy = [m for m in monitors if m.status != "failing"]
+        suspects = []
+        for m in monitors:
+            if m.status == "failing":
+                if now >= self._retry_at.get(m.id, 0.0):
+                    suspects.append(m)
+                else:
+                    outcome.skipped += 1
+        run = _Run(self.backend, ids, isolate_5xx=attempt + 1 >= ISOLATE_5XX_AFTER)
+        run.evaluate(healthy)
+        for m in suspects:  # alone, so that a rejection costs nobody else a request
+            run.evaluate([m])
+        run.finish()
+        hits, failing = run.hits, run.failing
+        outcome.searches = run.requests
+        at = self._wall().isoformat()
+        retried = {m.id for m in suspects}
+        states: list[tuple[Monitor, str | None]] = []
+        statuses: dict[str, str] = {}
+        for m in monitors:
+            if m.id in failing:
+                self._retry_at[m.id] = now + self.retry_failing_s
+                states.append((m, failing[m.id]))
+                statuses[m.id] = "failing"
+            elif m.status is None or m.id in retried:  # ran without error: ok (again)
+                self._retry_at.pop(m.id, None)
+                states.append((m, None))
+                statuses[m.id] = "ok"
+        if states:
+            self.backend.record_query_states(states, at)
+        if statuses and self._cached is not None and self._cached[1] is monitors:
+            # What was just written: the states change no version (an edit does, and resets them).
+            self._cached = (self._cached[0], [replace(m, status=statuses.get(m.id, m.status)) for m in monitors])
+        outcome.failing = {m.id: failing[m.id] for m in monitors if m.id in failing}
+        outcome.failing_total = len(failing) + outcome.skipped
+        self._record(monitors, hits, outcome, at)
+        return outcome
+
+    def _make_visible(self, articles: Sequence[IndexedArticle]) -> bool:
+        """Refresh the articles' indices unless they are all visible already; True if refreshed."""
+        newest = max(a.indexed_at for a in articles)
+        if self._refresh_started is not None and newest < self._refresh_started:
+            ids = [a.id for a in articles]
+            if set(ids) <= self.backend.visible(ids):
+                return False
+        started = self._wall()
+        self.backend.refresh(sorted({a.index for a in articles}))
+        self._refresh_started = started
+        return True
+
+    def _record(self, monitors: list[Monitor], hits: dict[str, list[Hit]], outcome: Outcome, at: str) -> None:
+        hooked = {m.id for m in monitors if m.webhook}
+        if not hits:
+            return
+        # Only a saved search with a webhook needs to know which of its matches are new before
+        # they are written (for its delivery); the others learn it from the create itself.
+        hooked_pairs = [(s, h.id) for s, hs in hits.items() if s in hooked for h in hs]
+        existing = self.backend.existing_matches(hooked_pairs) if hooked_pairs else set()
+        fresh = [pair for pair in hooked_pairs if pair not in existing]
+        covered = self.backend.delivered(fresh) if fresh else set()
+        new_ids: dict[str, list[str]] = {}
+        for saved_id, article_id in fresh:
+            if (saved_id, article_id) not in covered:
+                new_ids.setdefault(saved_id, []).append(article_id)
+        deliveries = [{"id": delivery_id(saved_id, ids), "saved_search_id": saved_id, "article_ids": sorted(ids),
+                       "status": "pending", "attempts": 0, "created_at": at, "next_attempt_at": at, "log": []}
+                      for saved_id, ids in new_ids.items()]  # fmt: skip
+        if deliveries:
+            self.backend.create_deliveries(deliveries)
+        matches = [{"saved_search_id": saved_id, "article_id": h.id, "matched_at": at,
+                    **{k: h.source.get(k) for k in ("published_at", "title", "url", "source")}}
+                   for saved_id, hs in hits.items() for h in hs if (saved_id, h.id) not in existing]  # fmt: skip
+        if matches:
+            # Visible to the API at once when a webhook is about to announce them; otherwise at the
+            # matches index's next refresh (within a second).
+            outcome.new_matches = self.backend.create_matches(matches, visible=bool(deliveries))
+        outcome.deliveries = len(deliveries)
+
+
+class _Run:
+    """The evaluation of one batch: chunks, halving of rejected groups, the hits and the failures."""
+
+    def __init__(self, backend: AlertBackend, ids: Sequence[str], isolate_5xx: bool) -> None:
+        self.backend = backend
+        self.ids = ids
+        self.isolate_5xx = isolate_5xx
+        self.hits: dict[str, list[Hit]] = {}
+        self.failing: dict[str, str] = {}
+        self.requests = 0
+        self._succeeded = 0
+        self._server_failures: dict[str, str] = {}  # concluded from a 5xx: kept only if others succeeded
+
+    def evaluate(self, monitors: Sequence[Monitor]) -> None:
+        if not monitors:
+            return
+        chunks = pack(monitors)
+        self.requests += 1
+        try:
+            results = self.backend.search(chunks, self.ids)
+        except SearchRejected as exc:
+            self._split(monitors, exc.status, exc.error)
+            return
+        for chunk, result in zip(chunks, results, strict=True):
+            if result.error is None:
+                self._succeeded += 1
+                for saved_id, hs in result.hits.items():
+                    self.hits.setdefault(saved_id, []).extend(hs)
+            elif 400 <= result.status < 500 and result.status not in (408, 429):
+                self._split(chunk, result.status, result.error)
+            elif self.isolate_5xx and result.status >= 500:
+                self._split(chunk, result.status, result.error)
+            else:
+                raise Unavailable(f"search failed with HTTP {result.status}: {str(result.error)[:300]}")
+
+    def _split(self, monitors: Sequence[Monitor], status: int, error: Any) -> None:
+        if len(monitors) == 1:
+            [m] = monitors
+            log.warning("Elasticsearch rejected a saved search" if status < 500 else "a saved search failed in Elasticsearch",
+                        extra={"saved_search_id": m.id, "status": status, "error": str(error)[:1000]})  # fmt: skip
+            target = self.failing if status < 500 else self._server_failures
+            target[m.id] = short_error(status, error)[:ERROR_MAX_CHARS]
+            return
+        half = len(monitors) // 2
+        self.evaluate(monitors[:half])
+        self.evaluate(monitors[half:])
+
+    def finish(self) -> None:
+        """Conclude: saved searches that failed with a 5xx are marked failing only if Elasticsearch
+        answered other searches of this batch; otherwise it is Elasticsearch that fails."""
+        if self._server_failures:
+            if not self._succeeded:
+                raise Unavailable("every search failed with a 5xx")
+            self.failing.update(self._server_failures)
+
+
+def pack(monitors: Sequence[Monitor]) -> list[list[Monitor]]:
+    """Chunks of saved searches, in order, each within :data:`CHUNK_CLAUSES` (a larger one alone)
+    and :data:`CHUNK_MAX_SEARCHES`; one too deep to share a search is alone."""
+    chunks: list[list[Monitor]] = []
+    current: list[Monitor] = []
+    size = 0
+    for m in monitors:
+        if m.depth + 1 >= MAX_NESTED_DEPTH:
+            chunks.append([m])
+            continue
+        if current and (size + m.clauses > CHUNK_CLAUSES or len(current) >= CHUNK_MAX_SEARCHES):
+            chunks.append(current)
+            current, size = [], 0
+        current.append(m)
+        size += m.clauses
+    if current:
+        chunks.append(current)
+    return chunks

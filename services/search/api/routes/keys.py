@@ -1,0 +1,31 @@
+"""``/v1/keys``: create, list and disable API keys (admin only). A new key's plaintext is in the
+creation answer only; the store keeps its hash."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi.concurrency import run_in_threadpool
+
+from services.search.api.deps import AdminKey, KeysDep
+from services.search.api.models import NOT_FOUND, KeyCreated, KeyIn, KeyInfo
+
+router = APIRouter(prefix="/keys", tags=["keys"])
+
+
+@router.post("", status_code=201, response_model=KeyCreated)
+async def create_key(body: KeyIn, keys: KeysDep, _: AdminKey) -> Any:
+    key, info = await run_in_threadpool(keys.create, body.name, body.role)
+    return KeyCreated(id=info.id, name=info.name, role=info.role, key=key)
+
+
+@router.get("", response_model=list[KeyInfo])
+async def list_keys(keys: KeysDep, _: AdminKey) -> Any:
+    return await run_in_threadpool(keys.list)
+
+
+@router.delete("/{key_id}", status_code=204, responses=NOT_FOUND)
+async def disable_key(key_id: str, keys: KeysDep, _: AdminKey) -> None:
+    if not await run_in_threadpool(keys.disable, key_id):
+        raise HTTPException(status_code=404, detail=f"key {key_id} not found")
