@@ -135,9 +135,9 @@ def test_three_workers_two_indexers(chaos_pipeline) -> None:  # type: ignore[no-
         assert out.returncode == 0, out.stderr + out.stdout
         return json.loads(out.stdout)  # type: ignore[no-any-return]
 
-    report = wait_until(lambda: (r := status())["lag"]["total"] == {"enrich-bridge": 0, "search-indexer": 0} and r, 30,
-                        "warta status: no lag")  # fmt: skip
-    assert len(report["lag"]["partitions"]) == 6
+    no_lag = {"enrich-bridge": 0, "search-indexer": 0, "search-alerts": 0}
+    report = wait_until(lambda: (r := status())["lag"]["total"] == no_lag and r, 30, "warta status: no lag")
+    assert len(report["lag"]["partitions"]) == 9
     assert report["queue"]["length"] == 0
     assert report["dlq"] == {"enrich": 0, "search": 0}
     assert report["index"]["docs"] == len(outcome.stream) + 1  # the stream and the warm-up article

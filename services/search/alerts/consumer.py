@@ -61,9 +61,9 @@ FIRST_BACKOFF_S = 0.2
 # As the indexer's: a batch waits this long for the one in flight before the partitions pause.
 PAUSE_AFTER_S = 1.0
 # kafka-python 2.3 refuses a fetch response larger than receive_message_max_bytes (1,000,000 by
-# default) and then never fetches from that broker again, while a fetch returns up to 1 MiB per
-# partition: with a backlog (catching up) the consumer would stall for good. Bound the fetch and
-# accept a frame that holds it.
+# default), although a fetch returns up to 1 MiB per partition: with a backlog it logs an
+# InvalidReceiveError, drops the connection and fetches again. Bound the fetch and accept a frame
+# that holds it.
 FETCH_MAX_BYTES = 8 * 1024 * 1024
 RECEIVE_MAX_BYTES = FETCH_MAX_BYTES + 1024 * 1024
 

@@ -523,3 +523,19 @@ def test_batches_grow_while_the_consumer_is_busy_and_stay_short_while_traffic_is
     arrive(5, 3.0)  # still busy after a batch of 40: the long window, then back to short ones
     arrive(2, 0.5)
     assert sealed == [3, 12, 40, 5, 2]
+
+
+def test_the_process_is_part_of_make_up_warta_status_and_the_cli(tmp_path: Any) -> None:
+    from shared import status
+    from shared.cli import COMMANDS
+    from shared.stack import manager
+    from shared.stack.infra import Paths
+    from shared.topics import Topic as T
+
+    assert COMMANDS[("search", "alerts")] == ("services.search.cli", "alerts")
+    s = manager.StackSettings(dir=tmp_path / ".stack")
+    [alerts] = [c for c in manager.components(s, Paths(tmp_path / ".stack")) if c.name == "search-alerts"]
+    assert alerts.kind == "warta" and alerts.port == s.metrics_base_port + 4
+    assert set(manager.SECRETS["search-alerts"]) == {"WARTA_WEBHOOK_SECRET"}
+    assert "search-indexer" not in manager.SECRETS, "the indexer sends no webhooks any more"
+    assert status.GROUPS["search-alerts"] == T.ARTICLES_INDEXED and "search-alerts" in status.METRIC_COMPONENTS
