@@ -145,6 +145,7 @@ def test_fuzzed_input_never_fails_the_server_and_nothing_accepted_is_lost(pipeli
 
     # 1. Real articles, through the whole pipeline.
     seeds = indosum_articles(limit=SEED_ARTICLES)
+    assert len(seeds) == SEED_ARTICLES, "IndoSum development data not found in ../shared/data beside the repo"
     for i, a in enumerate(seeds):
         r = ingest.post("/v1/articles", json={"url": f"https://seed.example/berita/{i}", "title": a["title"],
                                               "text": a["text"], "published_at": f"2025-05-0{1 + i % 9}T08:00:00+07:00"})  # fmt: skip
