@@ -8,14 +8,17 @@ measured are the indexer and the alerts consumer, not ingest and enrich.
 Saved searches: 500 monitor queries of the kinds media monitors and PR teams write, built from the
 same articles' entities (officials, institutions, places, regions) and words: phrases, ``entity:``
 and ``region:`` filters, NEAR, wildcards, NOT, ``title:``, ``source:``. One in ten has a webhook
-(a local receiver).
+(a local receiver) in part 2, and in a third run of part 1.
 
 1. **Indexing throughput with and without alerts.** Each round drains the same records through a
-   fresh namespace twice: the indexer alone, and the indexer with the alerts consumer running and
-   500 saved searches active. The rate is the indexer's committed records per second from its first
-   commit (as in ``bench_pipeline``); rounds alternate which run goes first, so drift in machine
-   speed hits both; the ratio is the median of the rounds' ratios. Also reported: how long the
-   alerts consumer took to catch up after the indexer finished, and the matches it recorded.
+   fresh namespace three times: the indexer alone, the indexer with the alerts consumer running and
+   500 saved searches active, and the same with one saved search in ten calling a webhook. The rate
+   is the indexer's committed records per second from its first commit (as in ``bench_pipeline``);
+   the order of the runs rotates from round to round, so drift in machine speed hits all of them;
+   a ratio is the median of the rounds' ratios. Also reported: the CPU-seconds each process
+   (indexer, alerts, this checkout's Elasticsearch and Kafka) used during the drain, how long the
+   alerts consumer took to catch up after the indexer finished, the matches it recorded and the
+   webhook calls made.
 2. **Index to match at a steady 20 articles/s** for 60 s, the indexer and the alerts consumer
    running with the 500 saved searches: per matched article, its earliest ``matched_at`` minus its
    ``indexed_at`` (p50/p95/p99), and index to webhook arrival for the monitors with a webhook.
@@ -50,6 +53,7 @@ from shared.topics import Topic
 from tests.pipeline import ES_URL, KAFKA, Namespace, Pipeline
 from tests.webhooks import Receiver
 
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
 LOGS = Path(__file__).resolve().parents[1] / "artifacts" / "bench-alerts-logs"
 STOPWORDS = Path(__file__).resolve().parents[2] / "shared" / "data" / "stopwords" / "stopwords-id.txt"
@@ -194,12 +198,17 @@ def cpu_seconds(pid: int) -> float:
 
 
 def infra_pids() -> dict[str, list[int]]:
-    """Elasticsearch's and Kafka's JVMs (their CPU is where alerts cost indexing most)."""
+    """This checkout's Elasticsearch and Kafka JVMs (their CPU is where alerts cost indexing most),
+    not those of another stack on the machine."""
     import subprocess
+
+    stack = str(Path(os.environ.get("WARTA_STACK_DIR", ROOT / ".stack")).resolve())
 
     def pgrep(pattern: str) -> list[int]:
         out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
-        return [int(x) for x in out.split()]
+        return [
+            int(x) for x in out.split() if stack in Path(f"/proc/{x}/cmdline").read_bytes().decode(errors="replace")
+        ]
 
     return {"elasticsearch": pgrep("org.elasticsearch.bootstrap"), "kafka": pgrep("kafka.Kafka")}
 
@@ -219,10 +228,11 @@ def renumbered(corpus: list[EnrichedArticle], copies: int, tag: str) -> list[tup
 
 
 def drain(
-    es: Elasticsearch, records: list[tuple[bytes, bytes]], queries: list[str] | None, label: str
+    es: Elasticsearch, records: list[tuple[bytes, bytes]], queries: list[str] | None, label: str, webhooks: bool = False
 ) -> dict[str, Any]:
     """The indexer drains ``records`` in a fresh namespace, with the alerts consumer and
-    ``queries`` saved when given. Returns the indexer's rate and, with alerts, its catch-up."""
+    ``queries`` saved when given (one in ten with a webhook if ``webhooks``). Returns the
+    indexer's rate and, with alerts, its catch-up."""
     ns = Namespace(prefix=f"bench-alerts-{label}-")
     ns.cleanup()
     ns.create()
@@ -231,14 +241,15 @@ def drain(
     produce(producer, s.topic(Topic.ARTICLES_ENRICHED), records)
     producer.close()
     admin = KafkaAdminClient(bootstrap_servers=KAFKA)
-    p = Pipeline(ns, LOGS / label, extra_env=ENV)
+    receiver = Receiver()
+    p = Pipeline(ns, LOGS / label, extra_env={**ENV, "WARTA_WEBHOOK_ALLOW_HOSTS": f"127.0.0.1:{receiver.port}"})
     enriched, indexed = s.topic(Topic.ARTICLES_ENRICHED), s.topic(Topic.ARTICLES_INDEXED)
     indexer_done = Committed(f"{ns.prefix}search-indexer", enriched)
     alerts_done = Committed(f"{ns.prefix}search-alerts", indexed)
     result: dict[str, Any] = {}
     try:
         if queries is not None:
-            save_monitors(es, ns.prefix, queries, None)
+            save_monitors(es, ns.prefix, queries, receiver.url if webhooks else None)
             p.start(["alerts"])
             wait_for_group(admin, f"{ns.prefix}search-alerts")
         p.start(["indexer"])
@@ -263,40 +274,56 @@ def drain(
             matches = AlertIndices(ns.prefix).matches
             es.indices.refresh(index=matches)
             result["matches"] = int(es.count(index=matches)["count"])
+            result["webhook_calls"] = len(receiver.received)
         return result
     finally:
         p.stop()
         indexer_done.close()
         alerts_done.close()
         admin.close()
+        receiver.close()
         ns.cleanup()
+
+
+RUNS = {"alone": (False, False), "alerts": (True, False), "alerts_webhooks": (True, True)}
 
 
 def throughput(
     es: Elasticsearch, corpus: list[EnrichedArticle], queries: list[str], copies: int, rounds: int
 ) -> dict[str, Any]:
+    """Per round, the same records drained three times: the indexer alone, with the alerts consumer
+    and 500 saved searches, and the same with one saved search in ten having a webhook (which adds
+    the dispatcher's work). The order rotates from round to round."""
     records = renumbered(corpus, copies, "t")
-    without, with_alerts, ratios, extra = [], [], [], []
+    rates: dict[str, list[float]] = {name: [] for name in RUNS}
+    details: dict[str, list[dict[str, Any]]] = {name: [] for name in RUNS if name != "alone"}
+    names = list(RUNS)
     for r in range(rounds):
-        order = [False, True] if r % 2 == 0 else [True, False]
-        got: dict[bool, dict[str, Any]] = {}
-        for alerts in order:
-            got[alerts] = drain(es, records, queries if alerts else None, f"r{r}-{'alerts' if alerts else 'alone'}")
-            print(f"round {r + 1} {'with' if alerts else 'without'} alerts: {got[alerts]}", flush=True)
-        without.append(got[False]["indexer_docs_per_s"])
-        with_alerts.append(got[True]["indexer_docs_per_s"])
-        ratios.append(with_alerts[-1] / without[-1])
-        extra.append({k: v for k, v in got[True].items() if k != "indexer_docs_per_s"})
+        for name in names[r % 3 :] + names[: r % 3]:
+            alerts, webhooks = RUNS[name]
+            got = drain(es, records, queries if alerts else None, f"r{r}-{name}", webhooks)
+            print(f"round {r + 1} {name}: {got}", flush=True)
+            rates[name].append(got["indexer_docs_per_s"])
+            if name != "alone":
+                details[name].append({k: v for k, v in got.items() if k != "indexer_docs_per_s"})
+
+    def ratios(name: str) -> list[float]:
+        return [w / a for w, a in zip(rates[name], rates["alone"], strict=True)]
+
     return {
         "documents": len(records),
         "rounds": rounds,
-        "indexer_docs_per_s_without_alerts": round(statistics.median(without), 1),
-        "indexer_docs_per_s_with_alerts_500_monitors": round(statistics.median(with_alerts), 1),
-        "ratio": round(statistics.median(ratios), 3),
-        "ratio_rounds": [round(x, 3) for x in ratios],
-        "without_rounds": [round(x, 1) for x in without],
-        "with_rounds": [round(x, 1) for x in with_alerts],
-        "alerts_runs": extra,
+        "indexer_docs_per_s_without_alerts": round(statistics.median(rates["alone"]), 1),
+        "indexer_docs_per_s_with_alerts_500_monitors": round(statistics.median(rates["alerts"]), 1),
+        "ratio": round(statistics.median(ratios("alerts")), 3),
+        "ratio_rounds": [round(x, 3) for x in ratios("alerts")],
+        "indexer_docs_per_s_with_alerts_500_monitors_50_webhooks": round(
+            statistics.median(rates["alerts_webhooks"]), 1
+        ),
+        "ratio_with_webhooks": round(statistics.median(ratios("alerts_webhooks")), 3),
+        "ratio_with_webhooks_rounds": [round(x, 3) for x in ratios("alerts_webhooks")],
+        "rates_per_round": {k: [round(x, 1) for x in v] for k, v in rates.items()},
+        "runs": details,
     }
 
 
@@ -386,7 +413,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", type=int, default=2000, help="enriched articles (then copied under new ids)")
     ap.add_argument("--copies", type=int, default=10, help="copies of the corpus per throughput drain")
-    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--monitors", type=int, default=500)
     ap.add_argument("--rate", type=float, default=20.0)
     ap.add_argument("--seconds", type=float, default=60.0)
@@ -402,13 +429,15 @@ def main() -> int:
         flush=True,
     )
     result: dict[str, Any] = {"started_at": started.isoformat(), "cores": os.cpu_count(), "monitors": len(queries),
-                              "monitor_examples": queries[:12], "corpus": len(corpus)}  # fmt: skip
+                              "monitor_examples": queries[:12], "corpus": len(corpus),
+                              "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
     if not a.skip_throughput:
         result["throughput"] = throughput(es, corpus, queries, a.copies, a.rounds)
         print(json.dumps(result["throughput"]), flush=True)
     result["latency"] = latency(es, corpus, queries, a.rate, a.seconds)
     print(json.dumps(result["latency"]), flush=True)
     result["wall_s"] = round(time.perf_counter() - t0, 1)
+    result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     es.close()
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "alerts.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")

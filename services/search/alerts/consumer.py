@@ -37,13 +37,13 @@ from datetime import datetime
 from elastic_transport import ConnectionError as ESConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
-from elasticsearch.serializer import OrjsonSerializer
 from kafka import TopicPartition
 
 from services.search.alerts.dispatcher import WebhookDispatcher
 from services.search.alerts.es import EsAlertBackend
 from services.search.alerts.matching import AlertMatcher, Outcome, Unavailable
 from services.search.alerts.store import AlertIndices, now_utc
+from services.search.indexer import make_es
 from services.search.settings import AlertsSettings
 from shared.consumer import Apply, Batch, Consumer, Message, Outcomes, RunInThread, Strategy, StreamProcessor
 from shared.consumer.processor import Stop
@@ -238,11 +238,6 @@ def make_processor(
         pause_after_s=pause_after_s,
         clock=clock,
     )
-
-
-def make_es(settings: AlertsSettings) -> Elasticsearch:
-    return Elasticsearch(settings.es_url, request_timeout=settings.request_timeout_s, retry_on_timeout=False,
-                         max_retries=0, serializer=OrjsonSerializer())  # fmt: skip
 
 
 def wait_for_indices(es: Elasticsearch, settings: AlertsSettings, stop: Stop) -> bool:

@@ -9,7 +9,6 @@ mappings are strict and known) and propagates.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -19,7 +18,7 @@ from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch.helpers import bulk
 
-from services.search.alerts.matching import HIT_FIELDS, ChunkResult, Hit, Monitor, SearchRejected, Unavailable
+from services.search.alerts.matching import MATCH_FIELDS, ChunkResult, Monitor, SearchRejected, Unavailable
 from services.search.alerts.store import AlertIndices, SavedSearchStore
 
 log = logging.getLogger(__name__)
@@ -51,29 +50,6 @@ class _Guard:
             raise Unavailable(f"{self.what}: {exc!r}"[:500]) from exc
 
 
-def named(query: dict[str, Any], name: str) -> dict[str, Any]:
-    """``query`` with ``_name`` set on its top-level query, so hits report it in ``matched_queries``
-    without a wrapping query (which would add a level to the nesting depth Elasticsearch limits)."""
-    out = copy.deepcopy(query)
-    [(kind, params)] = out.items()
-    if kind in ("term", "match_phrase", "prefix"):  # {"term": {field: {...}}}
-        [field_params] = params.values()
-        field_params["_name"] = name
-    else:
-        params["_name"] = name
-    return out
-
-
-def alone(query: dict[str, Any], ids_filter: dict[str, Any]) -> dict[str, Any]:
-    """``query`` restricted to ``ids_filter`` with no added nesting when it is a ``bool``: a saved
-    search evaluated alone meets exactly the nesting limit it meets in the search API."""
-    if "bool" in query:
-        out = copy.deepcopy(query)
-        out["bool"]["filter"] = [*out["bool"].get("filter", []), ids_filter]
-        return out
-    return {"bool": {"must": [query], "filter": [ids_filter]}}
-
-
 class EsAlertBackend:
     """Saved searches, matching and recording on Elasticsearch. Thread-safe as the client is."""
 
@@ -82,7 +58,6 @@ class EsAlertBackend:
         self.alias = alias
         self.idx = AlertIndices(prefix)
         self.store = SavedSearchStore(es, prefix)
-        self._named: dict[tuple[str, str], dict[str, Any]] = {}  # (id, query) -> named query
 
     def saved_searches(self) -> list[dict[str, Any]]:
         with _Guard("reading saved searches"):
@@ -113,25 +88,22 @@ class EsAlertBackend:
             self.es.indices.refresh(index=",".join(indices) or self.alias, ignore_unavailable=True)
 
     def search(self, chunks: Sequence[Sequence[Monitor]], ids: Sequence[str]) -> list[ChunkResult]:
-        ids_filter = {"ids": {"values": list(ids)}}
         body: list[dict[str, Any]] = []
         for chunk in chunks:
-            if len(chunk) == 1:
-                query = alone(chunk[0].es_query, ids_filter)
-            else:
-                should = [self._named_query(m) for m in chunk]
-                query = {"bool": {"filter": [ids_filter], "should": should, "minimum_should_match": 1}}
-            body.append({"index": self.alias})
-            # Sorted by _doc: no scores computed; every hit of the batch fits in one page.
-            body.append({"query": query, "size": len(ids), "sort": ["_doc"], "track_total_hits": False,
-                         "_source": list(HIT_FIELDS)})  # fmt: skip
+            # One bucket per saved search (each parsed as a query of its own: the search API's
+            # limits, no more), the matching article ids in it. No hits, no scores; the request
+            # cache would only store results that are never asked for again.
+            aggs = {"m": {"filters": {"filters": {m.id: m.es_query for m in chunk}},
+                          "aggs": {"a": {"terms": {"field": "id", "size": len(ids)}}}}}  # fmt: skip
+            body.append({"index": self.alias, "request_cache": False})
+            body.append({"query": {"ids": {"values": list(ids)}}, "size": 0, "track_total_hits": False, "aggs": aggs})
         try:
             with _Guard("searching"):
                 resp = self.es.msearch(searches=body)
         except ApiError as exc:
             raise SearchRejected(exc.meta.status, exc.body) from exc
         results = []
-        for chunk, answer in zip(chunks, resp["responses"], strict=True):
+        for answer in resp["responses"]:
             error = answer.get("error")
             if error is None and answer.get("_shards", {}).get("failed"):
                 failures = answer["_shards"].get("failures") or [{}]
@@ -142,23 +114,18 @@ class EsAlertBackend:
             if error is not None:
                 results.append(ChunkResult(status=int(answer.get("status", 500)), error=error))
                 continue
-            result = ChunkResult()
-            for h in answer["hits"]["hits"]:
-                hit = Hit(h["_id"], h.get("_source", {}))
-                names = [chunk[0].id] if len(chunk) == 1 else h.get("matched_queries", [])
-                for saved_id in names:
-                    result.hits.setdefault(saved_id, []).append(hit)
-            results.append(result)
+            buckets = answer["aggregations"]["m"]["buckets"]
+            results.append(ChunkResult({saved_id: [b["key"] for b in bucket["a"]["buckets"]]
+                                        for saved_id, bucket in buckets.items() if bucket["doc_count"]}))  # fmt: skip
         return results
 
-    def _named_query(self, monitor: Monitor) -> dict[str, Any]:
-        key = (monitor.id, monitor.query)
-        query = self._named.get(key)
-        if query is None:
-            if len(self._named) > 4 * MAX_SAVED_SEARCHES:
-                self._named.clear()  # edited and deleted saved searches accumulate otherwise
-            query = self._named[key] = named(monitor.es_query, monitor.id)
-        return query
+    def article_fields(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for part in _chunks(list(ids), LOOKUP_CHUNK):
+            with _Guard("reading articles"):
+                docs = self.es.mget(index=self.alias, ids=part, source_includes=list(MATCH_FIELDS))["docs"]
+            out |= {d["_id"]: d.get("_source", {}) for d in docs if d.get("found")}
+        return out
 
     def existing_matches(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         found: set[tuple[str, str]] = set()

@@ -12,10 +12,12 @@ For one batch of indexed articles, :meth:`AlertMatcher.process`:
    visible: the clocks only decide whether to check, never whether to skip the refresh, so a clock
    skew between hosts costs a refresh, never a match.
 2. **Evaluates every enabled saved search against the batch's ids**, in few requests: one
-   ``_msearch`` whose searches each carry a chunk of saved searches as named ``should`` clauses
-   (``_name`` = saved search id, read back from each hit's ``matched_queries``) under one ``ids``
-   filter. Per batch that costs about as much as a tenth of one search per saved search, and the
-   ids travel once per chunk.
+   ``_msearch`` whose searches each restrict to the batch's ids and carry a chunk of saved searches
+   as a ``filters`` aggregation (one bucket per saved search, keyed by its id), with the matching
+   article ids in a ``terms`` sub-aggregation. Each saved search is parsed as a query of its own,
+   so it meets the same limits (nesting depth, clauses) as in the search API. No hits are fetched
+   (about half the cost of named queries with ``matched_queries``, measured); the fields a match
+   records are read once per matched article, afterwards.
 3. **Isolates the saved searches Elasticsearch rejects.** A 4xx (a query past the clause limit or
    the nesting depth...) fails its whole chunk, or the whole ``_msearch`` when the body does not
    parse; the matcher halves the failing group until the culprit is alone, marks it failing
@@ -45,25 +47,20 @@ from typing import Any, Protocol
 
 from services.search.alerts.store import now_utc
 from services.search.query import parse, to_es_query
-from services.search.query.compiler import DEFAULT_MAX_WILDCARD_EXPANSIONS
 from shared.schemas import IndexedArticle
 
 log = logging.getLogger(__name__)
 
 EsQuery = dict[str, Any]
 
-# Lucene clauses per chunk of saved searches. Elasticsearch's limit (indices.query.bool.max_clause_count,
-# sized from the heap) is never below 1024; a chunk over it is refused and split, which costs requests.
-CHUNK_CLAUSES = 1000
-CHUNK_MAX_SEARCHES = 200
-# Elasticsearch refuses a query whose bools nest this deep (indices.query.bool.max_nested_depth,
-# default 30). In a chunk a saved search sits one level down, so one at the limit of what the
-# search API accepts is run alone instead (no extra level), rather than found by halving each time.
-MAX_NESTED_DEPTH = 30
+# Saved searches per search of the _msearch: the searches of one request run in parallel, and a
+# rejected saved search costs its chunk a halving.
+CHUNK_SIZE = 250
 # A chunk failing with a 5xx while other chunks succeed is split and its culprit marked failing
 # from this attempt on; before, the whole batch is retried (a 5xx is usually Elasticsearch's state).
 ISOLATE_5XX_AFTER = 3
-HIT_FIELDS = ("id", "title", "url", "source", "published_at")
+# What a match records of its article.
+MATCH_FIELDS = ("published_at", "title", "url", "source")
 ERROR_MAX_CHARS = 300
 
 
@@ -89,29 +86,19 @@ class Monitor:
     id: str
     query: str
     es_query: EsQuery
-    clauses: int
     webhook: bool
     status: str | None = None
-    depth: int = 0  # nesting of bools in es_query
     # The saved search document's version when read: a write conditional on it changes nothing
     # that was edited since.
     seq_no: int | None = None
     primary_term: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """An article a saved search matched, with the fields a match records."""
-
-    id: str
-    source: dict[str, Any]
-
-
 @dataclass(slots=True)
 class ChunkResult:
-    """One search of an ``_msearch``: the hits per saved search id, or the error."""
+    """One search of an ``_msearch``: the matched article ids per saved search id, or the error."""
 
-    hits: dict[str, list[Hit]] = field(default_factory=dict)
+    hits: dict[str, list[str]] = field(default_factory=dict)
     status: int = 200
     error: Any = None
 
@@ -140,6 +127,10 @@ class AlertBackend(Protocol):
     def search(self, chunks: Sequence[Sequence[Monitor]], ids: Sequence[str]) -> list[ChunkResult]:
         """One search per chunk restricted to ``ids``; raises :class:`SearchRejected` when the
         request is refused whole."""
+        ...
+
+    def article_fields(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The :data:`MATCH_FIELDS` of these articles (those that still exist)."""
         ...
 
     def existing_matches(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -181,33 +172,6 @@ class Outcome:
     searches: int = 0
 
 
-def count_clauses(query: Any) -> int:
-    """An upper bound on the Lucene clauses ``query`` (compiled by the query language) rewrites to:
-    a wildcard inside NEAR (``span_multi``, ``top_terms_N``) can become N of them."""
-    if isinstance(query, list):
-        return sum(count_clauses(q) for q in query)
-    if not isinstance(query, dict):
-        return 0
-    total = 0
-    for key, value in query.items():
-        if key == "span_multi":
-            total += DEFAULT_MAX_WILDCARD_EXPANSIONS
-        elif key in ("term", "match_phrase", "prefix", "span_term", "match_all"):
-            total += 1
-        else:
-            total += count_clauses(value)
-    return total
-
-
-def bool_depth(query: Any) -> int:
-    """How deeply ``bool`` queries nest in ``query`` (1 for a bool of leaves)."""
-    if isinstance(query, list):
-        return max((bool_depth(q) for q in query), default=0)
-    if not isinstance(query, dict):
-        return 0
-    return max((bool_depth(v) + (key == "bool") for key, v in query.items()), default=0)
-
-
 def short_error(status: int, error: Any) -> str:
     """What a saved search's ``query_error`` says: the cause in a sentence a monitor's owner can act
     on, without Elasticsearch's internals (those go to the log)."""
@@ -245,7 +209,7 @@ class AlertMatcher:
         self._clock = clock
         self._wall = wall_clock
         self._cached: tuple[tuple[int, str | None], list[Monitor]] | None = None  # (version, monitors)
-        self._compiled: dict[str, tuple[EsQuery, int, int] | None] = {}  # query -> compiled, clauses, depth
+        self._compiled: dict[str, EsQuery | None] = {}  # query text -> compiled
         self._retry_at: dict[str, float] = {}  # failing saved search id -> when to run it alone again
         self._refresh_started: datetime | None = None
 
@@ -258,30 +222,28 @@ class AlertMatcher:
         if self._cached is not None and self._cached[0] == version:
             return self._cached[1]
         monitors = []
-        compiled: dict[str, tuple[EsQuery, int, int] | None] = {}
+        compiled: dict[str, EsQuery | None] = {}
         for s in self.backend.saved_searches():
             if not s.get("enabled", True):
                 continue
             query = str(s.get("query", ""))
             if query not in compiled:
                 compiled[query] = self._compiled[query] if query in self._compiled else self._compile(query, s)
-            entry = compiled[query]
-            if entry is not None:
-                es_query, clauses, depth = entry
-                monitors.append(Monitor(s["id"], query, es_query, clauses, bool(s.get("webhook_url")),
-                                        s.get("query_status"), depth, s.get("_seq_no"), s.get("_primary_term")))  # fmt: skip
+            es_query = compiled[query]
+            if es_query is not None:
+                monitors.append(Monitor(s["id"], query, es_query, bool(s.get("webhook_url")), s.get("query_status"),
+                                        s.get("_seq_no"), s.get("_primary_term")))  # fmt: skip
         self._compiled = compiled
         self._cached = (version, monitors)
         return monitors
 
     @staticmethod
-    def _compile(query: str, saved: dict[str, Any]) -> tuple[EsQuery, int, int] | None:
+    def _compile(query: str, saved: dict[str, Any]) -> EsQuery | None:
         try:
-            es_query = to_es_query(parse(query))
+            return to_es_query(parse(query))
         except ValueError as exc:  # stored before a grammar change; the API refuses such queries
             log.warning("saved search no longer parses", extra={"saved_search_id": saved.get("id"), "error": repr(exc)})
             return None
-        return es_query, count_clauses(es_query), bool_depth(es_query)
 
     # --- one batch ---------------------------------------------------------------------------
 
@@ -347,13 +309,13 @@ class AlertMatcher:
         self._refresh_started = started
         return True
 
-    def _record(self, monitors: list[Monitor], hits: dict[str, list[Hit]], outcome: Outcome, at: str) -> None:
+    def _record(self, monitors: list[Monitor], hits: dict[str, list[str]], outcome: Outcome, at: str) -> None:
         hooked = {m.id for m in monitors if m.webhook}
         if not hits:
             return
         # Only a saved search with a webhook needs to know which of its matches are new before
         # they are written (for its delivery); the others learn it from the create itself.
-        hooked_pairs = [(s, h.id) for s, hs in hits.items() if s in hooked for h in hs]
+        hooked_pairs = [(s, a) for s, articles in hits.items() if s in hooked for a in articles]
         existing = self.backend.existing_matches(hooked_pairs) if hooked_pairs else set()
         fresh = [pair for pair in hooked_pairs if pair not in existing]
         covered = self.backend.delivered(fresh) if fresh else set()
@@ -366,9 +328,12 @@ class AlertMatcher:
                       for saved_id, ids in new_ids.items()]  # fmt: skip
         if deliveries:
             self.backend.create_deliveries(deliveries)
-        matches = [{"saved_search_id": saved_id, "article_id": h.id, "matched_at": at,
-                    **{k: h.source.get(k) for k in ("published_at", "title", "url", "source")}}
-                   for saved_id, hs in hits.items() for h in hs if (saved_id, h.id) not in existing]  # fmt: skip
+        pairs = [
+            (saved_id, a) for saved_id, articles in hits.items() for a in articles if (saved_id, a) not in existing
+        ]
+        fields = self.backend.article_fields(sorted({a for _, a in pairs})) if pairs else {}
+        matches = [{"saved_search_id": saved_id, "article_id": a, "matched_at": at,
+                    **{k: fields.get(a, {}).get(k) for k in MATCH_FIELDS}} for saved_id, a in pairs]  # fmt: skip
         if matches:
             # Visible to the API at once when a webhook is about to announce them; otherwise at the
             # matches index's next refresh (within a second).
@@ -383,7 +348,7 @@ class _Run:
         self.backend = backend
         self.ids = ids
         self.isolate_5xx = isolate_5xx
-        self.hits: dict[str, list[Hit]] = {}
+        self.hits: dict[str, list[str]] = {}
         self.failing: dict[str, str] = {}
         self.requests = 0
         self._succeeded = 0
@@ -433,20 +398,5 @@ class _Run:
 
 
 def pack(monitors: Sequence[Monitor]) -> list[list[Monitor]]:
-    """Chunks of saved searches, in order, each within :data:`CHUNK_CLAUSES` (a larger one alone)
-    and :data:`CHUNK_MAX_SEARCHES`; one too deep to share a search is alone."""
-    chunks: list[list[Monitor]] = []
-    current: list[Monitor] = []
-    size = 0
-    for m in monitors:
-        if m.depth + 1 >= MAX_NESTED_DEPTH:
-            chunks.append([m])
-            continue
-        if current and (size + m.clauses > CHUNK_CLAUSES or len(current) >= CHUNK_MAX_SEARCHES):
-            chunks.append(current)
-            current, size = [], 0
-        current.append(m)
-        size += m.clauses
-    if current:
-        chunks.append(current)
-    return chunks
+    """Chunks of at most :data:`CHUNK_SIZE` saved searches, in order."""
+    return [list(monitors[i : i + CHUNK_SIZE]) for i in range(0, len(monitors), CHUNK_SIZE)]

@@ -1,8 +1,9 @@
-"""The alerts matcher on a real Elasticsearch (services/search/alerts/es.py): chunked named queries
-find exactly what each saved search finds alone, documents written without a refresh are matched,
-saved searches that Elasticsearch rejects (too deep, too many clauses) are isolated and marked
-failing with a short message while the others match, and recording is idempotent. Each test works
-under its own index prefix; no Kafka."""
+"""The alerts matcher on a real Elasticsearch (services/search/alerts/es.py): the chunked filters
+aggregations find exactly what each saved search finds alone, documents written without a refresh
+are matched, a saved search that Elasticsearch rejects (nested too deep) is isolated and marked
+failing with a short message while the others match (one at the search API's own limit included),
+an edit makes it recover, and recording is idempotent. Each test works under its own index prefix;
+no Kafka."""
 
 from __future__ import annotations
 

@@ -22,13 +22,12 @@ from prometheus_client import REGISTRY
 
 from services.search.alerts.consumer import make_processor
 from services.search.alerts.matching import (
+    CHUNK_SIZE,
     AlertMatcher,
     ChunkResult,
-    Hit,
     Monitor,
     SearchRejected,
     Unavailable,
-    count_clauses,
     pack,
     short_error,
 )
@@ -136,9 +135,12 @@ class FakeStore:
                 for m in chunk:
                     for i in ids:
                         if i in self.searchable and m.query in TEXTS[i].split():
-                            result.hits.setdefault(m.id, []).append(Hit(i, {"id": i, "title": TEXTS[i]}))
+                            result.hits.setdefault(m.id, []).append(i)
                 results.append(result)
         return results
+
+    def article_fields(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return {i: {"title": TEXTS[i], "url": f"https://berita.example/{i}"} for i in ids if i in self.indexed}
 
     def existing_matches(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         return {(s, a) for s, a in pairs if f"{s}:{a}" in self.matches}
@@ -465,21 +467,13 @@ def test_an_invalid_record_goes_to_the_search_dlq_and_the_metrics_say_alerts() -
 # --- pure helpers ----------------------------------------------------------------------------------
 
 
-def test_chunks_respect_the_clause_budget_and_keep_the_order() -> None:
+def test_chunks_keep_the_order() -> None:
     from services.search.query import parse, to_es_query
 
-    def monitor(i: int, q: str) -> Monitor:
-        es_query = to_es_query(parse(q))
-        return Monitor(f"m{i}", q, es_query, count_clauses(es_query), False)
-
-    small = [monitor(i, '"Kabupaten Blora" AND (banjir OR tanggul)') for i in range(300)]
-    assert small[0].clauses == 6  # three operands in title and body
-    chunks = pack(small)
-    assert [m for c in chunks for m in c] == small
-    assert all(sum(m.clauses for m in c) <= 1000 and len(c) <= 200 for c in chunks)
-    wide = monitor(999, "bupati NEAR/5 pemka*")
-    assert wide.clauses > 1000  # a wildcard in NEAR may expand to a thousand terms per field
-    assert pack([*small[:2], wide, small[2]]) == [small[:2], [wide], [small[2]]]
+    monitors = [Monitor(f"m{i}", "banjir", to_es_query(parse("banjir")), False) for i in range(2 * CHUNK_SIZE + 1)]
+    chunks = pack(monitors)
+    assert [len(c) for c in chunks] == [CHUNK_SIZE, CHUNK_SIZE, 1]
+    assert [m for c in chunks for m in c] == monitors
 
 
 @pytest.mark.parametrize(
