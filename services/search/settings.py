@@ -62,9 +62,9 @@ class AlertsSettings(SearchSettings):
     # saved search, about 0.15-0.3 CPU-second for 500 of them here), so the age is short while
     # traffic is steady (the index-to-match latency) and long while the consumer is busy (after a
     # batch of 1,000 or more: indexing at full speed, or a backlog), to cost indexing little.
-    alerts_batch_size: int = Field(default=5000, ge=1, le=5000)
+    alerts_batch_size: int = Field(default=10_000, ge=1, le=10_000)  # le: the ids searches' result window
     alerts_batch_max_ms: int = Field(default=500, ge=10)
-    alerts_busy_batch_max_ms: int = Field(default=3000, ge=10)
+    alerts_busy_batch_max_ms: int = Field(default=4000, ge=10)
     # How often a saved search that Elasticsearch rejected is run again (alone) until it runs.
     alerts_retry_failing_s: float = Field(default=60.0, ge=0.0)
 

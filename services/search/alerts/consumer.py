@@ -267,7 +267,7 @@ def run(settings: AlertsSettings, stop: Stop) -> None:
         dispatcher = WebhookDispatcher(es, settings.index_prefix, settings.alias, settings.webhook_secret, guard)
         dispatcher.start()
         matcher = AlertMatcher(EsAlertBackend(es, settings.index_prefix, settings.alias),
-                               retry_failing_s=settings.alerts_retry_failing_s)  # fmt: skip
+                               retry_failing_s=settings.alerts_retry_failing_s, patient_size=BUSY_BATCH)  # fmt: skip
         consumer = make_consumer(settings, GROUP, max_poll_records=settings.alerts_batch_size,
                                  fetch_max_bytes=FETCH_MAX_BYTES, receive_message_max_bytes=RECEIVE_MAX_BYTES)  # fmt: skip
         make_processor(settings, consumer, matcher, DlqPublisher(settings, Stage.SEARCH),

@@ -20,6 +20,7 @@ from elasticsearch.helpers import bulk
 
 from services.search.alerts.matching import MATCH_FIELDS, ChunkResult, Monitor, SearchRejected, Unavailable
 from services.search.alerts.store import AlertIndices, SavedSearchStore
+from shared.schemas import IndexedArticle
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +78,18 @@ class EsAlertBackend:
             return 0, None
         return int(resp["hits"]["total"]["value"]), resp["aggregations"]["updated"].get("value_as_string")
 
-    def visible(self, ids: Sequence[str]) -> set[str]:
-        with _Guard("checking visibility"):
-            resp = self.es.search(index=self.alias, query={"ids": {"values": list(ids)}}, size=len(ids),
-                                  source=False, track_total_hits=False)  # fmt: skip
-        return {h["_id"] for h in resp["hits"]["hits"]}
+    def all_visible(self, articles: Sequence[IndexedArticle]) -> bool:
+        by_index: dict[str, list[str]] = {}
+        for a in articles:
+            by_index.setdefault(a.index, []).append(a.id)
+        for index, ids in by_index.items():
+            # A count in the index each was written to: every id is there at most once.
+            with _Guard("checking visibility"):
+                resp = self.es.options(ignore_status=404).search(index=index, query={"ids": {"values": ids}}, size=0,
+                                                                 track_total_hits=True, request_cache=False)  # fmt: skip
+            if int(resp.get("hits", {}).get("total", {}).get("value", -1)) < len(set(ids)):
+                return False
+        return True
 
     def refresh(self, indices: Sequence[str]) -> None:
         with _Guard("refreshing"):

@@ -10,7 +10,8 @@ For one batch of indexed articles, :meth:`AlertMatcher.process`:
    idle). The matcher refreshes the articles' indices once per batch, unless every article was
    indexed before its previous refresh started *and* an ``ids`` search confirms they are all
    visible: the clocks only decide whether to check, never whether to skip the refresh, so a clock
-   skew between hosts costs a refresh, never a match.
+   skew between hosts costs a refresh, never a match. A large batch (the consumer is busy) first
+   gives the index's own periodic refresh a moment, checking with the ``ids`` search.
 2. **Evaluates every enabled saved search against the batch's ids**, in few requests: one
    ``_msearch`` whose searches each restrict to the batch's ids and carry a chunk of saved searches
    as a ``filters`` aggregation (one bucket per saved search, keyed by its id), with the matching
@@ -59,6 +60,8 @@ CHUNK_SIZE = 250
 # A chunk failing with a 5xx while other chunks succeed is split and its culprit marked failing
 # from this attempt on; before, the whole batch is retried (a 5xx is usually Elasticsearch's state).
 ISOLATE_5XX_AFTER = 3
+# How often a large batch checks whether the index's own refresh made it visible.
+REFRESH_CHECK_S = 0.3
 # What a match records of its article.
 MATCH_FIELDS = ("published_at", "title", "url", "source")
 ERROR_MAX_CHARS = 300
@@ -116,8 +119,8 @@ class AlertBackend(Protocol):
         ``updated_at``), cheaply; as current as :meth:`saved_searches`."""
         ...
 
-    def visible(self, ids: Sequence[str]) -> set[str]:
-        """The ids among ``ids`` that search sees now."""
+    def all_visible(self, articles: Sequence[IndexedArticle]) -> bool:
+        """Whether search sees every one of ``articles`` now (in the index it was written to)."""
         ...
 
     def refresh(self, indices: Sequence[str]) -> None:
@@ -201,11 +204,17 @@ class AlertMatcher:
         backend: AlertBackend,
         *,
         retry_failing_s: float = 60.0,
+        patient_size: int = 1000,
+        refresh_wait_s: float = 1.5,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = now_utc,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         self.backend = backend
         self.retry_failing_s = retry_failing_s
+        self.patient_size = patient_size
+        self.refresh_wait_s = refresh_wait_s
+        self._sleep = sleep
         self._clock = clock
         self._wall = wall_clock
         self._cached: tuple[tuple[int, str | None], list[Monitor]] | None = None  # (version, monitors)
@@ -298,12 +307,21 @@ class AlertMatcher:
         return outcome
 
     def _make_visible(self, articles: Sequence[IndexedArticle]) -> bool:
-        """Refresh the articles' indices unless they are all visible already; True if refreshed."""
+        """Refresh the articles' indices unless they are all visible already; True if refreshed.
+        A large batch (the consumer is busy, indexing runs flat out) first waits up to
+        ``refresh_wait_s`` for the index's own refresh, checking every ``REFRESH_CHECK_S``: a
+        forced refresh in the middle of heavy indexing slows the indexer's bulk requests more
+        than its CPU shows, and a busy batch is not in a hurry."""
         newest = max(a.indexed_at for a in articles)
         if self._refresh_started is not None and newest < self._refresh_started:
-            ids = [a.id for a in articles]
-            if set(ids) <= self.backend.visible(ids):
+            if self.backend.all_visible(articles):
                 return False
+        if len(articles) >= self.patient_size:
+            deadline = self._clock() + self.refresh_wait_s
+            while self._clock() < deadline:
+                self._sleep(REFRESH_CHECK_S)
+                if self.backend.all_visible(articles):
+                    return False
         started = self._wall()
         self.backend.refresh(sorted({a.index for a in articles}))
         self._refresh_started = started

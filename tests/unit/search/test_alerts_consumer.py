@@ -107,9 +107,9 @@ class FakeStore:
     def saved_searches_version(self) -> tuple[int, str | None]:
         return len(self.saved), max((s["updated_at"] for s in self.saved.values()), default=None)
 
-    def visible(self, ids: Sequence[str]) -> set[str]:
+    def all_visible(self, articles: Sequence[IndexedArticle]) -> bool:
         self.visibility_checks += 1
-        return self.searchable & set(ids)
+        return {a.id for a in articles} <= self.searchable
 
     def refresh(self, indices: Sequence[str]) -> None:
         self.refreshes.append(list(indices))
@@ -533,3 +533,37 @@ def test_the_process_is_part_of_make_up_warta_status_and_the_cli(tmp_path: Any) 
     assert set(manager.SECRETS["search-alerts"]) == {"WARTA_WEBHOOK_SECRET"}
     assert "search-indexer" not in manager.SECRETS, "the indexer sends no webhooks any more"
     assert status.GROUPS["search-alerts"] == T.ARTICLES_INDEXED and "search-alerts" in status.METRIC_COMPONENTS
+
+
+def test_a_large_batch_waits_for_the_index_own_refresh_before_forcing_one() -> None:
+    h = Harness()
+    h.store.add("banjir", "banjir")
+    sleeps: list[float] = []
+
+    def periodic_refresh(seconds: float) -> None:  # the index refreshes itself during the 2nd wait
+        sleeps.append(seconds)
+        h.clock.now += seconds
+        if len(sleeps) == 2:
+            h.store.searchable |= h.store.indexed
+
+    h.matcher.patient_size, h.matcher._sleep = 3, periodic_refresh
+    h.announce("a0", "a2", "a4")
+    h.drain()
+    assert h.store.refreshes == [] and len(sleeps) == 2, "no forced refresh: the index's own one came"
+    assert {a for _, a in h.store.matched()} == {"a0", "a2", "a4"}
+
+    # The index's refresh does not come in time: forced, after refresh_wait_s.
+    h.wall.now += timedelta(seconds=5)
+    h.matcher._sleep = lambda seconds: setattr(h.clock, "now", h.clock.now + seconds)
+    h.store.add("pasar", "pasar")
+    h.announce("a1", "a3", "a2")
+    h.drain()
+    assert len(h.store.refreshes) == 1 and ("pasar", "a1") in h.store.matched()
+
+    # A small batch (steady traffic) does not wait: the latency matters more.
+    h.wall.now += timedelta(seconds=5)
+    h.matcher._sleep = lambda seconds: pytest.fail("a small batch must not wait")
+    h.announce("a4")
+    h.store.indexed.add("a4")
+    h.drain()
+    assert len(h.store.refreshes) == 2
