@@ -28,6 +28,7 @@ Contract:
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -258,6 +259,8 @@ def wait_for_indices(es: Elasticsearch, settings: AlertsSettings, stop: Stop) ->
 def run(settings: AlertsSettings, stop: Stop) -> None:
     """The ``warta search alerts`` process: the webhook dispatcher thread and the consumer, until
     ``stop`` is set. Blocks; raises the fatal errors of the module docstring."""
+    if settings.alerts_nice:
+        os.nice(settings.alerts_nice)
     es = make_es(settings)
     dispatcher: WebhookDispatcher | None = None
     try:
