@@ -67,6 +67,9 @@ class AlertsSettings(SearchSettings):
     alerts_busy_batch_max_ms: int = Field(default=4000, ge=10)
     # How often a saved search that Elasticsearch rejected is run again (alone) until it runs.
     alerts_retry_failing_s: float = Field(default=60.0, ge=0.0)
+    # The process's nice increment: on a host it shares with the indexer and Elasticsearch, its CPU
+    # goes to them first (a match may wait a little; indexing is not slowed). 0: equal priority.
+    alerts_nice: int = Field(default=10, ge=0, le=19)
 
     @property
     def webhook_secret_set(self) -> bool:
