@@ -8,8 +8,8 @@ WARTA := $(BIN)/warta
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: up down status test test-unit test-chaos lint eval-extraction eval-nlp eval-dedup train-ner train-summarizer build-dictionary \
-        bench-search bench-pipeline bench-alerts contracts clean
+.PHONY: up down status test test-unit test-chaos lint eval-extraction eval-nlp eval-dedup train-ner cv-ner train-summarizer train-regions build-dictionary \
+        bench-search bench-pipeline bench-alerts contracts screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (set PYTHON=...)"' \
@@ -51,8 +51,18 @@ contracts: $(STAMP)
 train-ner: $(STAMP)
 	$(BIN)/python -m services.enrich.nlp.train_ner
 
+# NER model selection by 3-fold cross-validation on the train splits (evals/results/ner_cv.json);
+# trains 15 CRFs, so it runs niced.
+cv-ner: $(STAMP)
+	nice -n 10 $(BIN)/python -m services.enrich.nlp.cv_ner
+
 train-summarizer: $(STAMP)
 	$(BIN)/python -m services.enrich.nlp.train_summarizer
+
+# Region-prominence weights by 5-fold cross-validation on the labelled tuning set
+# (services/enrich/nlp/data/region_tuning.jsonl), written to services/enrich/nlp/models/regions.json.
+train-regions: $(STAMP)
+	nice -n 10 $(BIN)/python -m services.enrich.nlp.train_regions
 
 build-dictionary: $(STAMP)
 	$(BIN)/python -m services.enrich.nlp.build_dictionary
@@ -78,6 +88,10 @@ bench-pipeline: $(STAMP)
 bench-alerts: $(STAMP)
 	$(WARTA) stack up --infra-only
 	$(BIN)/python -m benchmarks.bench_alerts
+
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.browser_setup
+	$(BIN)/python -m docs.screenshots.take
 
 clean: down
 	rm -rf .stack artifacts

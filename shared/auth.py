@@ -28,6 +28,7 @@ import logging
 import secrets
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -514,6 +515,16 @@ async def authenticate_scope(scope: Scope) -> ASGIApp | None:
     return None
 
 
+# The role each dependency made by :func:`require` checks: the OpenAPI document reads it
+# (shared/apidocs.py) to mark operations as needing a bearer key and to say which role.
+_REQUIRED_ROLES: weakref.WeakKeyDictionary[Callable[..., Any], Role] = weakref.WeakKeyDictionary()
+
+
+def required_role(call: Callable[..., Any] | None) -> Role | None:
+    """The role checked by ``call`` if it is a dependency made by :func:`require`, else None."""
+    return None if call is None else _REQUIRED_ROLES.get(call)
+
+
 def require(role: Role) -> Callable[[Request], Awaitable[ApiKey]]:
     """FastAPI dependency: authenticate the bearer key (unless the perimeter already did) and check
     its role and rate limit. Expects ``app.state.auth`` (:class:`Authenticator`)."""
@@ -534,4 +545,5 @@ def require(role: Role) -> Callable[[Request], Awaitable[ApiKey]]:
                                 headers={"Retry-After": str(retry_after)})  # fmt: skip
         return key
 
+    _REQUIRED_ROLES[dependency] = role
     return dependency

@@ -171,14 +171,13 @@ APP_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# FastAPI's /docs (Swagger UI) and /redoc load their bundles from jsDelivr and start them with one
-# inline script, allowed by its hash (computed from the page itself, see SecurityHeaders). Their
-# components set inline styles, and ReDoc uses Google Fonts and a blob: worker.
+# /docs (Swagger UI) loads its bundle from this server (shared/apidocs.py) and starts it with one
+# inline script, allowed by its hash (computed from the page itself, see SecurityHeaders). Its
+# components set inline styles and use data: images.
 DOCS_CSP = (
-    "default-src 'none'; script-src https://cdn.jsdelivr.net {hashes}; "
-    "style-src https://cdn.jsdelivr.net https://fonts.googleapis.com 'unsafe-inline'; "
-    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "connect-src 'self'; worker-src blob:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),

@@ -97,8 +97,29 @@ class Region(BaseModel):
     level: Literal["provinsi", "kabupaten_kota"]
 
 
+class Dateline(BaseModel):
+    """Where the story was filed from, as written at the start of the text ("KUDUS, Lintas Muria –").
+
+    ``start``/``end``: the dateline's span in ``body`` (half-open); ``place``: the place as written
+    ("KUDUS"); ``name``: its display name ("Kudus"); ``region_code``: the BPS code of the matched
+    province or kabupaten/kota, None for a place outside the region list.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str
+    place: str
+    name: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    region_code: str | None = None
+
+
 class EnrichedArticle(_ArticleFields):
-    """A raw article plus everything enrich adds; published to ``articles.enriched``."""
+    """A raw article plus everything enrich adds; published to ``articles.enriched``.
+
+    ``dateline`` was added to version 1 as an optional field: records without it stay valid.
+    """
 
     text: str
     language: str
@@ -107,8 +128,12 @@ class EnrichedArticle(_ArticleFields):
     body: str
     entities: list[Entity] = Field(default_factory=list)
     regions: list[Region] = Field(default_factory=list)
+    # Regions named only in passing ("pembeli dari Bali dan Jakarta"); ``regions`` holds the
+    # article's own regions. Added to version 1 as optional: records without it stay valid.
+    regions_mentioned: list[Region] = Field(default_factory=list)
     summary: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
+    dateline: Dateline | None = None
     story_id: str | None = None
     story_size: int | None = None
     enriched_at: AwareDatetime

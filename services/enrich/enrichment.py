@@ -12,7 +12,8 @@ the article's metadata:
 - ``entities`` at most ``MAX_ENTITIES_BYTES`` (the first mention of every entity is kept before
   any second mention); a mention longer than ``MAX_ENTITY_CHARS`` is not a name and is dropped;
 - ``summary`` sentences cut at ``MAX_SUMMARY_SENTENCE_CHARS``, at most ``MAX_SUMMARY_BYTES`` in all;
-- ``keywords`` longer than ``MAX_KEYWORD_CHARS`` dropped; at most ``MAX_REGIONS`` regions.
+- ``keywords`` longer than ``MAX_KEYWORD_CHARS`` dropped; at most ``MAX_REGIONS`` regions (and as many
+  passing mentions).
 
 These bounds only bite on pathological text: a real article has a few dozen entities.
 """
@@ -76,8 +77,10 @@ def enrich(raw: RawArticle, *, annotate=None, clusterer=None) -> EnrichedArticle
         body=body,
         entities=bounded_entities(nlp.get("entities", [])),
         regions=nlp.get("regions", [])[:MAX_REGIONS],
+        regions_mentioned=nlp.get("regions_mentioned", [])[:MAX_REGIONS],
         summary=bounded_summary(nlp.get("summary", [])),
         keywords=[k for k in nlp.get("keywords", []) if len(k) <= MAX_KEYWORD_CHARS],
+        dateline=nlp.get("dateline"),
         story_id=story_id,
         story_size=story_size,
         enriched_at=utcnow(),

@@ -30,6 +30,7 @@ from services.ingest.extract.pool import (
 from services.ingest.publisher import ArticlePublisher, PublishError
 from services.ingest.settings import IngestSettings
 from services.ingest.sources_api import sources_router
+from shared.apidocs import install_docs
 from shared.auth import Authenticator, authenticate_scope, require
 from shared.http import describe_validation, install_error_handlers, install_perimeter
 from shared.limits import (
@@ -151,8 +152,13 @@ def create_app(settings: IngestSettings | None = None, publisher: ArticlePublish
     app = FastAPI(
         title="Warta ingest API",
         version="1",
-        description="Push articles into the Warta pipeline.",
+        description="Push articles into the Warta pipeline and manage the crawl sources. "
+        "Authenticate with `Authorization: Bearer <key>` (the **Authorize** button); every endpoint under "
+        '`/v1` needs an `admin` key. Every error answers `{"error": "..."}` with a sentence naming the '
+        "field or the reason, plus `detail` for an invalid field.",
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs, from this process rather than a CDN
+        redoc_url=None,
         responses={
             **AUTH_ERRORS,
             413: {"model": ErrorBody, "description": "A field over its byte limit; names it, its size and the limit"},
@@ -160,6 +166,7 @@ def create_app(settings: IngestSettings | None = None, publisher: ArticlePublish
         },
     )
     app.mount("/metrics", metrics_asgi_app())
+    install_docs(app)
 
     install_error_handlers(app)
     # Bodies are capped, and their sender authenticated, before a byte is read (shared/limits.py).
@@ -168,11 +175,23 @@ def create_app(settings: IngestSettings | None = None, publisher: ArticlePublish
     })  # fmt: skip
     app.include_router(sources_router, dependencies=[ADMIN], responses=SOURCE_ERRORS)
 
-    @app.get("/healthz", tags=["health"])
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="Liveness",
+        description='`{"status": "ok"}` while the process serves requests. Checks nothing else.',
+    )
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], responses={503: {"model": ErrorBody}})
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Readiness",
+        responses={503: {"model": ErrorBody}},
+        description='`{"status": "ready"}` when Kafka is reachable; otherwise 503 (the reason goes '
+        "to the log, not to the answer).",
+    )
     async def readyz(request: Request) -> Any:
         try:
             ok = await run_in_threadpool(request.app.state.publisher.ready)
@@ -188,6 +207,12 @@ def create_app(settings: IngestSettings | None = None, publisher: ArticlePublish
         status_code=202,
         response_model=Accepted,
         tags=["articles"],
+        summary="Push one article",
+        description="Validate one article (`text`, or `html` reduced to its main text), derive its id from the "
+        "canonical URL and publish it to `articles.raw`. **202** with the id only after Kafka acknowledged the "
+        "write (acks=all); pushing the same URL again updates the article (same id). Errors: 422 names the invalid "
+        "field; 413 a field over its byte limit, with its size and the limit; 503 when Kafka did not acknowledge "
+        "(retry after `Retry-After`).",
         responses={503: {"model": ErrorBody, "description": "Kafka did not acknowledge the write"}},
     )
     async def post_article(request: Request, article: ArticleIn, _: Any = ADMIN) -> Any:
@@ -212,8 +237,10 @@ def create_app(settings: IngestSettings | None = None, publisher: ArticlePublish
         "/v1/articles/batch",
         response_model=BatchResult,
         tags=["articles"],
+        summary="Push a batch of articles",
         description=(
-            f"Up to {max_batch} articles; one result per item. A bad item never sinks the good ones. "
+            f"Up to {max_batch} articles; one result per item (`status` 202 with the `id`, or the item's error "
+            "status and `error`), as for `POST /v1/articles`. A bad item never sinks the good ones. "
             f"HTML items share a budget of {MAX_BATCH_HTML_BYTES:,} bytes and of "
             f"{settings.extract_batch_cpu_s:g} s of extraction CPU time: items past it get a 413 of their own."
         ),

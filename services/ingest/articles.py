@@ -89,7 +89,22 @@ class ArticleIn(BaseModel):
     html: Annotated[str | None, Field(default=None, min_length=1)] = None
     source: Annotated[
         str | None,
-        Field(default=None, min_length=1, max_length=255, description="Outlet; defaults to the URL's domain"),
+        Field(
+            default=None,
+            min_length=1,
+            max_length=255,
+            description="The outlet's domain (e.g. lintasmuria.com); defaults to the URL's domain",
+        ),
+    ] = None
+    outlet: Annotated[
+        str | None,
+        Field(
+            default=None,
+            min_length=1,
+            max_length=MAX_NAME_CHARS,
+            description="The outlet's name as people know it (e.g. Lintas Muria); defaults to the name the page's "
+            "metadata gives (html), else none: search then shows the domain",
+        ),
     ] = None
     published_at: AwareDatetime | None = Field(
         default=None, description="ISO-8601 with a time zone; not before 1995, at most 1 hour ahead"
@@ -262,5 +277,5 @@ def to_raw(article: ArticleIn, extract_html: Callable[[str, str], ExtractedArtic
         tags=extracted.tags if extracted else None,
         description=extracted.description if extracted else None,
         image=extracted.image if extracted else None,
-        outlet=extracted.outlet if extracted else None,
+        outlet=article.outlet or (extracted.outlet if extracted else None),
     )

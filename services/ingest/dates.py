@@ -10,6 +10,11 @@ Offsets are kept, never converted.
   The zone words map to fixed offsets (Indonesia has no daylight saving time): WIB +07:00,
   WITA +08:00, WIT +09:00.
 
+The publication date of a page is decided by :func:`choose_published`: each signal (JSON-LD,
+OpenGraph, other meta tags, dates printed in the markup, htmldate, the URL, the caller's feed or
+sitemap date) votes for a calendar day; the day most signals agree on wins, structured metadata
+first on a tie; the most precise value on that day is returned, in the zone the page states.
+
 Whether a date is plausible is the one rule of :func:`shared.limits.published_at_problem`, which
 the API and the crawler apply too, so a date the extractor picks is never refused or dropped later.
 """
@@ -136,10 +141,13 @@ def parse_feed_date(value: str | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class PageDate:
-    """A candidate date. ``has_time`` is False when the page gave only a day."""
+    """A candidate date. ``has_time`` is False when the page gave only a day. ``zone`` is how
+    the value's offset came about: ``"word"`` (the page printed WIB/WITA/WIT/UTC/GMT),
+    ``"offset"`` (a numeric offset or ``Z``), ``None`` (read in the default zone)."""
 
     value: datetime
     has_time: bool
+    zone: str | None = None
 
 
 def _zone(zone: str | None, offset: str | None, default: timezone) -> timezone:
@@ -168,7 +176,8 @@ def _from_match(match: re.Match[str], month: int, default_tz: timezone) -> PageD
                 int(match["ss"] or 0),
                 tzinfo=_zone(match["zone"], match["off"], default_tz),
             )
-            return PageDate(value, True)
+            stated = "offset" if match["off"] else ("word" if match["zone"] else None)
+            return PageDate(value, True, stated)
         return PageDate(datetime(year, month, int(match["d"]), tzinfo=default_tz), False)
     except ValueError:
         return None
@@ -219,8 +228,8 @@ def parse_machine_date(value: str, default_tz: timezone = UTC) -> PageDate | Non
         if parsed is None:
             return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=default_tz)
-    return PageDate(parsed, True)
+        return PageDate(parsed.replace(tzinfo=default_tz), True)
+    return PageDate(parsed, True, "offset")
 
 
 def date_from_url(url: str, default_tz: timezone = UTC) -> PageDate | None:
@@ -241,3 +250,98 @@ def is_plausible(value: datetime | None, now: datetime | None = None) -> bool:
     """True for an aware datetime that :func:`shared.limits.published_at_problem` accepts (not
     before 1995, not more than an hour ahead of ``now``)."""
     return is_plausible_published_at(value, now)
+
+
+# --- choosing a page's publication date -------------------------------------------------------
+
+# Signal names in the order that breaks a tie between days: structured metadata first, then
+# the dates printed in the page, the caller's feed/sitemap date, htmldate's guess, the URL.
+SIGNAL_PRIORITY = ("jsonld", "opengraph", "meta", "html", "fallback", "htmldate", "url")
+
+
+def _stated_word(candidates: list[tuple[str, PageDate]]) -> timezone | None:
+    """The zone the page prints with a time (``14:30 WITA``), if any (UTC/GMT words aside)."""
+    for _, candidate in candidates:
+        tz = candidate.value.tzinfo
+        if candidate.zone == "word" and candidate.value.utcoffset() and isinstance(tz, timezone):
+            return tz
+    return None
+
+
+def _local_zone(candidates: list[tuple[str, PageDate]], default_tz: timezone) -> timezone:
+    """The page's own zone: the zone word it prints, else the first non-UTC numeric offset of
+    a signal, else ``default_tz``."""
+    word = _stated_word(candidates)
+    if word is not None:
+        return word
+    for _, candidate in candidates:
+        tz = candidate.value.tzinfo
+        if candidate.zone == "offset" and candidate.value.utcoffset() and isinstance(tz, timezone):
+            return tz
+    return default_tz
+
+
+def _day(candidate: PageDate, local: timezone) -> date:
+    if candidate.has_time and candidate.zone is not None:
+        return candidate.value.astimezone(local).date()
+    return candidate.value.date()
+
+
+def choose_published(
+    signals: list[tuple[str, PageDate | None]],
+    *,
+    fallback: datetime | None = None,
+    fallback_source: str | None = None,
+    now: datetime | None = None,
+    default_tz: timezone = UTC,
+) -> tuple[datetime | None, str | None]:
+    """The publication date of a page and the signal it came from, decided by agreement.
+
+    - ``signals`` are ``(name, candidate)`` in page order; names are those of
+      :data:`SIGNAL_PRIORITY` (an unknown name ranks last). ``fallback`` is the caller's feed or
+      sitemap date, reported as ``fallback_source``. Implausible values (see :func:`is_plausible`)
+      never count.
+    - Each signal votes once, for the calendar day (in the page's zone) of its first value with a
+      time of day, else of its first value. The day with most votes wins; a tie goes to the day of
+      the highest-priority signal.
+    - On the winning day the value with a time of day from the highest-priority signal is
+      returned; else the fallback if it falls on that day; else the bare day (midnight in
+      ``default_tz``).
+    - A value stated in UTC is returned in the page's zone (a zone word it prints, such as WITA,
+      or a non-UTC offset of another signal; else ``default_tz``); a value the page printed with a
+      zone word keeps it. The instant never changes.
+    - Returns ``(None, None)`` when nothing plausible is left. Pure; never raises.
+    """
+    plausible = [(name, c) for name, c in signals if c is not None and is_plausible(c.value, now)]
+    if fallback is not None and is_plausible(fallback, now):
+        zone = "offset" if fallback.utcoffset() is not None else None
+        plausible.append(("fallback", PageDate(fallback, True, zone)))
+    if not plausible:
+        return None, None
+    local = _local_zone(plausible, default_tz)
+    rank = {name: index for index, name in enumerate(SIGNAL_PRIORITY)}
+
+    def priority(name: str) -> int:
+        return rank.get(name, len(SIGNAL_PRIORITY))
+
+    voters: dict[str, PageDate] = {}
+    for name, candidate in plausible:
+        current = voters.get(name)
+        if current is None or (candidate.has_time and not current.has_time):
+            voters[name] = candidate
+    votes: dict[date, list[str]] = {}
+    for name, candidate in voters.items():
+        votes.setdefault(_day(candidate, local), []).append(name)
+    winner = max(votes, key=lambda day: (len(votes[day]), -min(priority(n) for n in votes[day])))
+    on_day = sorted(
+        ((name, c) for name, c in plausible if _day(c, local) == winner),
+        key=lambda item: (not item[1].has_time, priority(item[0])),
+    )
+    name, chosen = on_day[0]
+    value = chosen.value
+    if chosen.has_time and chosen.zone is not None and chosen.zone != "word":
+        # UTC values, and numeric offsets on a page that prints its zone word, are shown in the
+        # page's zone: same instant, the page's own wall-clock time and day.
+        if value.utcoffset() == timedelta(0) or _stated_word(plausible) is not None:
+            value = value.astimezone(local)
+    return value, (fallback_source or "fallback") if name == "fallback" else name

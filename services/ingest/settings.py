@@ -86,6 +86,9 @@ class IngestSettings(CommonSettings):
     crawl_silent_factor: float = 3.0
     crawl_silent_default_s: float = 7 * 24 * 3600.0
     crawl_failing_after: int = 3
+    # The one check of a new source's URL (POST /v1/sources): every request and the whole check
+    # end within this many seconds.
+    source_check_timeout_s: float = Field(default=10.0, gt=0, le=60)
 
     @field_validator("crawl_allow_hosts", mode="before")
     @classmethod

@@ -121,6 +121,22 @@ def canonical_url(url: str) -> str:
         raise InvalidURL(f"cannot normalise URL {url!r}: {exc}") from exc
 
 
+def source_url_key(url: str) -> str:
+    """The identity of a source's URL, for refusing a second source on the same document:
+    :func:`canonical_url`, then without the scheme, a ``www.`` prefix, a default port and a
+    trailing slash (``http://www.a.example/feed/?utm_source=x`` and ``https://a.example/feed`` have
+    one key). Pure. Raises InvalidURL for anything :func:`clean_url` refuses.
+    """
+    parts = urlsplit(canonical_url(url))
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    path = parts.path.rstrip("/") or "/"
+    return netloc + path + (f"?{parts.query}" if parts.query else "")
+
+
 def domain_of(url: str) -> str:
     """The outlet id of a URL: its host without ``www.``, with the port when it is not the default."""
     parts = urlsplit(url)

@@ -16,12 +16,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, Literal, get_args
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
-from services.search.query import QueryLimits, QuerySyntaxError, parse, to_es_query
+from services.search.query import Filter, Node, QueryLimits, QuerySyntaxError, parse, to_es_query
+from services.search.query.compiler import ANY_REGION_KEYWORD_FIELDS, DEFAULT_KEYWORD_FIELDS, KeywordFields
+from services.search.query.names import notices as name_notices
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 Sort = Literal["relevance", "newest"]
+# region: and the region filter match the article's regions ("primary", the default) or also
+# the regions it only mentions in passing ("any").
+RegionScope = Literal["primary", "any"]
 MAX_QUERY_LENGTH = QueryLimits().max_length
 
 # `field` values of /v1/analytics/top and the index fields they aggregate.
@@ -32,16 +37,29 @@ TOP_FIELDS = {
     "org": "organizations",
     "location": "locations",
     "region": "region_names",
+    "region_mentioned": "region_mentioned_names",  # regions named only in passing
     "language": "language",
     "source_id": "source_id",  # the crawl source (sources page: articles per day)
 }
+# The fields above that the index lower-cases (so counts agree with the case-insensitive filters),
+# and where an article keeps their display form: /v1/analytics/top shows that form. ``source``
+# is shown by outlet name instead (services/search/api/routes/analytics.py).
+TOP_DISPLAY = {"entity_names": "entities.canonical", "region_names": "regions.name",
+               "region_mentioned_names": "regions_mentioned.name", "language": "language"}  # fmt: skip
 
 
 class BadRequest(ValueError):
-    def __init__(self, message: str, position: int | None = None) -> None:
+    """A request the client can fix: answered 400 with ``error`` (``message``), a stable ``code``
+    (clients translate by it), the ``params`` the message names and, for the query, ``position``."""
+
+    def __init__(
+        self, message: str, position: int | None = None, code: str = "bad_request", params: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.position = position
+        self.code = code
+        self.params = params or {}
 
 
 def parse_when(value: str | None, name: str, end: bool = False) -> datetime | None:
@@ -55,7 +73,8 @@ def parse_when(value: str | None, name: str, end: bool = False) -> datetime | No
             return datetime.combine(d, time.max if end else time.min, JAKARTA)
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise BadRequest(f"{name}: not an ISO-8601 date or date-time: {value!r}") from exc
+        raise BadRequest(f"{name}: not an ISO-8601 date or date-time: {value!r}", code="invalid_date",
+                         params={"name": name, "value": value}) from exc  # fmt: skip
     return dt if dt.tzinfo else dt.replace(tzinfo=JAKARTA)
 
 
@@ -70,22 +89,31 @@ class Criteria:
     languages: list[str] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
     entities: list[str] = field(default_factory=list)
+    region_scope: RegionScope = "primary"
 
     def time_range(self) -> tuple[datetime | None, datetime | None]:
         """``from`` and ``to`` as aware datetimes (``to`` a bare date: the end of that day)."""
         start, stop = parse_when(self.date_from, "from"), parse_when(self.date_to, "to", end=True)
         if start and stop and start > stop:
-            raise BadRequest("from is after to")
+            raise BadRequest("from is after to", code="date_range_reversed")
         return start, stop
+
+    def name_notices(self) -> list[dict[str, Any]]:
+        """How region and entity names were read, in the search API's notice shape: an ambiguous
+        region name (both regions matched), an unknown one (with close names), an entity alias (its
+        canonical name matched). For ``region:``/``entity:`` in ``q`` and the filter parameters."""
+        extra = [("region", v) for v in self.regions] + [("entity", v) for v in self.entities]
+        return [notice.as_dict() for notice in name_notices(_parsed(self.q), extra)]
 
     def es_query(self) -> dict[str, Any]:
         """The Elasticsearch query. Raises :class:`BadRequest` (with the position for query errors)."""
         if len(self.q) > MAX_QUERY_LENGTH:  # before the blank check: 3,000 spaces are too long as well
-            raise BadRequest(f"query is longer than {MAX_QUERY_LENGTH} characters", MAX_QUERY_LENGTH)
+            raise BadRequest(f"query is longer than {MAX_QUERY_LENGTH} characters", MAX_QUERY_LENGTH, "query_too_long",
+                             {"max": MAX_QUERY_LENGTH})  # fmt: skip
         try:
-            main = _compile(self.q) if self.q.strip() else {"match_all": {}}
+            main = _compile(self.q, self.region_scope) if self.q.strip() else {"match_all": {}}
         except QuerySyntaxError as exc:
-            raise BadRequest(exc.message, exc.position) from exc
+            raise BadRequest(exc.message, exc.position, exc.code, exc.params) from exc
         filters: list[dict[str, Any]] = []
         start, stop = self.time_range()
         if start or stop:
@@ -95,24 +123,52 @@ class Criteria:
             if stop:
                 rng["lte"] = stop.isoformat()
             filters.append({"range": {"published_at": rng}})
-        for fname, values in (("source", self.sources), ("language", self.languages), ("entity_names", self.entities)):
+        if self.sources:  # each an outlet's name or its domain, as with source: in the query
+            filters.append({"bool": {"should": [_compile_source(v) for v in self.sources], "minimum_should_match": 1}})
+        if self.languages:
+            filters.append({"terms": {"language": [v.lower() for v in self.languages]}})
+        # Regions and entities as people write them, resolved as region: and entity: in the query.
+        for fname, values in (("entity", self.entities), ("region", self.regions)):
             if values:
-                filters.append({"terms": {fname: [v.lower() for v in values]}})
-        if self.regions:
-            filters.append({"bool": {"should": [{"terms": {"region_codes": self.regions}},
-                                                {"terms": {"region_names": [r.lower() for r in self.regions]}}],
-                                     "minimum_should_match": 1}})  # fmt: skip
+                filters.append({"bool": {"should": [_compile_filter(fname, v, self.region_scope) for v in values],
+                                         "minimum_should_match": 1}})  # fmt: skip
         if not filters:
             return main
         return {"bool": {"must": [main], "filter": filters}}
 
 
 @lru_cache(maxsize=1024)
-def _compile(q: str) -> dict[str, Any]:
+def _compile(q: str, region_scope: RegionScope = "primary") -> dict[str, Any]:
     """The query language compiled to Elasticsearch, cached by text: dashboards, alerts and export
     pages send the same queries again and again. The result is shared, so callers embed it and
     never mutate it. Errors are not cached."""
-    return to_es_query(parse(q))
+    return to_es_query(parse(q), keyword_fields=_region_fields(region_scope))
+
+
+def _region_fields(region_scope: RegionScope) -> KeywordFields:
+    return ANY_REGION_KEYWORD_FIELDS if region_scope == "any" else DEFAULT_KEYWORD_FIELDS
+
+
+def _compile_source(value: str) -> dict[str, Any]:
+    """The ``source`` filter parameter: the same match as ``source:"value"`` in the query."""
+    return to_es_query(Filter("source", value))
+
+
+@lru_cache(maxsize=1024)
+def _compile_filter(
+    fname: Literal["entity", "region"], value: str, region_scope: RegionScope = "primary"
+) -> dict[str, Any]:
+    """The ``entity`` and ``region`` filter parameters: the same match as ``entity:"value"`` and
+    ``region:"value"`` in the query (cached and shared like :func:`_compile`)."""
+    return to_es_query(Filter(fname, value), keyword_fields=_region_fields(region_scope))
+
+
+@lru_cache(maxsize=1024)
+def _parsed(q: str) -> Node | None:
+    try:
+        return parse(q) if q.strip() else None
+    except QuerySyntaxError:
+        return None
 
 
 # Distinct stories among the matches (exact up to 40,000, the aggregation's highest precision).
@@ -206,6 +262,33 @@ def pick_interval(lo: datetime, hi: datetime, requested: Interval, limit: int = 
     return "year"
 
 
+# The interval the timeline uses unless one is asked for, by the number of calendar days spanned.
+AUTO_DAY_MAX_DAYS = 60
+AUTO_WEEK_MAX_DAYS = 731  # two years
+
+
+def auto_interval(lo: datetime, hi: datetime) -> Interval:
+    """The interval for a timeline from ``lo`` to ``hi`` when none is asked for: day up to 60
+    calendar days (Asia/Jakarta, both ends included), week up to two years, month beyond."""
+    days = span_days(lo, hi)
+    if days <= AUTO_DAY_MAX_DAYS:
+        return "day"
+    return "week" if days <= AUTO_WEEK_MAX_DAYS else "month"
+
+
+def span_days(lo: datetime, hi: datetime) -> int:
+    """Calendar days (Asia/Jakarta) from ``lo`` to ``hi``, both included."""
+    return (hi.astimezone(JAKARTA).date() - lo.astimezone(JAKARTA).date()).days + 1
+
+
+def extent_aggs(window: tuple[datetime, datetime]) -> dict[str, Any]:
+    """Aggregations for the first (``lo``) and last (``hi``) publication date of the matches
+    inside ``window``: the span an automatic timeline interval is picked from."""
+    bounds = {"gte": window[0].isoformat(), "lte": window[1].isoformat()}
+    return {"extent": {"filter": {"range": {"published_at": bounds}},
+                       "aggs": {"lo": {"min": {"field": "published_at"}}, "hi": {"max": {"field": "published_at"}}}}}  # fmt: skip
+
+
 def timeline_span(
     buckets: list[dict[str, Any]], start: datetime | None, stop: datetime | None, window: tuple[datetime, datetime]
 ) -> tuple[datetime, datetime] | None:
@@ -258,10 +341,10 @@ def decode_cursor(cursor: str, kind: str) -> list[Any]:
             raise ValueError("the cursor belongs to another sort order or view")
         values = list(data["v"])
     except (ValueError, TypeError) as exc:  # binascii.Error and JSONDecodeError are ValueErrors
-        raise BadRequest(f"cursor: invalid cursor ({exc})") from exc
+        raise BadRequest(f"cursor: invalid cursor ({exc})", code="invalid_cursor") from exc
     expected = _CURSOR_SHAPES["story" if kind.startswith("story:") else kind]
     if len(values) != len(expected) or not all(ok(v) for ok, v in zip(expected, values, strict=True)):
-        raise BadRequest("cursor: invalid cursor (not one this endpoint made)")
+        raise BadRequest("cursor: invalid cursor (not one this endpoint made)", code="invalid_cursor")
     return values
 
 
@@ -296,8 +379,27 @@ _CURSOR_SHAPES: dict[str, tuple[Callable[[Any], bool], ...]] = {
 # What an export row carries: the whole enriched article except the body.
 EXPORT_SOURCE = ["id", "url", "title", "source", "outlet", "published_at", "summary", "entities", "regions", "language",
                  "story_id", "story_size", "keywords"]  # fmt: skip
-EXPORT_COLUMNS = ["id", "published_at", "source", "title", "url", "language", "regions", "entities", "story_id",
-                  "summary"]  # fmt: skip
+EXPORT_COLUMNS = ["id", "published_at", "outlet", "source", "title", "url", "language", "regions", "entities",
+                  "story_id", "summary"]  # fmt: skip
+# Times in an export are written in one zone, named in the CSV header; the default is WIB.
+EXPORT_TIME_ZONE = "Asia/Jakarta"
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> dict[str, str]:
+    return {name.lower(): name for name in available_timezones()}
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name`` (any letter case: ``asia/makassar`` is Asia/Makassar). Raises
+    ValueError for a name the tz database does not have (a path, a directory such as ``Asia``)."""
+    key = _zone_names().get(name.strip().lower())
+    if key is None:
+        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Asia/Jakarta (WIB), "
+                         "Asia/Makassar (WITA) or Asia/Jayapura (WIT)")  # fmt: skip
+    return ZoneInfo(key)
+
+
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -311,9 +413,42 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
-def export_row(src: dict[str, Any]) -> list[str]:
-    """One CSV row (:data:`EXPORT_COLUMNS`) of an indexed article, every cell made safe."""
-    values = [src.get("id"), src.get("published_at"), src.get("source"), src.get("title"), src.get("url"),
+def outlet_name(src: dict[str, Any]) -> str | None:
+    """What a person reads as an article's outlet: its name, else its domain (``source``)."""
+    return src.get("outlet") or src.get("source")
+
+
+def in_zone(value: Any, tz: ZoneInfo) -> Any:
+    """An ISO-8601 time as ISO-8601 in ``tz``, with that zone's offset. Anything that is not an
+    aware ISO-8601 time (or cannot be shown in ``tz``) is returned unchanged, never dropped."""
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+        return moment.astimezone(tz).isoformat() if moment.tzinfo else value
+    except (ValueError, OverflowError):
+        return value
+
+
+def export_header(tz: ZoneInfo = JAKARTA) -> list[str]:
+    """The CSV header: :data:`EXPORT_COLUMNS`, the time column naming its zone."""
+    return [f"{c} ({tz.key})" if c == "published_at" else c for c in EXPORT_COLUMNS]
+
+
+def export_record(src: dict[str, Any], tz: ZoneInfo = JAKARTA) -> dict[str, Any]:
+    """One ndjson record: the stored fields, ``outlet`` filled as :func:`outlet_name` and
+    ``published_at`` in ``tz``."""
+    record = {**src, "outlet": outlet_name(src)}
+    if "published_at" in record:
+        record["published_at"] = in_zone(record["published_at"], tz)
+    return record
+
+
+def export_row(src: dict[str, Any], tz: ZoneInfo = JAKARTA) -> list[str]:
+    """One CSV row (:data:`EXPORT_COLUMNS`) of an indexed article, ``published_at`` in ``tz``,
+    every cell made safe."""
+    values = [src.get("id"), in_zone(src.get("published_at"), tz), outlet_name(src), src.get("source"),
+              src.get("title"), src.get("url"),
               src.get("language"), "; ".join(r["name"] for r in src.get("regions") or []),
               "; ".join(sorted({e["canonical"] for e in src.get("entities") or []})), src.get("story_id"),
               " ".join(src.get("summary") or [])]  # fmt: skip

@@ -73,6 +73,26 @@ MAPPING: dict[str, Any] = {
         },
         "region_codes": _KW,
         "region_names": _KW_LC,
+        # Regions named only in passing ("pembeli dari Bali dan Jakarta"): searched with
+        # region_scope=any, never by the default region filters and facets.
+        "regions_mentioned": {
+            "type": "object",
+            "properties": {"code": _KW, "name": _KW, "level": _KW},
+        },
+        "region_mentioned_codes": _KW,
+        "region_mentioned_names": _KW_LC,
+        # Where the story was filed from ("KUDUS, Lintas Muria –"); not an entity or a region.
+        "dateline": {
+            "type": "object",
+            "properties": {
+                "text": {"type": "keyword", "index": False},
+                "place": {"type": "keyword", "index": False},
+                "name": _KW,
+                "start": {"type": "integer", "index": False},
+                "end": {"type": "integer", "index": False},
+                "region_code": _KW,
+            },
+        },
         "story_id": _KW,
         "story_size": {"type": "integer"},
     },
@@ -90,11 +110,19 @@ def index_name(prefix: str, version: int = MAPPING_VERSION) -> str:
     return f"{articles_alias(prefix)}-v{version}"
 
 
+def tombstones_index(prefix: str) -> str:
+    """The index of removed articles (:mod:`services.search.tombstones`), namespaced like the rest."""
+    return f"{prefix}warta-article-tombstones"
+
+
 def ensure_index(es: Elasticsearch, prefix: str, replicas: int = 0) -> str:
     """Create the current versioned index and point the alias at it, unless the alias exists.
     Idempotent and safe to call from several processes at once. Returns the alias."""
     alias = articles_alias(prefix)
     if es.indices.exists_alias(name=alias):
+        # Fields added to the mapping since the index was created (optional schema fields such
+        # as ``dateline``) are added in place; a changed field type would raise here, loudly.
+        es.indices.put_mapping(index=alias, properties=MAPPING["properties"])
         return alias
     name = index_name(prefix)
     try:
@@ -122,6 +150,8 @@ def to_document(article: EnrichedArticle, indexed_at: str) -> dict[str, Any]:
     doc["persons"], doc["organizations"], doc["locations"] = by_type["PER"], by_type["ORG"], by_type["LOC"]
     doc["region_codes"] = sorted({r.code for r in article.regions})
     doc["region_names"] = sorted({r.name for r in article.regions})
+    doc["region_mentioned_codes"] = sorted({r.code for r in article.regions_mentioned})
+    doc["region_mentioned_names"] = sorted({r.name for r in article.regions_mentioned})
     doc["indexed_at"] = indexed_at
     # Every article belongs to a story, if only its own: collapsing never merges unclustered ones.
     doc.setdefault("story_id", article.id)

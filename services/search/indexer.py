@@ -10,6 +10,12 @@ Contract:
   batch and the previous one is announced. Batches are reported in order. No refresh is forced.
 - Documents have ``_id`` = article id and external version = ingest time in ms (``external_gte``):
   re-delivery is idempotent and an older copy never overwrites a newer one.
+- Removed articles stay removed: before each bulk the batch's ids are looked up among the
+  tombstones (:class:`~services.search.tombstones.TombstoneGate`: one ``mget`` per batch, none
+  while there are no tombstones at all); a tombstoned article is not written and not announced,
+  and its message is done (``tombstoned``, logged). A lookup that fails is retried like a bulk.
+  Ids written are handed to the gate, whose watcher removes any that a concurrent removal
+  tombstoned after the lookup.
 - Per item: 2xx is done (``ok``); 409, a newer copy is already indexed, is done (``duplicate``);
   any other 4xx goes to ``search.dlq`` (``rejected``), never retried; 5xx is retried
   ``max_item_retries`` times, then the DLQ; 429 is retried. A request that fails as a whole
@@ -49,6 +55,7 @@ from kafka.errors import KafkaError
 
 from services.search.index import ensure_index, to_document
 from services.search.settings import SearchSettings
+from services.search.tombstones import TombstoneGate
 from shared.consumer import Apply, Batch, Consumer, Message, Outcomes, RunInThread, Strategy, StreamProcessor
 from shared.consumer.processor import Stop
 from shared.kafka import DlqPublisher, classify_kafka_error, make_consumer, make_producer
@@ -117,14 +124,17 @@ def make_processor(
     *,
     pause_after_s: float = PAUSE_AFTER_S,
     clock: Callable[[], float] = time.monotonic,
+    tombstones: TombstoneGate | None = None,
 ) -> StreamProcessor[EnrichedArticle]:
     """The indexer's consumer. ``producer`` writes both ``articles.indexed`` and ``search.dlq``; the
-    processor closes it (through the DLQ publisher) when it stops."""
+    processor closes it (through the DLQ publisher) when it stops. ``tombstones`` defaults to the
+    gate on the namespace's tombstone index; the indexer starts and closes it."""
+    gate = tombstones or TombstoneGate.for_index(es, settings.index_prefix, settings.tombstone_check_s)
     return StreamProcessor(
         consumer,
         Topic.ARTICLES_ENRICHED,
         settings,
-        lambda outcomes: Indexer(outcomes, settings, es, producer),
+        lambda outcomes: Indexer(outcomes, settings, es, producer, gate),
         DlqPublisher(settings, Stage.SEARCH, producer=producer),
         commit_interval_s=0.0,  # one commit per finished batch
         max_poll_records=settings.batch_size,
@@ -160,11 +170,12 @@ class _Item:
 
 @dataclass(slots=True)
 class Written:
-    """What a bulk did with its batch: every item is indexed or rejected."""
+    """What a bulk did with its batch: every item is indexed, rejected or skipped as tombstoned."""
 
     indexed: list[_Item]
     rejected: list[_Item]
     started: float
+    tombstoned: list[_Item]
 
 
 PreparedBatch = list[Message[Prepared]]
@@ -177,14 +188,22 @@ class Indexer(Strategy[Message[EnrichedArticle]]):
     indexed and batch N+2 fills; results are reported in order.
 
     Holds at most an open batch, a sealed one, one in each helper thread, and the projection of a
-    rejected message. ``es`` is used from the bulk thread only, ``producer`` from the announce
+    rejected message. ``es`` is used from the bulk thread (and by the tombstone gate's watcher
+    thread; the client is thread-safe), ``producer`` from the announce
     thread (and by the DLQ publisher on the consumer thread; kafka-python's producer is
     thread-safe)."""
 
     def __init__(
-        self, outcomes: Outcomes, settings: SearchSettings, es: Elasticsearch, producer: KafkaProducer
+        self,
+        outcomes: Outcomes,
+        settings: SearchSettings,
+        es: Elasticsearch,
+        producer: KafkaProducer,
+        tombstones: TombstoneGate,
     ) -> None:
         self._outcomes = outcomes
+        self._tombstones = tombstones
+        tombstones.start()
         self._settings = settings
         self._es = es
         self._producer = producer
@@ -215,10 +234,13 @@ class Indexer(Strategy[Message[EnrichedArticle]]):
         # Shutdown must not wait out an outage: the batch that fails now is left uncommitted.
         self._stopping.set()
         self._steps.join(timeout)
+        if not self._abandoned:  # not in an outage: shutdown must not wait one out
+            self._tombstones.sweep()  # what the last batches wrote, before the watcher stops
 
     def close(self) -> None:
         self._stopping.set()
         self._steps.close()
+        self._tombstones.close()
 
     def forget(self, partitions: Collection[TopicPartition]) -> None:
         self._steps.forget(partitions)
@@ -242,6 +264,10 @@ class Indexer(Strategy[Message[EnrichedArticle]]):
             self._outcomes.done(item.message, "duplicate" if item.status == 409 else "ok")
         for item in written.rejected:
             self._outcomes.dlq(item.message, "rejected", item.error, attempts=item.attempts + 1)
+        for item in written.tombstoned:
+            log.info("tombstoned article not indexed", extra={"article_id": item.message.payload.id,
+                                                             "offset": item.message.offset})  # fmt: skip
+            self._outcomes.done(item.message, "tombstoned")
         STAGE_SECONDS.labels(STAGE).observe(time.perf_counter() - written.started)
 
     # --- the helper threads ----------------------------------------------------------------------
@@ -255,12 +281,20 @@ class Indexer(Strategy[Message[EnrichedArticle]]):
         indexed: list[_Item] = []
         rejected: list[_Item] = []
         delay = min(FIRST_BACKOFF_S, self._settings.backoff_max_s)
+        while (dead := self._tombstones.tombstoned([i.message.payload.id for i in todo])) is None:
+            if not self._back_off(delay, cancelled, "retrying the tombstone lookup", len(todo)):
+                return None
+            delay = min(delay * 2, self._settings.backoff_max_s)
+        tombstoned = [i for i in todo if i.message.payload.id in dead] if dead else []
+        if tombstoned:
+            todo = [i for i in todo if i.message.payload.id not in dead]
         while todo:
             todo = self._attempt(todo, indexed, rejected)
             if todo and not self._back_off(delay, cancelled, "retrying items after backoff", len(todo)):
                 return None
             delay = min(delay * 2, self._settings.backoff_max_s)
-        return Written(indexed, rejected, started)
+        self._tombstones.written([i.message.payload.id for i in indexed])
+        return Written(indexed, rejected, started, tombstoned)
 
     def _attempt(self, todo: list[_Item], indexed: list[_Item], rejected: list[_Item]) -> list[_Item]:
         """One bulk request for ``todo``: sorts its items into ``indexed`` and ``rejected`` and

@@ -27,6 +27,9 @@ class SearchSettings(CommonSettings):
     # Item-level 5xx are retried this many times before the DLQ; 429s and outages are retried
     # without limit (they say nothing about the document), with exponential backoff.
     max_item_retries: int = 5
+    # How often the indexer counts the tombstones of removed articles (no lookup per batch while
+    # there are none) and re-checks what it indexed meanwhile (services/search/tombstones.py).
+    tombstone_check_s: float = Field(default=2.0, gt=0.0, le=60.0)
     backoff_max_s: float = 30.0
     request_timeout_s: float = 30.0
     search_timeout: str = "10s"

@@ -131,8 +131,8 @@ def test_export_streams_every_match(loaded) -> None:  # type: ignore[no-untyped-
     p, token = loaded
     r = p.get("/v1/export", q=token, format="csv")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(r.text)))
-    assert rows[0][:3] == ["id", "published_at", "source"] and len(rows) == 10
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["id", "published_at (Asia/Jakarta)", "outlet", "source"] and len(rows) == 10
     nd = p.get("/v1/export", q=f"{token} banjir", format="ndjson")
     lines = [json.loads(x) for x in nd.text.splitlines()]
     assert len(lines) == 3 and all(token in x["title"] for x in lines)

@@ -228,7 +228,7 @@ def test_export_failures_before_the_stream_get_an_error_status(api: SearchApi) -
             api.es.fail, api.es.seen = fail, []
             r = api.get("/v1/export", q=tok, format=fmt)
             assert r.status_code == 503, (fmt, r.status_code, r.text[:200])
-            assert r.json() == {"error": "search backend busy, try again shortly"}
+            assert r.json() == {"error": "search backend busy, try again shortly", "code": "backend_busy"}
             assert_no_internals(r, api.prefix)
         # The point in time opened for the failed first page was closed again.
         assert ("DELETE", "/_pit") in api.es.seen
@@ -308,7 +308,8 @@ def test_long_query_is_a_400_with_a_position(api: SearchApi) -> None:
     for path in ("/v1/search", "/v1/analytics/timeline", "/v1/export"):
         r = api.get(path, q="blora " * 400)  # 2,400 characters
         assert r.status_code == 400, (path, r.status_code, r.text[:200])
-        assert r.json() == {"error": "query is longer than 2000 characters", "position": 2000}
+        assert r.json() == {"error": "query is longer than 2000 characters", "code": "query_too_long",
+                            "params": {"max": 2000}, "position": 2000}  # fmt: skip
     assert api.get("/v1/search", q="a" * 2000).status_code == 200
 
 

@@ -13,15 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from .canonical import Dictionary, load_dictionary
+from .dateline import Dateline, find_dateline, outlet_prefix_end
 from .entities import extract_entities
 from .keywords import extract_keywords, idf_table
 from .langid import LanguageIdentifier, load_identifier
 from .ner import NerTagger
-from .regions import detect_regions
-from .summarize import load_weights, summarize_tokens
+from .regions import load_params, tag_regions
+from .summarize import load_model, summarize_tokens
 from .text import Token, split_sentences, token_texts, tokenize_span
 
-__all__ = ["annotate", "warm_up"]
+__all__ = ["Dateline", "annotate", "find_dateline", "warm_up"]
 
 # Entity, region and summary models are built for Indonesian. For Javanese, Sundanese and Malay
 # text they still run (shared names and institutions are useful); for English they are skipped.
@@ -44,7 +45,8 @@ def _load() -> _Models:
     if _models is None:
         with _lock:
             if _models is None:
-                load_weights()
+                load_model()
+                load_params()
                 idf_table()
                 _models = _Models(load_identifier(), NerTagger(), load_dictionary())
     return _models
@@ -81,8 +83,13 @@ def _summary(
 def annotate(text: str, title: str | None = None) -> dict[str, Any]:
     """Annotate one article.
 
-    Returns ``{"language", "language_confidence", "entities", "regions", "summary",
-    "keywords"}``. Entity ``start``/``end`` are character offsets into ``text`` (half-open).
+    Returns ``{"language", "language_confidence", "entities", "regions", "regions_mentioned",
+    "summary", "keywords", "dateline"}``. Entity ``start``/``end`` are character offsets into ``text``
+    (half-open). ``dateline`` is ``{"text", "place", "name", "start", "end", "region_code"}`` or
+    None (see ``dateline.py``); the dateline is not an entity, not a mention and not part of
+    the summary. ``regions`` are the article's regions (by prominence: title, lead, repeated
+    and institutional mentions); ``regions_mentioned`` the regions only mentioned in passing
+    (see ``regions.py``); both ``[{"code", "name", "level"}]``.
     Pure function of its inputs; CPU-bound (about a few ms per article); the first call in a
     process loads the models (about a second). Raises ``TypeError`` if ``text`` is not a str
     and ``FileNotFoundError`` if a committed model file is missing.
@@ -93,24 +100,44 @@ def annotate(text: str, title: str | None = None) -> dict[str, Any]:
         raise TypeError(f"title must be str or None, not {type(title).__name__}")
     models = _load()
     language, confidence = models.langid.predict(f"{title}\n{text}" if title else text)
-    sentences = split_sentences(text)
+    dateline = find_dateline(text, models.dictionary)
+    # The dateline (or an outlet credit without a place, "PENADEWATA.ID -") is blanked out (same
+    # length, so every offset still points into ``text``): nothing downstream sees it as a name,
+    # a mention, a keyword or part of the first sentence.
+    cut = dateline.end if dateline is not None else outlet_prefix_end(text)
+    story = " " * cut + text[cut:] if cut else text
+    sentences = split_sentences(story)
     # Tokenised once, shared by the tagger, the dictionary matcher, regions and the summariser.
     # Sentences cover every non-space character and no token crosses a sentence boundary, so
     # their tokens in order are exactly ``tokenize(text)``.
-    sentence_tokens = [tokenize_span(text, s, e) for s, e in sentences]
+    sentence_tokens = [tokenize_span(story, s, e) for s, e in sentences]
     entities: list[dict[str, Any]] = []
     regions: list[dict[str, str]] = []
+    regions_mentioned: list[dict[str, str]] = []
     if language in _NLP_LANGUAGES:
-        entities = extract_entities(text, sentences, models.tagger, models.dictionary, sentence_tokens)
+        entities = extract_entities(story, sentences, models.tagger, models.dictionary, sentence_tokens)
         text_tokens = [t for toks in sentence_tokens for t in toks]
-        regions = detect_regions(text, title, entities, models.dictionary, text_tokens)
-    summary = _summary(text, sentences, title, sentence_tokens)
-    keywords = extract_keywords(text, title, entities) if language != "en" else []
+        regions, regions_mentioned = tag_regions(story, title, entities, models.dictionary, text_tokens, dateline)
+    summary = _summary(story, sentences, title, sentence_tokens)
+    keywords = extract_keywords(story, title, entities) if language != "en" else []
     return {
         "language": language,
         "language_confidence": round(confidence, 4),
         "entities": entities,
         "regions": regions,
+        "regions_mentioned": regions_mentioned,
         "summary": summary,
         "keywords": keywords,
+        "dateline": None if dateline is None else _dateline_dict(text, dateline),
+    }
+
+
+def _dateline_dict(text: str, dateline: Dateline) -> dict[str, Any]:
+    return {
+        "text": text[dateline.start : dateline.end].strip(),
+        "place": dateline.place,
+        "name": dateline.name,
+        "start": dateline.start,
+        "end": dateline.end,
+        "region_code": dateline.region_code,
     }

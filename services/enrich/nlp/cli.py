@@ -1,7 +1,8 @@
 """``warta nlp annotate``: JSON lines in, one JSON line out per input line.
 
 Input lines are ``{"id": ..., "text": "...", "title"?: "..."}``. Output lines are
-``{"id", "language", "language_confidence", "entities", "regions", "summary", "keywords"}``.
+``{"id", "language", "language_confidence", "entities", "regions", "regions_mentioned", "summary",
+"keywords", ...}`` (everything ``annotate`` returns).
 A line that cannot be parsed or annotated yields ``{"id"?: ..., "error": "..."}`` and processing
 continues with the next line. Blank lines are skipped. Runs exactly ``annotate``, the function
 the Celery workers call.

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .canonical import Dictionary, normalize_alias
+from .institutions import find_institutions
 from .ner import Mention, NerTagger
 from .text import Token, tokenize, tokenize_span
 
@@ -34,14 +35,19 @@ def merge_mentions(
     A dictionary match that overlaps CRF mentions replaces them (fixing truncated or split
     spans such as "Kementerian PAN" + "RB", and types), unless a longer CRF name contains it.
     Dictionary matches the CRF did not see at all are not added (measured: they hurt F1),
-    except a region's place name directly after a role word ("Wakil Gubernur Jateng").
+    except a region's place name directly after a role word ("Wakil Gubernur Jateng") and
+    government bodies (``institutions.find_institutions``: "Pemerintah Provinsi Jawa Tengah",
+    "Pemprov Jateng", "Dinas ... Kabupaten X"), which are added with their canonical name.
     ``sentence_tokens`` may pass ``tokenize_span(text, s, e)`` of every sentence.
     """
     dict_mentions: list[Mention] = []
     after_role: set[int] = set()  # starts of region place matches directly after a role word
+    institutions: set[int] = set()  # starts of government-body mentions, kept without the CRF
     if sentence_tokens is None:
         sentence_tokens = [tokenize_span(text, s, e) for s, e in sentences]
+    person_starts = frozenset(c.start for c in crf if c.type == "PER")
     for toks in sentence_tokens:
+        found: list[Mention] = []
         for m in dictionary.alias_matcher.find(toks):
             entry = dictionary.aliases[m.key]
             # Bare acronyms like "BI", "MA" or "RI" are too ambiguous without the CRF agreeing.
@@ -56,7 +62,12 @@ def merge_mentions(
                 and normalize_alias(toks[m.first - 1].text) in dictionary.roles
             ):
                 after_role.add(m.start)
-            dict_mentions.append(Mention(m.start, m.end, entry["type"], text[m.start : m.end]))
+            found.append(Mention(m.start, m.end, entry["type"], text[m.start : m.end]))
+        for inst in find_institutions(toks, dictionary, person_starts):
+            found = [d for d in found if not (d.start < inst.end and inst.start < d.end)]
+            found.append(Mention(inst.start, inst.end, "ORG", text[inst.start : inst.end], canonical=inst.canonical))
+            institutions.add(inst.start)
+        dict_mentions.extend(found)
     if not dict_mentions:
         return sorted(crf, key=lambda x: x.start)
     kept: list[Mention] = []
@@ -65,11 +76,25 @@ def merge_mentions(
         # ("Indonesia", "DKI Jakarta" used adjectivally) were all false positives.
         # Exception: a region's place name right after a role word ("Gubernur Jateng",
         # "Kapolda Jatim") is a place even where the CRF reads it as part of the role.
-        if d.start not in after_role and not any(c.start < d.end and d.start < c.end for c in crf):
+        if (
+            d.start not in after_role
+            and d.start not in institutions
+            and not any(c.start < d.end and d.start < c.end for c in crf)
+        ):
             continue
         # A longer CRF name containing the alias wins: "Universitas Indonesia" is not the
-        # place "Indonesia", "Pemkab Blora" inside "Bupati dan Pemkab Blora" stays ORG.
-        if any(c.start <= d.start and d.end <= c.end and (c.end - c.start) > (d.end - d.start) for c in crf):
+        # place "Indonesia". Over a government body only a longer place name does ("Gedung DPR
+        # RI", "Kantor Kementerian Sosial"; not "kantor Bappeda Kudus"): the CRF's longer names
+        # around one are a unit plus the
+        # body ("Direktorat Lantas Polda Metro Jaya") or the body plus a person ("DPRD Kota
+        # Bekasi Junaedi"), and the body is what is kept.
+        if any(
+            c.start <= d.start
+            and d.end <= c.end
+            and (c.end - c.start) > (d.end - d.start)
+            and (d.start not in institutions or (c.type == "LOC" and text[c.start].isupper()))
+            for c in crf
+        ):
             continue
         kept.append(d)
     out = list(kept)
@@ -180,6 +205,10 @@ def canonicalise(
     person_roles: dict[str, str] = {}
     for m in mentions:
         ent: dict[str, Any] = {"start": m.start, "end": m.end, "type": m.type, "text": m.text}
+        if m.canonical is not None:
+            ent["canonical"] = m.canonical
+            entities.append(ent)
+            continue
         entry = dictionary.lookup(m.text)
         if m.type == "PER":
             name, lead_role = _strip_person(m.text, dictionary)

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pycrfsuite
 
+from shared.gazetteer import ALIASES_JSON, REGIONS_CSV
+
 from .text import Token, tokenize_span
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-DATA_DIR = PACKAGE_DIR / "data"
 MODEL_DIR = PACKAGE_DIR / "models"
 MODEL_PATH = MODEL_DIR / "ner.crfsuite"
 CASE_LEXICON_PATH = MODEL_DIR / "case_lexicon.json"
@@ -30,7 +31,7 @@ CLUSTERS_PATH = MODEL_DIR / "word_clusters.json"
 VECTORS_PATH = MODEL_DIR / "word_vectors.json.gz"
 GAZETTEER_PATH = MODEL_DIR / "ner_gazetteer.json"
 GAZETTEER_MAX_TOKENS = 6
-ALIASES_PATH = DATA_DIR / "aliases.json"
+ALIASES_PATH = ALIASES_JSON
 DICTIONARY_MAX_TOKENS = 8
 
 Gazetteer = dict[tuple[str, ...], str]
@@ -72,7 +73,7 @@ def region_tokens() -> tuple[frozenset[str], frozenset[str]]:
     """Region-name gazetteer: (all lower-cased name tokens, first tokens of names)."""
     toks: set[str] = set()
     firsts: set[str] = set()
-    with (DATA_DIR / "regions.csv").open(encoding="utf-8") as fh:
+    with REGIONS_CSV.open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             name = row["nama"].strip()
             name = re.sub(r"^(Kabupaten|Kota)( Administrasi)? ", "", name)
@@ -562,6 +563,8 @@ class Mention:
     type: str
     text: str
     tokens: list[Token] = field(default_factory=list)
+    # Set when the mention was recognised with its canonical name (an institution pattern).
+    canonical: str | None = None
 
 
 class NerTagger:

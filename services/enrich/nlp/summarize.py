@@ -1,7 +1,9 @@
-"""Extractive summaries: a logistic sentence scorer fitted on IndoSum, top sentences in order.
+"""Extractive summaries: a logistic sentence scorer fitted on IndoSum, best sentences in order.
 
-Weights live in ``models/summarizer.json`` (fitted by ``python -m services.enrich.nlp.train_summarizer``).
-Feature extraction is shared by fitting, evaluation and run time.
+The model lives in ``models/summarizer.json``: the feature subset, its weights and the selection
+rule (at most ``max_sentences`` sentences, taken best first while they fit a word budget), all
+chosen by cross-validation in ``train_summarizer`` (``make train-summarizer``). Feature
+extraction and selection are shared by fitting, evaluation and run time.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from operator import mul
 from pathlib import Path
@@ -82,7 +85,8 @@ BASE_FEATURES = (
     "n_sent_log",
 )
 # Position x content interactions: a linear model cannot otherwise express "an early sentence
-# matters more when it is also central/long". Chosen by fitting on fold 1, measuring on fold 2.
+# matters more when it is also central/long". Whether a model uses them (or a smaller subset of
+# features) is decided by cross-validation in ``train_summarizer``.
 _POS_IDX = (1, 2, 3, 4, 5, 6)
 _CONTENT_IDX = (9, 12, 13, 14, 15, 16, 17)
 FEATURE_NAMES = BASE_FEATURES + tuple(f"{BASE_FEATURES[a]}*{BASE_FEATURES[b]}" for a in _POS_IDX for b in _CONTENT_IDX)
@@ -140,12 +144,43 @@ def sentence_features(
     return feats
 
 
-@lru_cache(maxsize=1)
-def load_weights(path: Path = MODEL_PATH) -> dict[str, Any]:
-    """Fitted scorer: {"weights": [...], "k": int, ...}."""
+@dataclass(frozen=True)
+class SummaryModel:
+    """A fitted scorer and its selection rule.
+
+    ``weights`` is aligned to ``FEATURE_NAMES`` (zero for features the model does not use).
+    Selection takes sentences best first, skipping one that would take the summary past
+    ``budget_words`` words (``None``: no budget, plain top-``max_sentences``), until
+    ``max_sentences`` are chosen; the first ``min_sentences`` are taken whatever their length.
+    """
+
+    weights: tuple[float, ...]
+    max_sentences: int
+    min_sentences: int = 1
+    budget_words: int | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SummaryModel:
+        """Build from ``models/summarizer.json``; raises ``KeyError`` for an unknown feature name."""
+        index = {name: i for i, name in enumerate(FEATURE_NAMES)}
+        full = [0.0] * len(FEATURE_NAMES)
+        for name, w in zip(data["features"], data["weights"], strict=True):
+            full[index[name]] = float(w)
+        # Models written before selection was cross-validated store only a top-k ("k").
+        sel = data.get("selection") or {"max_sentences": data["k"], "min_sentences": 1, "budget_words": None}
+        return cls(tuple(full), int(sel["max_sentences"]), int(sel["min_sentences"]), sel["budget_words"])
+
+
+@lru_cache(maxsize=4)
+def load_model(path: Path = MODEL_PATH) -> SummaryModel:
+    """The shipped model (cached per path); raises ``FileNotFoundError`` if the file is missing."""
     with path.open(encoding="utf-8") as fh:
-        data: dict[str, Any] = json.load(fh)
-    return data
+        return SummaryModel.from_json(json.load(fh))
+
+
+def word_count(tokens: Sequence[str]) -> int:
+    """Words of a sentence as the budget (and ROUGE) count them: tokens with a word character."""
+    return sum(1 for t in tokens if _WORD_RE.search(t))
 
 
 def score_sentences(feats: Sequence[Sequence[float]], weights: Sequence[float]) -> list[float]:
@@ -163,12 +198,40 @@ def select(scores: Sequence[float], k: int) -> list[int]:
     return sorted(best)
 
 
-def summarize_tokens(
-    paragraphs: Sequence[Sequence[Sequence[str]]], title: Sequence[str] | None = None, k: int | None = None
+def select_within_budget(
+    scores: Sequence[float], lengths: Sequence[int], max_sentences: int, min_sentences: int, budget_words: int | None
 ) -> list[int]:
-    """Indices (flat, article order) of the summary sentences of a tokenised article."""
-    model = load_weights()
+    """Best sentences first while they fit ``budget_words`` (see ``SummaryModel``), in article order.
+
+    Ties in score go to the earlier sentence. With ``budget_words=None`` this is ``select``.
+    """
+    if budget_words is None:
+        return select(scores, max_sentences)
+    chosen: list[int] = []
+    words = 0
+    for i in sorted(range(len(scores)), key=lambda i: (-scores[i], i)):
+        if len(chosen) >= max_sentences:
+            break
+        if len(chosen) < min_sentences or words + lengths[i] <= budget_words:
+            chosen.append(i)
+            words += lengths[i]
+    return sorted(chosen)
+
+
+def summarize_tokens(
+    paragraphs: Sequence[Sequence[Sequence[str]]],
+    title: Sequence[str] | None = None,
+    model: SummaryModel | None = None,
+) -> list[int]:
+    """Indices (flat, article order) of the summary sentences of a tokenised article.
+
+    ``model`` defaults to the shipped one. Pure; never raises on well-formed input.
+    """
+    model = model or load_model()
     feats = sentence_features(paragraphs, title)
     if not feats:
         return []
-    return select(score_sentences(feats, model["weights"]), k or int(model["k"]))
+    lengths = [word_count(s) for para in paragraphs for s in para]
+    return select_within_budget(
+        score_sentences(feats, model.weights), lengths, model.max_sentences, model.min_sentences, model.budget_words
+    )

@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import feedparser
 import lxml.etree
@@ -354,7 +354,8 @@ def result_header_total_pages(result: FetchResult) -> int | None:
 def looks_like_article(url: str) -> bool:
     """Heuristic for listing sources without include patterns: a slug with several words or a
     long number in the last path segment."""
-    segment = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    # The path only: the host of a site's home page ("127.0.0.1:8101", "radar1234.id") is no slug.
+    segment = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
     return bool(_ARTICLE_SLUG.search(segment))
 
 
@@ -385,6 +386,14 @@ def parse_listing(html: str, page_url: str) -> tuple[list[str], str | None]:
             continue
         links.append(absolute)
     return links, next_url
+
+
+def is_article_link(url: str, source_url: str, include: list[Pattern], exclude: list[Pattern]) -> bool:
+    """The listing rule for one canonical link: it matches the include patterns (or, without
+    include patterns, is on the source's site and looks like an article) and no exclude pattern."""
+    if include:
+        return matches_patterns(url, include, exclude)
+    return same_site(url, source_url) and looks_like_article(url) and matches_patterns(url, (), exclude)
 
 
 def discover_listing(fetcher: Fetcher, source: Source, *, cursor: str | None = None, max_items: int = 500) -> Discovery:
@@ -423,15 +432,7 @@ def discover_listing(fetcher: Fetcher, source: Source, *, cursor: str | None = N
             if canonical in seen_links or canonical in pages:
                 continue
             seen_links.add(canonical)
-            if include:
-                ok = matches_patterns(canonical, include, exclude)
-            else:
-                ok = (
-                    same_site(canonical, source.url)
-                    and looks_like_article(canonical)
-                    and matches_patterns(canonical, (), exclude)
-                )
-            if ok:
+            if is_article_link(canonical, source.url, include, exclude):
                 discovery.items.append(DiscoveredUrl(url=canonical))
     discovery.items = discovery.items[:max_items]
     return discovery

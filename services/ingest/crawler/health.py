@@ -1,17 +1,49 @@
-"""Source health: counters, last success, usual publishing interval and the silent/failing flags,
-as served by ``GET /v1/sources/{id}/health`` and exported as Prometheus gauges."""
+"""Source health: status with a reason (stable codes), counters, last success, usual publishing
+interval, articles collected per day and the silent/failing flags, as served by
+``GET /v1/sources/{id}/health`` and exported as Prometheus gauges.
+
+Status rules, in order: ``disabled``; ``failing`` when no crawl has succeeded yet and at least one
+failed, or after ``crawl_failing_after`` failed crawls in a row; ``silent``; ``pending`` before the
+first crawl; else ``ok``. The reason codes are listed in docs/crawler.md and never change meaning
+(the web app translates them by code).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.ingest.crawler import metrics
-from services.ingest.crawler.registry import SourceRegistry
+from services.ingest.crawler.registry import CrawlRecord, SourceRegistry
 from services.ingest.crawler.scheduler import is_silent, usual_interval
 from services.ingest.settings import IngestSettings
+
+# Calendar days of ``articles_per_day`` are Asia/Jakarta days (WIB), as everywhere in the web app.
+DAY_ZONE = ZoneInfo("Asia/Jakarta")
+PER_DAY_WINDOW = 7
+
+HealthStatus = Literal["pending", "ok", "silent", "failing", "disabled"]
+ReasonCode = Literal[
+    "not_crawled_yet", "last_crawl_ok", "recent_failure", "never_succeeded", "failed_in_a_row", "no_new_articles",
+    "disabled",
+]  # fmt: skip
+
+
+class HealthReason(BaseModel):
+    """Why the source has its status. ``code`` is stable (docs/crawler.md); ``message`` is English,
+    for API users and logs. The numbers a translation needs are fields of the health document
+    (``consecutive_failures``, ``last_error_code``, ``last_new_article_at``, ``usual_interval_s``)."""
+
+    code: ReasonCode = Field(description="Stable reason code (docs/crawler.md)")
+    message: str = Field(description="The reason in English")
+
+
+class DayCount(BaseModel):
+    day: date = Field(description="Calendar day in Asia/Jakarta (WIB)")
+    articles: int = Field(description="Articles first collected from this source that day")
 
 
 class CrawlRun(BaseModel):
@@ -25,13 +57,15 @@ class CrawlRun(BaseModel):
     failed: dict[str, int]
     requests: int
     error: str | None = None
+    error_code: str | None = None
     next_crawl_at: datetime | None = None
 
 
 class SourceHealth(BaseModel):
     source_id: str
     enabled: bool
-    status: str  # ok | silent | failing | never_crawled | disabled
+    status: HealthStatus
+    reason: HealthReason
     silent: bool
     failing: bool
     crawls: int
@@ -46,6 +80,9 @@ class SourceHealth(BaseModel):
     last_new_article_at: datetime | None
     last_status: str | None
     last_error: str | None
+    last_error_code: str | None = Field(description="Stable code of the last failed crawl's cause (http_404, dns...)")
+    articles_per_day: float = Field(description="Articles first collected in the last 7 days, divided by 7")
+    articles_by_day: list[DayCount] = Field(description="The last 7 calendar days (WIB), oldest first, today last")
     usual_interval_s: float | None
     poll_interval_s: float | None
     next_crawl_at: datetime | None
@@ -70,17 +107,44 @@ def source_health(
         factor=settings.crawl_silent_factor,
         default_s=settings.crawl_silent_default_s,
     )
-    failing = source.enabled and state.consecutive_failures >= settings.crawl_failing_after
+    failures = state.consecutive_failures
+    never_succeeded = state.last_success_at is None and failures > 0
+    failing = source.enabled and (never_succeeded or failures >= settings.crawl_failing_after)
+    recent = registry.runs(source_id, runs)
+    error_code = _error_code(recent) if failures else None
+    error = state.last_error or error_code or state.last_status or "?"
+    status: HealthStatus
     if not source.enabled:
-        status = "disabled"
+        status, reason = "disabled", HealthReason(code="disabled", message="The source is disabled.")
+    elif failing and never_succeeded:
+        status = "failing"
+        reason = HealthReason(
+            code="never_succeeded", message=f"No crawl has succeeded yet; {failures} failed, the last with: {error}"
+        )
     elif failing:
         status = "failing"
+        reason = HealthReason(
+            code="failed_in_a_row", message=f"{failures} crawls in a row failed, the last with: {error}"
+        )
     elif silent:
+        since = state.last_new_article_at or state.first_crawl_at
+        usually = f" (usually every {usual:.0f} s)" if usual else ""
         status = "silent"
+        reason = HealthReason(
+            code="no_new_articles", message=f"No new article since {since.isoformat() if since else '?'}{usually}."
+        )
     elif state.last_crawl_at is None:
-        status = "never_crawled"
-    else:
+        status, reason = "pending", HealthReason(code="not_crawled_yet", message="Waiting for the first crawl.")
+    elif failures:
         status = "ok"
+        reason = HealthReason(
+            code="recent_failure",
+            message=f"The last crawl failed ({failures} of {settings.crawl_failing_after} before the source "
+            f"counts as failing): {error}",
+        )
+    else:
+        status, reason = "ok", HealthReason(code="last_crawl_ok", message="The last crawl succeeded.")
+    by_day = registry.discoveries_per_day(source_id, days=PER_DAY_WINDOW, zone=DAY_ZONE, now=now)
     metrics.SOURCE_SILENT.labels(source_id).set(int(silent))
     metrics.SOURCE_FAILING.labels(source_id).set(int(failing))
     if state.last_success_at:
@@ -89,6 +153,7 @@ def source_health(
         source_id=source_id,
         enabled=source.enabled,
         status=status,
+        reason=reason,
         silent=silent,
         failing=failing,
         crawls=counters["crawls"],
@@ -103,9 +168,24 @@ def source_health(
         last_new_article_at=state.last_new_article_at,
         last_status=state.last_status,
         last_error=state.last_error,
+        last_error_code=error_code,
+        articles_per_day=round(sum(n for _, n in by_day) / PER_DAY_WINDOW, 2),
+        articles_by_day=[DayCount(day=day, articles=n) for day, n in by_day],
         usual_interval_s=usual,
         poll_interval_s=state.interval_s,
         next_crawl_at=state.next_crawl_at,
         feed_update_period_s=state.feed_update_period_s,
-        recent_runs=[CrawlRun.model_validate(r.as_dict()) for r in registry.runs(source_id, runs)],
+        recent_runs=[CrawlRun.model_validate(r.as_dict()) for r in recent],
     )
+
+
+def _error_code(recent: list[CrawlRecord]) -> str | None:
+    """The code of the latest failed run's cause; for runs stored before codes were recorded, its
+    most frequent failure reason."""
+    for run in recent:
+        if run.status != "failed":
+            continue
+        if run.error_code:
+            return run.error_code
+        return run.failed.most_common(1)[0][0] if run.failed else None
+    return None

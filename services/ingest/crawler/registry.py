@@ -16,13 +16,14 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, cast
 
 import yaml
 
 from services.ingest.crawler.models import Source, SourceCreate, SourceUpdate
+from services.ingest.urls import InvalidURL, source_url_key
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -70,7 +71,8 @@ CREATE TABLE IF NOT EXISTS crawl_runs (
     failed TEXT NOT NULL,
     requests INTEGER NOT NULL DEFAULT 0,
     error TEXT,
-    next_crawl_at TEXT
+    next_crawl_at TEXT,
+    error_code TEXT
 );
 CREATE INDEX IF NOT EXISTS crawl_runs_source ON crawl_runs(source_id, id);
 CREATE TABLE IF NOT EXISTS source_counters (
@@ -86,9 +88,19 @@ CREATE TABLE IF NOT EXISTS article_times (
     published_at TEXT NOT NULL,
     PRIMARY KEY (source_id, article_id)
 );
+CREATE TABLE IF NOT EXISTS article_discoveries (
+    source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    article_id TEXT NOT NULL,
+    discovered_at TEXT NOT NULL,
+    PRIMARY KEY (source_id, article_id)
+);
+CREATE INDEX IF NOT EXISTS article_discoveries_time ON article_discoveries(source_id, discovered_at);
 """
+# Columns added after a registry file may have been created: (table, column, declaration).
+_ADDED_COLUMNS = (("crawl_runs", "error_code", "TEXT"),)
 RECENT_ARTICLE_TIMES = 50
 RUNS_KEPT_PER_SOURCE = 500
+DISCOVERIES_KEPT = timedelta(days=35)
 
 
 class SourceNotFound(KeyError):
@@ -97,6 +109,14 @@ class SourceNotFound(KeyError):
 
 class SourceExists(ValueError):
     pass
+
+
+class DuplicateSourceUrl(ValueError):
+    """Another source already has this URL (same :func:`source_url_key`). ``existing`` is it."""
+
+    def __init__(self, existing: Source) -> None:
+        super().__init__(f"source {existing.id!r} already has this URL ({existing.url})")
+        self.existing = existing
 
 
 def _now() -> datetime:
@@ -149,6 +169,9 @@ class CrawlRecord:
     requests: int = 0
     error: str | None = None
     next_crawl_at: datetime | None = None
+    # Why a failed crawl failed, as a stable code (a fetch or discovery reason, or
+    # ``all_articles_failed`` / ``redis_error``); docs/crawler.md lists them.
+    error_code: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -163,6 +186,7 @@ class CrawlRecord:
             "failed": dict(self.failed),
             "requests": self.requests,
             "error": self.error,
+            "error_code": self.error_code,
             "next_crawl_at": self.next_crawl_at,
         }
 
@@ -181,6 +205,10 @@ class SourceRegistry:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+        with self._tx() as db:
+            for table, column, declaration in _ADDED_COLUMNS:
+                if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -217,7 +245,10 @@ class SourceRegistry:
 
     def create(self, spec: SourceCreate, *, upsert: bool = False) -> Source:
         """Insert a source (``upsert`` replaces the editable fields of an existing id).
-        Raises :class:`SourceExists` when the id is taken and ``upsert`` is false."""
+        Raises :class:`SourceExists` when the id is taken and ``upsert`` is false, and
+        :class:`DuplicateSourceUrl` when another source has the same URL key (checked in the same
+        transaction, so two concurrent creates cannot both pass; not checked for ``upsert``, the
+        seed file, whose entries are the operator's by id)."""
         now = _iso(_now())
         source_id = spec.id or slugify(spec.name)
         values = {
@@ -241,6 +272,8 @@ class SourceRegistry:
             exists = db.execute("SELECT 1 FROM sources WHERE id = ?", (source_id,)).fetchone()
             if exists and not upsert:
                 raise SourceExists(source_id)
+            if not upsert:
+                self._refuse_duplicate_url(db, spec.url, source_id)
             if exists:
                 columns = [c for c in values if c not in {"id", "created_at"}]
                 db.execute(
@@ -254,6 +287,34 @@ class SourceRegistry:
                 )
                 db.execute("INSERT INTO source_state (source_id, next_crawl_at) VALUES (?, ?)", (source_id, now))
         return self.get(source_id)
+
+    def _refuse_duplicate_url(self, db: sqlite3.Connection, url: str, own_id: str | None) -> None:
+        existing = self._find_by_url(db, url, own_id)
+        if existing is not None:
+            raise DuplicateSourceUrl(existing)
+
+    def _find_by_url(self, db: sqlite3.Connection, url: str, own_id: str | None) -> Source | None:
+        # Sources are few (tens to hundreds): comparing keys in Python keeps the key rule in one
+        # place (services/ingest/urls.py) and needs no stored column.
+        try:
+            key = source_url_key(url)
+        except InvalidURL:
+            return None
+        for row in db.execute("SELECT * FROM sources ORDER BY created_at, id"):
+            if row["id"] == own_id:
+                continue
+            try:
+                if source_url_key(row["url"]) == key:
+                    return self._row_to_source(row)
+            except InvalidURL:
+                continue
+        return None
+
+    def find_by_url(self, url: str, *, exclude_id: str | None = None) -> Source | None:
+        """The source (enabled or not) whose URL has the same :func:`source_url_key` as ``url``,
+        other than ``exclude_id``; None when there is none."""
+        with self._connect() as db:
+            return self._find_by_url(db, url, exclude_id)
 
     def get(self, source_id: str) -> Source:
         with self._connect() as db:
@@ -271,8 +332,9 @@ class SourceRegistry:
         return [self._row_to_source(r) for r in rows]
 
     def update(self, source_id: str, patch: SourceUpdate) -> Source:
-        """Apply the fields set in ``patch``. Raises :class:`SourceNotFound` and ``ValueError``
-        (min interval above max after the merge)."""
+        """Apply the fields set in ``patch``. Raises :class:`SourceNotFound`,
+        :class:`DuplicateSourceUrl` (a new URL another source has) and ``ValueError`` (min
+        interval above max after the merge)."""
         # null on a required field means "unchanged"; on an optional one it clears the value.
         changes = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None or k not in _REQUIRED}
         current = self.get(source_id)
@@ -289,6 +351,8 @@ class SourceRegistry:
             changes["enabled"] = int(bool(changes["enabled"]))
         changes["updated_at"] = _iso(_now())
         with self._tx() as db:
+            if changes.get("url"):
+                self._refuse_duplicate_url(db, changes["url"], source_id)
             db.execute(
                 f"UPDATE sources SET {', '.join(f'{c} = :{c}' for c in changes)} WHERE id = :id",
                 {**changes, "id": source_id},
@@ -368,12 +432,15 @@ class SourceRegistry:
         state: SourceState,
         article_times: Sequence[tuple[str, datetime]] = (),
     ) -> None:
-        """Store one crawl outcome, the new scheduling state and cumulative counters atomically."""
+        """Store one crawl outcome, the new scheduling state and cumulative counters atomically.
+        ``article_times`` are the articles this crawl published, (article id, publication time);
+        an article id met for the first time for this source is counted as discovered at
+        ``record.finished_at`` (:meth:`discoveries_per_day`)."""
         with self._tx() as db:
             db.execute(
                 """INSERT INTO crawl_runs (source_id, started_at, finished_at, status, discovered, fetched,
-                   published, skipped, failed, requests, error, next_crawl_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   published, skipped, failed, requests, error, next_crawl_at, error_code)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     record.source_id,
                     _iso(record.started_at),
@@ -387,6 +454,7 @@ class SourceRegistry:
                     record.requests,
                     record.error,
                     _iso(record.next_crawl_at),
+                    record.error_code,
                 ),
             )
             db.execute(
@@ -438,6 +506,14 @@ class SourceRegistry:
                        (SELECT article_id FROM article_times WHERE source_id = ? ORDER BY published_at DESC LIMIT ?)""",
                     (record.source_id, record.source_id, RECENT_ARTICLE_TIMES),
                 )
+                db.executemany(
+                    "INSERT OR IGNORE INTO article_discoveries (source_id, article_id, discovered_at) VALUES (?, ?, ?)",
+                    [(record.source_id, aid, _iso(record.finished_at)) for aid, _ in article_times],
+                )
+                db.execute(
+                    "DELETE FROM article_discoveries WHERE source_id = ? AND discovered_at < ?",
+                    (record.source_id, _iso(record.finished_at - DISCOVERIES_KEPT)),
+                )
 
     # --- reading outcomes -------------------------------------------------------------------
 
@@ -460,6 +536,7 @@ class SourceRegistry:
                 requests=r["requests"],
                 error=r["error"],
                 next_crawl_at=_dt(r["next_crawl_at"]),
+                error_code=r["error_code"],
             )
             for r in rows
         ]
@@ -485,3 +562,21 @@ class SourceRegistry:
                 "SELECT published_at FROM article_times WHERE source_id = ? ORDER BY published_at", (source_id,)
             ).fetchall()
         return [datetime.fromisoformat(r[0]) for r in rows]
+
+    def discoveries_per_day(
+        self, source_id: str, *, days: int, zone: tzinfo, now: datetime | None = None
+    ) -> list[tuple[date, int]]:
+        """Articles first collected from this source on each of the last ``days`` calendar days in
+        ``zone`` (today included, oldest first, zero days included). Counts are by the time the
+        crawler collected the article, not its publication date."""
+        now = now or _now()
+        today = now.astimezone(zone).date()
+        first_day = today - timedelta(days=days - 1)
+        since = datetime.combine(first_day, datetime.min.time(), zone)
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT discovered_at FROM article_discoveries WHERE source_id = ? AND discovered_at >= ?",
+                (source_id, _iso(since)),
+            ).fetchall()
+        counts = Counter(datetime.fromisoformat(r[0]).astimezone(zone).date() for r in rows)
+        return [(first_day + timedelta(days=i), counts.get(first_day + timedelta(days=i), 0)) for i in range(days)]

@@ -151,9 +151,10 @@ class Crawler:
             )
         except FetchError as exc:
             record.status, record.error, retry_after = "failed", str(exc), exc.retry_after
+            record.error_code = exc.reason
             record.failed[exc.reason] += 1
         except DiscoveryError as exc:
-            record.status, record.error = "failed", str(exc)
+            record.status, record.error, record.error_code = "failed", str(exc), exc.reason
             record.failed[exc.reason] += 1
         else:
             record.failed.update(discovery.failures)
@@ -167,7 +168,7 @@ class Crawler:
             except redis.RedisError as exc:
                 outcomes = []
                 record.failed["redis_error"] += 1
-                record.error = f"redis: {exc}"
+                record.error, record.error_code = f"redis: {exc}", "redis_error"
             for outcome in outcomes:
                 record.fetched += int(outcome.fetched)
                 if outcome.kind == "published":
@@ -190,7 +191,7 @@ class Crawler:
                 record.status = "failed"
             elif attempted and all(o.kind == "failed" for o in attempted):
                 record.status = "failed"
-                record.error = "every article fetch failed"
+                record.error, record.error_code = "every article fetch failed", "all_articles_failed"
             elif record.failed:
                 record.status = "partial"
             elif discovery.not_modified:

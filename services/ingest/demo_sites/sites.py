@@ -358,6 +358,17 @@ def lintasmuria_app(stats: Stats) -> Starlette:
         base = _base(request)
         return _xml(request, stats, key, _urlset([(f"{base}{lintasmuria_path(a)}", a) for a in site.articles]))
 
+    def about(request: Request) -> Response:
+        # A page without article links (only navigation): not usable as a listing source.
+        html = (
+            '<!doctype html><html lang="id"><head><meta charset="utf-8"><title>Tentang Kami - Lintas Muria</title>'
+            '<link rel="alternate" type="application/rss+xml" title="Lintas Muria" href="/feed/"></head><body>'
+            '<nav><a href="/">Beranda</a> <a href="/category/ekonomi/">Ekonomi</a> <a href="/tentang-kami/">Tentang</a>'
+            "</nav><h1>Tentang Kami</h1><p>Lintas Muria adalah media daring yang meliput Kudus, Jepara dan Pati.</p>"
+            "<p>Redaksi: Jl. Sunan Muria No. 1, Kudus.</p></body></html>"
+        )
+        return _respond(request, stats, key, html, "text/html; charset=utf-8")
+
     def robots(request: Request) -> Response:
         text = f"User-agent: *\nDisallow: /wp-admin/\nAllow: /wp-admin/admin-ajax.php\n\nSitemap: {_base(request)}/wp-sitemap.xml\n"
         return _respond(request, stats, key, text, "text/plain; charset=utf-8")
@@ -370,6 +381,7 @@ def lintasmuria_app(stats: Stats) -> Starlette:
             Route("/", c(home)),
             Route("/page/{page:int}/", c(home)),
             Route("/robots.txt", c(robots)),
+            Route("/tentang-kami/", c(about)),
             Route("/feed/", c(feed)),
             Route("/category/ekonomi/feed/", c(broken_feed)),
             Route("/category/{slug}/", c(category)),

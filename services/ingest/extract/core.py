@@ -32,6 +32,7 @@ from lxml import html as lxml_html
 from services.ingest.dates import (
     WIB,
     PageDate,
+    choose_published,
     date_from_url,
     is_plausible,
     parse_human_date,
@@ -268,26 +269,6 @@ def _html_dates(tree: lxml_html.HtmlElement, default_tz: timezone) -> list[PageD
     return found
 
 
-def _choose_date(
-    candidates: list[tuple[str, PageDate | None]],
-    fallback: datetime | None,
-    fallback_source: str | None,
-    now: datetime,
-) -> tuple[datetime | None, str | None]:
-    """First plausible candidate that has a time of day; else the plausible fallback (a feed or
-    sitemap date is more precise than a bare day); else the first plausible bare day."""
-    plausible = [(source, c) for source, c in candidates if c is not None and is_plausible(c.value, now)]
-    for source, candidate in plausible:
-        if candidate.has_time:
-            return candidate.value, source
-    if fallback is not None and is_plausible(fallback, now):
-        return fallback, fallback_source or "fallback"
-    if plausible:
-        source, candidate = plausible[0]
-        return candidate.value, source
-    return None, None
-
-
 def _date_candidates(
     page: PageMeta, tree: lxml_html.HtmlElement, url: str, trafilatura_date: str | None, default_tz: timezone
 ) -> list[tuple[str, PageDate | None]]:
@@ -309,7 +290,8 @@ def _date_candidates(
         if visible is not None and visible.has_time:
             candidates.append(("html", visible))
     if trafilatura_date:
-        candidates.append(("html", parse_machine_date(trafilatura_date, default_tz)))
+        # htmldate, as trafilatura runs it (original date, extensive search): one more voter
+        candidates.append(("htmldate", parse_machine_date(trafilatura_date, default_tz)))
     candidates.append(("url", date_from_url(url, default_tz)))
     return candidates
 
@@ -401,7 +383,13 @@ def extract(
         authors = credited_authors(raw_text)
 
     candidates = _date_candidates(page, tree, url, getattr(document, "date", None), default_tz)
-    published_at, date_source = _choose_date(candidates, fallback_published_at, fallback_date_source, now)
+    published_at, date_source = choose_published(
+        candidates,
+        fallback=fallback_published_at,
+        fallback_source=fallback_date_source,
+        now=now,
+        default_tz=default_tz,
+    )
     if published_at is None:
         implausible = [f"{c.value.isoformat()} ({source})" for source, c in candidates if c is not None]
         if implausible:

@@ -62,8 +62,8 @@ CHUNK_SIZE = 250
 ISOLATE_5XX_AFTER = 3
 # How often a large batch checks whether the index's own refresh made it visible.
 REFRESH_CHECK_S = 0.3
-# What a match records of its article.
-MATCH_FIELDS = ("published_at", "title", "url", "source")
+# What a match records of its article (the outlet's name, when it has one, for the monitors page).
+MATCH_FIELDS = ("published_at", "title", "url", "source", "outlet")
 ERROR_MAX_CHARS = 300
 
 

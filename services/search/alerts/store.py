@@ -56,6 +56,7 @@ MATCH_MAPPING: dict[str, Any] = {
         "title": {"type": "keyword", "index": False},
         "url": {"type": "keyword", "index": False},
         "source": {"type": "keyword"},
+        "outlet": {"type": "keyword", "index": False},
     },
 }
 DELIVERY_MAPPING: dict[str, Any] = {

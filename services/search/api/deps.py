@@ -16,6 +16,8 @@ from elasticsearch import AsyncElasticsearch
 from fastapi import Depends, Request
 
 from services.search.alerts import SavedSearchStore
+from services.search.tombstones import Removals
+from shared.audit import AuditLog
 from shared.auth import ApiKey, KeyStore, require
 
 
@@ -45,10 +47,20 @@ async def get_keys(request: Request) -> KeyStore:
     return request.app.state.keys  # type: ignore[no-any-return]
 
 
+async def get_removals(request: Request) -> Removals:
+    return request.app.state.removals  # type: ignore[no-any-return]
+
+
+async def get_audit(request: Request) -> AuditLog:
+    return request.app.state.audit  # type: ignore[no-any-return]
+
+
 IndexDep = Annotated[ArticleIndex, Depends(get_index)]
 EsDep = Annotated[AsyncElasticsearch, Depends(get_es)]
 SavedSearchesDep = Annotated[SavedSearchStore, Depends(get_saved_searches)]
 KeysDep = Annotated[KeyStore, Depends(get_keys)]
+RemovalsDep = Annotated[Removals, Depends(get_removals)]
+AuditDep = Annotated[AuditLog, Depends(get_audit)]
 # The caller's key, with at least this role (admin includes reader).
 ReaderKey = Annotated[ApiKey, Depends(require("reader"))]
 AdminKey = Annotated[ApiKey, Depends(require("admin"))]

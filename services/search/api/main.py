@@ -18,11 +18,15 @@ from services.search.alerts import AlertIndices, SavedSearchStore
 from services.search.api.deps import ArticleIndex
 from services.search.api.models import ERRORS
 from services.search.api.routes import ROUTERS, health_router
+from services.search.api.webhooks import webhooks_router
 from services.search.criteria import BadRequest, rejection_message
 from services.search.index import ensure_index
 from services.search.query import QuerySyntaxError
 from services.search.settings import SearchSettings
+from services.search.tombstones import Removals
 from services.search.web import mount_web
+from shared.apidocs import install_docs
+from shared.audit import AuditLog
 from shared.auth import Authenticator, KeyStore, authenticate_scope
 from shared.http import install_error_handlers, install_perimeter
 from shared.limits import MAX_REQUEST_BYTES
@@ -39,6 +43,9 @@ def _ensure_indices(settings: SearchSettings) -> KeyStore:
     AlertIndices(settings.index_prefix).ensure(es)
     keys = KeyStore(es, settings.index_prefix)
     keys.ensure_index()
+    audit = AuditLog(es, settings.index_prefix)
+    audit.ensure_index()
+    Removals(es, settings.index_prefix, audit).ensure_index()
     keys.bootstrap_admin(settings.admin_key)
     return keys
 
@@ -58,6 +65,8 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         await auth.start()
         app.state.saved = SavedSearchStore(app.state.sync_es, settings.index_prefix,
                                            SsrfGuard(allow_hosts=settings.webhook_allow_list))  # fmt: skip
+        app.state.audit = AuditLog(app.state.sync_es, settings.index_prefix)
+        app.state.removals = Removals(app.state.sync_es, settings.index_prefix, app.state.audit)
         try:
             await run_in_threadpool(_ensure_indices, settings)
         except Exception as exc:  # ES down at start-up: /readyz reports it; requests answer 503
@@ -72,13 +81,20 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         title="Warta search API",
         version="1",
         description="Search, analytics, export and alerts over Indonesian regional news. "
-        "Authenticate with `Authorization: Bearer <key>`.",
+        "Authenticate with `Authorization: Bearer <key>` (the **Authorize** button): a `reader` key may search, "
+        "read, analyse and export; an `admin` key may also manage monitors and keys. An error answers "
+        '`{"error": "..."}` with a sentence; a malformed query adds `code` (stable, to translate by), `params` '
+        "and `position`. The query language is "
+        "described in docs/query-language.md. A monitor with a webhook is called as the `alert` webhook below.",
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs, from this process rather than a CDN
+        redoc_url=None,
         # Metrics are exported for Prometheus (/metrics); FastAPI's own OpenTelemetry hooks would
         # only add per-request work.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.mount("/metrics", metrics_asgi_app())
+    install_docs(app)
 
     install_error_handlers(app)
     # Bodies (saved searches, keys, the web app's proxy) are capped at 64 KiB, and their sender
@@ -91,6 +107,7 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
     # template: FastAPI matches included routers level by level, about 9 µs per level per request.
     for router in ROUTERS:
         app.include_router(router, prefix="/v1", responses=ERRORS)
+    app.webhooks.include_router(webhooks_router)  # documentation only: the alerts consumer sends them
     mount_web(app)  # the web app: page shell, /static and the sources proxy (services/search/web)
     return app
 
@@ -102,22 +119,27 @@ def _install_search_errors(app: FastAPI) -> None:
 
     @app.exception_handler(BadRequest)
     async def _bad_request(request: Request, exc: BadRequest) -> JSONResponse:
-        return JSONResponse(status_code=400, content={"error": exc.message, "position": exc.position})
+        return JSONResponse(status_code=400, content={"error": exc.message, "code": exc.code, "params": exc.params,
+                                                      "position": exc.position})  # fmt: skip
 
     @app.exception_handler(QuerySyntaxError)
     async def _bad_query(request: Request, exc: QuerySyntaxError) -> JSONResponse:
-        return JSONResponse(status_code=400, content={"error": exc.message, "position": exc.position})
+        return JSONResponse(status_code=400, content={"error": exc.message, "code": exc.code, "params": exc.params,
+                                                      "position": exc.position})  # fmt: skip
 
     @app.exception_handler(ApiError)
     async def _es_error(request: Request, exc: ApiError) -> JSONResponse:
         log.warning("Elasticsearch error", extra={"path": request.url.path, "status": exc.meta.status,
                                                   "error": str(exc)[:4000]})  # fmt: skip
         if exc.meta.status == 400:  # a request Elasticsearch refuses: the client can change it
-            return JSONResponse(status_code=400, content={"error": rejection_message(exc.body)})
+            return JSONResponse(
+                status_code=400, content={"error": rejection_message(exc.body), "code": "query_rejected"}
+            )
         # 429, 5xx, and a missing index or any other status: the backend's state, not the client's.
-        return JSONResponse(status_code=503, content={"error": "search backend busy, try again shortly"})
+        return JSONResponse(status_code=503, content={"error": "search backend busy, try again shortly",
+                                                      "code": "backend_busy"})  # fmt: skip
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Starlette logs the traceback after this answers; the client gets the usual error shape.
-        return JSONResponse(status_code=500, content={"error": "internal error"})
+        return JSONResponse(status_code=500, content={"error": "internal error", "code": "internal_error"})

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.search.criteria import MAX_QUERY_LENGTH, MAX_TIMELINE_BUCKETS, Criteria, Interval, Sort
+from services.search.criteria import (
+    EXPORT_TIME_ZONE,
+    MAX_QUERY_LENGTH,
+    MAX_TIMELINE_BUCKETS,
+    Criteria,
+    Interval,
+    RegionScope,
+    Sort,
+    time_zone,
+)
 from shared.auth import Role
 from shared.schemas import Region
 
@@ -21,6 +31,14 @@ from shared.schemas import Region
 
 class ErrorBody(BaseModel):
     error: str
+    code: str | None = Field(
+        None,
+        description="Stable error code to translate by (for the query: one of the codes in "
+        "docs/query-language.md, e.g. missing_right_operand, unbalanced_parenthesis, unterminated_phrase)",
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="The values the message names (a field, an operator, a limit), by name"
+    )
     position: int | None = None
 
 
@@ -49,36 +67,67 @@ class CriteriaParams(BaseModel):
     )
     date_from: str | None = Field(None, alias="from", description="ISO date or date-time; default zone Asia/Jakarta")
     date_to: str | None = Field(None, alias="to", description="ISO date or date-time; default zone Asia/Jakarta")
-    source: list[str] = Field([], description="Outlet filter (repeatable)")
+    source: list[str] = Field(
+        [], description="Outlet filter (repeatable): the outlet's name or its domain, case-insensitive, as source:"
+    )
     language: list[str] = Field([], description="Language filter (repeatable)")
-    region: list[str] = Field([], description="Region code or name (repeatable)")
-    entity: list[str] = Field([], description="Canonical entity name (repeatable)")
+    region: list[str] = Field(
+        [],
+        description="Region (repeatable): code, name, name without Kabupaten/Kota or a province's short form, as region:",
+    )
+    entity: list[str] = Field([], description="Entity (repeatable): its canonical name or an alias, as entity:")
+    region_scope: RegionScope = Field(
+        "primary",
+        description="What region: and the region filter match: the article's regions (primary, the default: "
+        "dateline, title, lead, repeated mentions) or also regions it only mentions in passing (any)",
+    )
 
     def criteria(self) -> Criteria:
         return Criteria(q=self.q, date_from=self.date_from, date_to=self.date_to, sources=self.source,
-                        languages=self.language, regions=self.region, entities=self.entity)  # fmt: skip
+                        languages=self.language, regions=self.region, entities=self.entity,
+                        region_scope=self.region_scope)  # fmt: skip
 
 
 class SearchParams(CriteriaParams):
-    size: int = Field(10, ge=1, le=100)
+    size: int = Field(10, ge=0, le=100, description="Hits per page; 0 counts only (total, total_stories, no hits)")
     sort: Sort = "relevance"
     cursor: str | None = Field(None, max_length=2000)
     collapse: bool = Field(False, description="One hit per story")
 
 
 class TimelineParams(CriteriaParams):
-    interval: Interval = "day"
+    interval: Interval | Literal["auto"] = Field(
+        "auto",
+        description="Bucket interval; auto picks it from the span (from/to, else the matches): up to 60 days "
+        "day, up to 2 years week, longer month",
+    )
     count: Literal["articles", "stories"] = "articles"
 
 
 class TopParams(CriteriaParams):
-    field: Literal["source", "entity", "person", "org", "location", "region", "language", "source_id"] = "source"
+    field: Literal[
+        "source", "entity", "person", "org", "location", "region", "region_mentioned", "language", "source_id"
+    ] = "source"
     size: int = Field(10, ge=1, le=100)
     count: Literal["articles", "stories"] = "articles"
 
 
 class ExportParams(CriteriaParams):
     format: Literal["csv", "ndjson"] = "csv"
+    tz: str = Field(
+        EXPORT_TIME_ZONE,
+        max_length=64,
+        description="IANA time zone every time in the export is written in, ISO-8601 with its offset (Asia/Makassar "
+        "for WITA, Asia/Jayapura for WIT, UTC); the CSV header names it. An unknown zone is a 422.",
+    )
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return time_zone(value).key  # raises ValueError (a 422) for an unknown zone
+
+    def zone(self) -> ZoneInfo:
+        return time_zone(self.tz)
 
 
 # --- search, articles, stories --------------------------------------------------------------------
@@ -93,7 +142,7 @@ class EntityOut(BaseModel):
 class StoryInfo(BaseModel):
     story_id: str
     story_size: int
-    outlets: list[str]
+    outlets: list[str] = Field(description="The outlets carrying the story, by name (the domain when unnamed)")
     earliest_published_at: datetime | None = None
 
 
@@ -104,8 +153,8 @@ class Hit(BaseModel):
     id: str
     url: str
     title: str
-    source: str
-    outlet: str | None = None
+    source: str = Field(description="The outlet's domain (host without www., with a non-default port)")
+    outlet: str | None = Field(None, description="The outlet's name; its domain when the article has no name")
     published_at: datetime | None = None
     language: str | None = None
     snippet: str | None = None
@@ -118,11 +167,25 @@ class Hit(BaseModel):
     story: StoryInfo | None = None
 
 
+class Notice(BaseModel):
+    """A hint about how the request was understood (the query parsed, but perhaps not as meant)."""
+
+    code: str = Field(
+        description="Stable code to translate by: lowercase_operator; region_ambiguous (a region name matched several "
+        "regions, all searched), region_unknown (no region has that name; params.suggestions has close names), "
+        "entity_alias (an alias matched its canonical entity name)"
+    )
+    message: str = Field(description="The hint in English")
+    position: int | None = Field(None, description="0-based character offset in q, when the hint is about q")
+    params: dict[str, Any] = Field(default_factory=dict, description="The values the message names, by name")
+
+
 class SearchResult(BaseModel):
     total: int
     total_stories: int | None = None
     hits: list[Hit]
     next_cursor: str | None = None
+    notices: list[Notice] = Field(default_factory=list, description="Hints about the query, e.g. a lower-case and")
 
 
 class StoryResult(BaseModel):
@@ -139,11 +202,14 @@ class Bucket(BaseModel):
 
 
 class Timeline(BaseModel):
-    interval: Interval = Field(description="The interval of the buckets: the requested one, or a coarser one")
+    interval: Interval = Field(
+        description="The interval of the buckets: the requested one (with auto, the one picked from the span), "
+        "or a coarser one when that needs too many buckets"
+    )
     count: Literal["articles", "stories"]
     time_zone: str
     buckets: list[Bucket]
-    requested_interval: Interval
+    requested_interval: Interval | Literal["auto"]
     interval_adjusted: bool = Field(
         description=f"True when the requested interval would need more than {MAX_TIMELINE_BUCKETS:,} buckets "
         "and a coarser one was used"
@@ -155,8 +221,36 @@ class Timeline(BaseModel):
 class TopResult(BaseModel):
     field: str
     count: Literal["articles", "stories"]
-    values: list[Bucket]
+    values: list[Bucket] = Field(
+        description="The top values, in their display form (as an article writes them, not lower-cased); for "
+        "source, the outlet's name, or its domain for articles without a name"
+    )
     significant_terms: list[Bucket]
+
+
+# --- suggestions ----------------------------------------------------------------------------------
+
+
+class SuggestParams(BaseModel):
+    field: Literal["region", "entity", "source"] = Field(description="The filter to suggest values for")
+    prefix: str = Field(
+        "",
+        max_length=100,
+        description="What the user typed: values with a word starting with it, any letter case (empty: the most "
+        "frequent values); for region and entity also the names a short form or alias starting with it stands for",
+    )
+    size: int = Field(10, ge=1, le=20)
+
+
+class Suggestion(BaseModel):
+    value: str = Field(description="A value the filter accepts, as the index shows it (Kabupaten Blora, Lintas Muria)")
+    count: int = Field(description="Articles with this value")
+
+
+class SuggestResult(BaseModel):
+    field: str
+    prefix: str
+    values: list[Suggestion] = Field(description="Values that exist in the index, most frequent first")
 
 
 # --- saved searches -------------------------------------------------------------------------------
@@ -168,27 +262,31 @@ WEBHOOK_URL_HELP = (
 )
 
 
+MONITOR_NAME_HELP = "The monitor's name, as shown on the Monitors page"
+MONITOR_QUERY_HELP = "A query in the Warta query language (docs/query-language.md); a malformed one is a 400"
+
+
 class SavedSearchIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    query: str = Field(min_length=1, max_length=2000)
+    name: str = Field(min_length=1, max_length=200, description=MONITOR_NAME_HELP)
+    query: str = Field(min_length=1, max_length=2000, description=MONITOR_QUERY_HELP)
     webhook_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://", description=WEBHOOK_URL_HELP)
 
 
 class SavedSearchPatch(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    query: str | None = Field(default=None, min_length=1, max_length=2000)
+    name: str | None = Field(default=None, min_length=1, max_length=200, description=MONITOR_NAME_HELP)
+    query: str | None = Field(default=None, min_length=1, max_length=2000, description=MONITOR_QUERY_HELP)
     webhook_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://", description=WEBHOOK_URL_HELP)
-    enabled: bool | None = None
+    enabled: bool | None = Field(None, description="false pauses the monitor (no matches, no webhook calls)")
 
 
 class SavedSearch(BaseModel):
-    id: str
-    name: str
-    query: str
-    webhook_url: str | None = None
-    enabled: bool = True
-    created_at: datetime
-    updated_at: datetime
+    id: str = Field(description="The monitor's id")
+    name: str = Field(description=MONITOR_NAME_HELP)
+    query: str = Field(description=MONITOR_QUERY_HELP)
+    webhook_url: str | None = Field(None, description="Where new matches are POSTed (the alert webhook); null: none")
+    enabled: bool = Field(True, description="Whether the alerts consumer evaluates the monitor")
+    created_at: datetime = Field(description="When the monitor was created")
+    updated_at: datetime = Field(description="When it was last changed")
     delivery_status: Literal["ok", "failing"] | None = Field(
         None, description="Outcome of the last webhook attempt: ok, failing (no success since), null (none yet)"
     )
@@ -211,25 +309,28 @@ class SavedSearch(BaseModel):
 
 
 class Match(BaseModel):
-    saved_search_id: str
-    article_id: str
-    matched_at: datetime
-    published_at: datetime | None = None
-    title: str | None = None
-    url: str | None = None
-    source: str | None = None
+    saved_search_id: str = Field(description="The monitor")
+    article_id: str = Field(description="The matched article (GET /v1/articles/{article_id})")
+    matched_at: datetime = Field(description="When the alerts consumer recorded the match")
+    published_at: datetime | None = Field(None, description="The article's publication time")
+    title: str | None = Field(None, description="The article's headline")
+    url: str | None = Field(None, description="The article's URL")
+    source: str | None = Field(None, description="The article's outlet: its domain")
+    outlet: str | None = Field(None, description="The outlet's name, when the article has one (else see source)")
 
 
 class Delivery(BaseModel):
-    id: str
-    saved_search_id: str
-    article_ids: list[str]
-    status: str
-    attempts: int
-    created_at: datetime
-    delivered_at: datetime | None = None
-    next_attempt_at: datetime | None = None
-    log: list[dict[str, Any]] = Field(default_factory=list)
+    id: str = Field(description="The delivery id, sent as delivery_id and X-Warta-Delivery")
+    saved_search_id: str = Field(description="The monitor")
+    article_ids: list[str] = Field(description="The matches this delivery carries")
+    status: str = Field(description="pending, delivering, delivered, failed (after 8 attempts) or cancelled")
+    attempts: int = Field(description="Attempts made so far")
+    created_at: datetime = Field(description="When the matches were recorded")
+    delivered_at: datetime | None = Field(None, description="When a 2xx answer was received")
+    next_attempt_at: datetime | None = Field(None, description="When the next attempt is due (pending only)")
+    log: list[dict[str, Any]] = Field(
+        default_factory=list, description="One entry per attempt: at, status_code, error, duration_ms"
+    )
 
 
 # --- API keys -------------------------------------------------------------------------------------
@@ -254,3 +355,89 @@ class KeyInfo(BaseModel):
     created_at: datetime
     disabled: bool
     prefix: str | None = None
+
+
+# --- the alert webhook (sent by the alerts consumer, services/search/alerts/dispatcher.py) ---------
+
+
+class AlertSavedSearch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="The monitor's id")
+    name: str = Field(description="The monitor's name at the time of sending")
+    query: str = Field(description="The monitor's query at the time of sending")
+
+
+class AlertArticle(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="The article id (GET /v1/articles/{article_id})")
+    url: str = Field(description="The article's canonical URL")
+    title: str = Field(description="The headline")
+    source: str = Field(description="The outlet's host")
+    published_at: datetime | None = Field(None, description="Publication time, with its offset")
+    summary: list[str] = Field(default_factory=list, description="Summary sentences")
+
+
+class AlertPayload(BaseModel):
+    """The JSON body of one alert webhook call: one batch of new matches of one monitor."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    delivery_id: str = Field(
+        description="The batch; the same on every retry of it (also in X-Warta-Delivery). Deliveries are "
+        "at-least-once: deduplicate on it"
+    )
+    saved_search: AlertSavedSearch = Field(description="The monitor whose query matched")
+    articles: list[AlertArticle] = Field(description="The new matches. Articles deleted since the match are left out")
+    sent_at: datetime = Field(description="When this attempt was made (it changes on each retry)")
+
+
+# --- removals and the audit log ------------------------------------------------------------------
+
+REASON_MAX = 500
+
+
+class RemovalIn(BaseModel):
+    """Why an article is removed or restored; recorded in the tombstone and the audit log."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        min_length=1, max_length=REASON_MAX, description='Why, e.g. "takedown request", "court order", "test article"'
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v.strip()
+
+
+class Tombstone(BaseModel):
+    """A removed article: re-crawls and re-pushes of its id are not indexed while this exists."""
+
+    id: str = Field(description="The removed article's id (derived from its canonical URL)")
+    url: str | None = Field(None, description="The article's URL as it was indexed")
+    canonical_url: str | None = Field(None, description="Its canonical URL: every URL variant of it maps to the id")
+    source: str | None = Field(None, description="The outlet's host")
+    reason: str = Field(description="Why it was removed")
+    removed_by: str = Field(description="The name of the API key that removed it")
+    removed_by_key: str = Field(description="The id of that API key (as listed by /v1/keys)")
+    removed_at: datetime = Field(description="When it was removed (UTC)")
+
+
+class AuditEvent(BaseModel):
+    """One entry of the append-only audit log."""
+
+    id: str = Field(description="The event's id")
+    at: datetime = Field(description="When it happened (UTC)")
+    action: str = Field(description="What was done: article.remove or article.restore")
+    target_type: str = Field(description="What kind of thing it was done to: article")
+    target_id: str = Field(description="The id of that thing")
+    reason: str = Field(description="Why, as the caller gave it")
+    actor_id: str = Field(description="The id of the API key that did it (as listed by /v1/keys)")
+    actor_name: str = Field(description="That key's name")
+    actor_role: Role = Field(description="That key's role")
+    details: dict[str, Any] = Field(default_factory=dict, description="What the target was (e.g. its URL)")

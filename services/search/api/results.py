@@ -5,6 +5,7 @@ of every search, and every value comes from our own index. The shapes are the mo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -12,6 +13,7 @@ from fastapi.responses import Response
 
 from services.search.api.deps import ArticleIndex
 from services.search.api.models import EntityOut, Hit
+from services.search.criteria import outlet_name
 
 # The Hit fields computed here; every other one is the indexed field of the same name.
 COMPUTED = frozenset({"snippet", "highlights", "entities", "story"})
@@ -34,6 +36,7 @@ def hit_dict(h: dict[str, Any], story: dict[str, Any] | None = None) -> dict[str
     src = h["_source"]
     hl = h.get("highlight", {})
     hit = {**_HIT, **src}  # the source holds only Hit fields (HIT_SOURCE); a missing one stays None
+    hit["outlet"] = outlet_name(src)
     for name in _LISTS:
         if hit[name] is None:
             hit[name] = []
@@ -62,7 +65,7 @@ async def story_infos(index: ArticleIndex, story_ids: list[str]) -> dict[str, di
         return {}
     resp = await index.es.search(index=index.alias, size=0, query={"terms": {"story_id": story_ids}}, aggs={
         "stories": {"terms": {"field": "story_id", "size": len(story_ids)}, "aggs": {
-            "outlets": {"terms": {"field": "source", "size": 100}},
+            **outlet_aggs(100),
             "earliest": {"min": {"field": "published_at"}},
         }},
     })  # fmt: skip
@@ -70,8 +73,56 @@ async def story_infos(index: ArticleIndex, story_ids: list[str]) -> dict[str, di
     for b in resp["aggregations"]["stories"]["buckets"]:
         earliest = b["earliest"].get("value_as_string")
         out[b["key"]] = {"story_id": b["key"], "story_size": b["doc_count"], "earliest_published_at": earliest,
-                         "outlets": [o["key"] for o in b["outlets"]["buckets"]]}  # fmt: skip
+                         "outlets": [key for key, _ in outlet_buckets(b)]}  # fmt: skip
     return out
+
+
+# An article's outlet as people read it is its name (``outlet``), else its domain (``source``):
+# services.search.criteria.outlet_name. The index keeps the two apart, so grouping by outlet is two
+# terms aggregations, by name and, for the articles without one, by domain, merged here. A bucket
+# key is the name as stored; a domain is lower-cased by the index (ingest writes it so).
+def outlet_aggs(size: int, sub: dict[str, Any] | None = None, order: dict[str, str] | None = None) -> dict[str, Any]:
+    """The aggregations (``outlets``, ``unnamed``) that :func:`outlet_buckets` reads, each
+    bucket with the sub-aggregations ``sub`` and ordered by ``order`` (default: by count)."""
+    named: dict[str, Any] = {"terms": {"field": "outlet", "size": size}}
+    by_domain: dict[str, Any] = {"terms": {"field": "source", "size": size}}
+    for terms in (named, by_domain):
+        if order:
+            terms["terms"]["order"] = order
+        if sub:
+            terms["aggs"] = sub
+    return {"outlets": named,
+            "unnamed": {"filter": {"bool": {"must_not": {"exists": {"field": "outlet"}}}}, "aggs": {"outlets": by_domain}}}  # fmt: skip
+
+
+def outlet_buckets(aggs: dict[str, Any], count: Callable[[dict[str, Any]], int] | None = None) -> list[tuple[str, int]]:
+    """The outlets of an :func:`outlet_aggs` answer, most frequent first (ties by name), with
+    ``count(bucket)`` (default: the article count). A name that is also the domain of unnamed
+    articles is one outlet: its counts are added (for a distinct count, an upper bound)."""
+    merged: dict[str, int] = {}
+    for b in [*aggs["outlets"]["buckets"], *aggs["unnamed"]["outlets"]["buckets"]]:
+        key = str(b["key"])
+        merged[key] = merged.get(key, 0) + int(count(b) if count else b["doc_count"])
+    return sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def display_form(key: str, bucket: dict[str, Any], path: str) -> str:
+    """The display form of a lower-cased ``key`` (a terms bucket with a ``shown`` top hit reading
+    ``path``): the value at ``path`` in that article that lower-cases to ``key``; else ``key``."""
+    hits = bucket.get("shown", {}).get("hits", {}).get("hits") or []
+    for value in _values_at(hits[0]["_source"], path) if hits else []:
+        if value.lower() == key.lower():
+            return value
+    return key
+
+
+def _values_at(src: Any, path: str) -> list[str]:
+    head, _, rest = path.partition(".")
+    found = src.get(head) if isinstance(src, dict) else None
+    items = found if isinstance(found, list) else [found]
+    if rest:
+        return [v for item in items for v in _values_at(item, rest)]
+    return [v for v in items if isinstance(v, str)]
 
 
 def json_response(content: Any, status_code: int = 200) -> Response:

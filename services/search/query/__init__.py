@@ -7,7 +7,7 @@ Typical use in the search API::
     try:
         es_query = to_es_query(parse(q))
     except QuerySyntaxError as error:
-        ...  # 400 with error.message and error.position
+        ...  # 400 with error.message, error.code, error.params and error.position
 
 See ``docs/query-language.md`` for the language itself.
 """
@@ -25,9 +25,18 @@ from services.search.query.nodes import (
     Prefix,
     Term,
 )
-from services.search.query.parser import QueryLimits, QuerySyntaxError, parse, render
+from services.search.query.parser import (
+    ERROR_CODES,
+    QueryLimits,
+    QueryNotice,
+    QuerySyntaxError,
+    parse,
+    query_notices,
+    render,
+)
 
 __all__ = [
+    "ERROR_CODES",
     "And",
     "Filter",
     "InTitle",
@@ -39,9 +48,11 @@ __all__ = [
     "Phrase",
     "Prefix",
     "QueryLimits",
+    "QueryNotice",
     "QuerySyntaxError",
     "Term",
     "parse",
+    "query_notices",
     "render",
     "to_es_query",
 ]

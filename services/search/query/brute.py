@@ -1,8 +1,9 @@
 """A brute-force reference evaluator for the query language, over in-memory documents.
 
-It defines what a query *means*, independently of Elasticsearch, and the property tests check
+It defines what a query *means*, independently of Elasticsearch (filter values are resolved by the
+same :mod:`services.search.query.names` as in the compiler), and the property tests check
 that :func:`services.search.query.compiler.to_es_query` gives the same hit set. Documents are
-mappings with ``title`` and ``body`` (strings) and ``source``, ``language``, ``entity_names``,
+mappings with ``title`` and ``body`` (strings) and ``source``, ``outlet``, ``language``, ``entity_names``,
 ``region_codes``, ``region_names`` (a string or a list of strings; missing means no value).
 
 Span semantics follow Lucene's ``SpanNearQuery`` for clauses of fixed width (words and wildcards
@@ -19,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from services.search.query.names import entity_names, region_codes
 from services.search.query.nodes import (
     And,
     Filter,
@@ -44,7 +46,7 @@ class AnalyzedDocument:
     keywords: Mapping[str, frozenset[str]]
 
 
-_KEYWORD_FIELDS = ("source", "language", "entity_names", "region_codes", "region_names")
+_KEYWORD_FIELDS = ("source", "outlet", "language", "entity_names", "region_codes", "region_names")
 
 
 def _keyword_values(raw: Any) -> frozenset[str]:
@@ -99,11 +101,17 @@ def _filter(node: Filter, document: AnalyzedDocument) -> bool:
     value = lowercase(node.value)
     keywords = document.keywords
     if node.field == "source":
-        return value in keywords["source"]
+        # The outlet's name, or its domain with or without "www." (stored without it).
+        bare = value[4:] if value.startswith("www.") and len(value) > 4 else value
+        return value in keywords["outlet"] or value in keywords["source"] or bare in keywords["source"]
     if node.field == "lang":
         return value in keywords["language"]
     if node.field == "entity":
-        return value in keywords["entity_names"]
+        return any(lowercase(name) in keywords["entity_names"] for name in entity_names(node.value))
+    # A region name resolves to codes (services.search.query.names), as in the compiler.
+    codes = region_codes(node.value)
+    if codes:
+        return any(lowercase(code) in keywords["region_codes"] for code in codes)
     return value in keywords["region_codes"] or value in keywords["region_names"]
 
 

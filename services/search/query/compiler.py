@@ -11,7 +11,9 @@ Semantics, mirrored by :mod:`services.search.query.brute`:
   analyzer (see :func:`services.search.query.testing.query_index_mapping`);
 - ``NEAR``/``ONEAR`` match within one field: ``span_near`` with ``slop=n`` per field, ORed;
 - filters are exact keyword matches, case-insensitive (``term`` with ``case_insensitive``), and
-  do not contribute to the score;
+  do not contribute to the score. ``region:`` and ``entity:`` values are first resolved by
+  :mod:`services.search.query.names` (a region name to its codes, an entity alias to its canonical
+  name), the one resolution the brute-force evaluator uses too;
 - ``NOT x`` alone means "everything except x".
 """
 
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from services.search.query.names import entity_names, region_codes
 from services.search.query.nodes import (
     And,
     Filter,
@@ -42,17 +45,26 @@ EsQuery = dict[str, Any]
 class KeywordFields:
     """Index fields that the filter prefixes query. All are ``keyword`` fields.
 
-    ``region:`` matches a code in ``region_codes`` or a name in ``region_names``.
+    ``region:`` matches a code in ``region_codes`` or a name in ``region_names`` (the article's
+    regions), and also in ``region_mentioned_*`` (passing mentions) when those are set; ``source:`` a
+    domain in ``source`` (with or without ``www.``) or an outlet name in ``outlet``.
     """
 
     source: str = "source"
+    outlet: str = "outlet"
     lang: str = "language"
     entity: str = "entity_names"
     region_codes: str = "region_codes"
     region_names: str = "region_names"
+    region_mentioned_codes: str | None = None
+    region_mentioned_names: str | None = None
 
 
 DEFAULT_KEYWORD_FIELDS = KeywordFields()
+# ``region:`` also matching regions an article only mentions in passing (``region_scope=any``).
+ANY_REGION_KEYWORD_FIELDS = KeywordFields(
+    region_mentioned_codes="region_mentioned_codes", region_mentioned_names="region_mentioned_names"
+)
 DEFAULT_MAX_WILDCARD_EXPANSIONS = 1000
 MATCH_ALL: EsQuery = {"match_all": {}}
 
@@ -65,6 +77,15 @@ def _any_of(queries: list[EsQuery]) -> EsQuery:
 
 def _keyword_term(field: str, value: str) -> EsQuery:
     return {"term": {field: {"value": value, "case_insensitive": True}}}
+
+
+def _source_query(value: str, fields: KeywordFields) -> EsQuery:
+    """``source:value``: the outlet's name or its domain, case-insensitively; a domain also
+    without a leading ``www.`` (ingest stores domains without it)."""
+    domains = [value]
+    if value[:4].lower() == "www." and len(value) > 4:
+        domains.append(value[4:])
+    return _any_of([*(_keyword_term(fields.source, d) for d in domains), _keyword_term(fields.outlet, value)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,16 +174,19 @@ class _Compiler:
     def _filter(self, node: Filter) -> EsQuery:
         fields = self.keyword_fields
         if node.field == "source":
-            return _keyword_term(fields.source, node.value)
+            return _source_query(node.value, fields)
         if node.field == "lang":
             return _keyword_term(fields.lang, node.value)
         if node.field == "entity":
-            return _keyword_term(fields.entity, node.value)
+            return _any_of([_keyword_term(fields.entity, name) for name in entity_names(node.value)])
+        # The article's regions; with region_mentioned_* set, passing mentions match too.
+        code_fields = [f for f in (fields.region_codes, fields.region_mentioned_codes) if f]
+        name_fields = [f for f in (fields.region_names, fields.region_mentioned_names) if f]
+        codes = region_codes(node.value)
+        if codes:
+            return _any_of([_keyword_term(f, code) for f in code_fields for code in codes])
         return _any_of(
-            [
-                _keyword_term(fields.region_codes, node.value),
-                _keyword_term(fields.region_names, node.value),
-            ]
+            [_keyword_term(f, node.value) for f in code_fields] + [_keyword_term(f, node.value) for f in name_fields]
         )
 
 

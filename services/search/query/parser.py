@@ -46,17 +46,52 @@ from services.search.query.tokenizer import analyze
 KNOWN_FIELDS: Final = ("title", *FILTER_FIELDS)
 
 
+# The stable ``code`` of every QuerySyntaxError, with the ``params`` it carries: the API sends both
+# next to the English message, and clients translate by code (the web app: ``qe_<code>`` in i18n.js).
+ERROR_CODES: Final[dict[str, tuple[str, ...]]] = {
+    "empty_query": (),
+    "query_too_long": ("max",),
+    "unterminated_phrase": (),
+    "empty_phrase": (),
+    "no_searchable_word": ("text",),
+    "wildcard_not_trailing": (),
+    "wildcard_too_short": ("min",),
+    "wildcard_not_single_word": (),
+    "unknown_field": ("field", "known"),
+    "missing_field_value": ("field",),
+    "title_needs_operand": (),
+    "near_missing_distance": ("operator",),
+    "near_distance_too_large": ("max",),
+    "near_needs_operands": ("operator",),
+    "near_after_title": (),
+    "near_chained": (),
+    "missing_left_operand": ("operator",),
+    "missing_right_operand": ("operator",),
+    "missing_operand": ("operator",),
+    "unbalanced_parenthesis": ("paren",),
+    "empty_parentheses": (),
+    "unexpected_token": ("token",),
+    "too_deep": ("max",),
+    "too_many_clauses": ("max",),
+    "too_many_wildcards": ("max",),
+}
+
+
 class QuerySyntaxError(ValueError):
     """A query that cannot be parsed, or that exceeds a guard limit.
 
-    ``position`` is the 0-based character offset in the query text where the problem is; the API
-    answers 400 with ``message`` and ``position``.
+    ``position`` is the 0-based character offset in the query text where the problem is; ``code``
+    is one of :data:`ERROR_CODES` and ``params`` holds the values its message names (a field, a
+    limit, an operator). The API answers 400 with ``error`` (the English message), ``code``,
+    ``params`` and ``position``.
     """
 
-    def __init__(self, message: str, position: int) -> None:
+    def __init__(self, message: str, position: int, code: str, **params: str | int) -> None:
         super().__init__(f"{message} (at position {position})")
         self.message = message
         self.position = position
+        self.code = code
+        self.params = params
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +147,7 @@ _CHUNK_STOP: Final = frozenset('()"')
 def _operand_from_text(text: str, pos: int) -> Term | Phrase:
     tokens = tuple(token.text for token in analyze(text))
     if not tokens:
-        raise QuerySyntaxError(f"{text!r} contains no searchable word", pos)
+        raise QuerySyntaxError(f"{text!r} contains no searchable word", pos, "no_searchable_word", text=text)
     if len(tokens) == 1:
         return Term(tokens[0], pos)
     return Phrase(tokens, pos)
@@ -121,16 +156,16 @@ def _operand_from_text(text: str, pos: int) -> Term | Phrase:
 def _wildcard(word: str, pos: int, limits: QueryLimits) -> Prefix:
     star = word.index("*")
     if star != len(word) - 1:
-        raise QuerySyntaxError("only a trailing * wildcard is supported", pos + star)
+        raise QuerySyntaxError("only a trailing * wildcard is supported", pos + star, "wildcard_not_trailing")
     stem = word[:-1]
     tokens = analyze(stem)
     too_short = f"a wildcard needs at least {limits.min_wildcard_prefix} characters before *"
     if not tokens:
-        raise QuerySyntaxError(too_short, pos)
+        raise QuerySyntaxError(too_short, pos, "wildcard_too_short", min=limits.min_wildcard_prefix)
     if len(tokens) > 1 or tokens[0].start != 0 or tokens[0].end != len(stem):
-        raise QuerySyntaxError("a wildcard must follow a single word", pos)
+        raise QuerySyntaxError("a wildcard must follow a single word", pos, "wildcard_not_single_word")
     if len(tokens[0].text) < limits.min_wildcard_prefix:
-        raise QuerySyntaxError(too_short, pos)
+        raise QuerySyntaxError(too_short, pos, "wildcard_too_short", min=limits.min_wildcard_prefix)
     return Prefix(tokens[0].text, pos)
 
 
@@ -144,7 +179,7 @@ def _chunk_end(text: str, start: int) -> int:
 def _closing_quote(text: str, opening: int) -> int:
     closing = text.find('"', opening + 1)
     if closing < 0:
-        raise QuerySyntaxError("unbalanced quote", opening)
+        raise QuerySyntaxError("unbalanced quote", opening, "unterminated_phrase")
     return closing
 
 
@@ -168,7 +203,7 @@ def _lex(text: str, limits: QueryLimits) -> Iterator[_Lexeme]:
             closing = _closing_quote(text, index)
             inner = text[index + 1 : closing]
             if not analyze(inner):
-                raise QuerySyntaxError("phrase contains no searchable word", index)
+                raise QuerySyntaxError("phrase contains no searchable word", index, "empty_phrase")
             phrase = _operand_from_text(inner, index)
             yield _Lexeme(_Kind.OPERAND, index, closing + 1, text[index : closing + 1], phrase)
             index = closing + 1
@@ -181,12 +216,22 @@ def _lex(text: str, limits: QueryLimits) -> Iterator[_Lexeme]:
             elif near := _NEAR_RE.fullmatch(word):
                 distance = int(near.group(2))
                 if distance > limits.max_near_distance:
-                    raise QuerySyntaxError(f"NEAR distance must be at most {limits.max_near_distance}", index)
+                    raise QuerySyntaxError(
+                        f"NEAR distance must be at most {limits.max_near_distance}",
+                        index,
+                        "near_distance_too_large",
+                        max=limits.max_near_distance,
+                    )
                 ordered = near.group(1) == "ONEAR"
                 yield _Lexeme(_Kind.NEAR, index, end, word, distance=distance, ordered=ordered)
             elif _NEAR_LIKE_RE.fullmatch(word):
                 operator = word.split("/", 1)[0]
-                raise QuerySyntaxError(f"{operator} needs a distance, for example {operator}/5", index)
+                raise QuerySyntaxError(
+                    f"{operator} needs a distance, for example {operator}/5",
+                    index,
+                    "near_missing_distance",
+                    operator=operator,
+                )
             elif field_match:
                 name = field_match.group(1).lower()
                 value_start = index + len(field_match.group(0))
@@ -194,6 +239,9 @@ def _lex(text: str, limits: QueryLimits) -> Iterator[_Lexeme]:
                     raise QuerySyntaxError(
                         f"unknown field {field_match.group(1)!r}; known fields: " + ", ".join(KNOWN_FIELDS),
                         index,
+                        "unknown_field",
+                        field=field_match.group(1),
+                        known=", ".join(KNOWN_FIELDS),
                     )
                 if name == "title":
                     yield _Lexeme(_Kind.TITLE, index, value_start, word[: value_start - index])
@@ -206,7 +254,7 @@ def _lex(text: str, limits: QueryLimits) -> Iterator[_Lexeme]:
                 else:
                     value = text[value_start:end]
                 if not value:
-                    raise QuerySyntaxError(f"{name}: needs a value", index)
+                    raise QuerySyntaxError(f"{name}: needs a value", index, "missing_field_value", field=name)
                 field_name: FilterField = name  # type: ignore[assignment]
                 yield _Lexeme(_Kind.FILTER, index, end, text[index:end], Filter(field_name, value, index))
             elif "*" in word:
@@ -251,13 +299,20 @@ class _Parser:
     def _enter(self, pos: int) -> None:
         self._depth += 1
         if self._depth > self._limits.max_depth:
-            raise QuerySyntaxError(f"query nests deeper than {self._limits.max_depth} levels", pos)
+            raise QuerySyntaxError(
+                f"query nests deeper than {self._limits.max_depth} levels", pos, "too_deep", max=self._limits.max_depth
+            )
 
     def _count(self, node: Node, pos: int) -> None:
         leaves = 2 if isinstance(node, Near) else 1
         self._clauses += leaves
         if self._clauses > self._limits.max_clauses:
-            raise QuerySyntaxError(f"query has more than {self._limits.max_clauses} terms and filters", pos)
+            raise QuerySyntaxError(
+                f"query has more than {self._limits.max_clauses} terms and filters",
+                pos,
+                "too_many_clauses",
+                max=self._limits.max_clauses,
+            )
         wildcards = (
             sum(isinstance(side, Prefix) for side in (node.left, node.right))
             if isinstance(node, Near)
@@ -265,16 +320,28 @@ class _Parser:
         )
         self._wildcards += wildcards
         if self._wildcards > self._limits.max_wildcards:
-            raise QuerySyntaxError(f"query has more than {self._limits.max_wildcards} wildcards", pos)
+            raise QuerySyntaxError(
+                f"query has more than {self._limits.max_wildcards} wildcards",
+                pos,
+                "too_many_wildcards",
+                max=self._limits.max_wildcards,
+            )
 
     def _unexpected(self, lexeme: _Lexeme) -> QuerySyntaxError:
         if lexeme.kind == _Kind.RPAREN:
-            return QuerySyntaxError("unbalanced ')'", lexeme.pos)
+            return QuerySyntaxError("unbalanced ')'", lexeme.pos, "unbalanced_parenthesis", paren=")")
         if lexeme.kind == _Kind.NEAR:
-            return QuerySyntaxError(f"{lexeme.text} works between two words, phrases or wildcards", lexeme.pos)
+            return QuerySyntaxError(
+                f"{lexeme.text} works between two words, phrases or wildcards",
+                lexeme.pos,
+                "near_needs_operands",
+                operator=lexeme.text,
+            )
         if lexeme.kind in (_Kind.AND, _Kind.OR):
-            return QuerySyntaxError(f"{lexeme.text} is missing its left operand", lexeme.pos)
-        return QuerySyntaxError(f"unexpected {lexeme.text!r}", lexeme.pos)
+            return QuerySyntaxError(
+                f"{lexeme.text} is missing its left operand", lexeme.pos, "missing_left_operand", operator=lexeme.text
+            )
+        return QuerySyntaxError(f"unexpected {lexeme.text!r}", lexeme.pos, "unexpected_token", token=lexeme.text)
 
     # -- grammar -------------------------------------------------------------------------------
     def parse(self) -> Node:
@@ -289,7 +356,9 @@ class _Parser:
         while (lexeme := self._peek()) is not None and lexeme.kind == _Kind.OR:
             self._next()
             if not self._starts_unary():
-                raise QuerySyntaxError("OR is missing its right operand", lexeme.pos)
+                raise QuerySyntaxError(
+                    "OR is missing its right operand", lexeme.pos, "missing_right_operand", operator="OR"
+                )
             children.append(self._and())
         return _flatten(Or, children)
 
@@ -299,7 +368,9 @@ class _Parser:
             if lexeme.kind == _Kind.AND:
                 self._next()
                 if not self._starts_unary():
-                    raise QuerySyntaxError("AND is missing its right operand", lexeme.pos)
+                    raise QuerySyntaxError(
+                        "AND is missing its right operand", lexeme.pos, "missing_right_operand", operator="AND"
+                    )
             elif lexeme.kind not in _UNARY_START:
                 break
             children.append(self._unary())
@@ -313,7 +384,10 @@ class _Parser:
             if not self._starts_unary() or (
                 lexeme.kind == _Kind.MINUS and following is not None and following.pos != lexeme.end
             ):
-                raise QuerySyntaxError(f"{_NAMES[lexeme.kind]} is missing its operand", lexeme.pos)
+                operator = _NAMES[lexeme.kind]
+                raise QuerySyntaxError(
+                    f"{operator} is missing its operand", lexeme.pos, "missing_operand", operator=operator
+                )
             self._enter(lexeme.pos)
             child = self._unary()
             self._depth -= 1
@@ -323,7 +397,7 @@ class _Parser:
     def _primary(self) -> Node:
         lexeme = self._peek()
         if lexeme is None:  # callers check _starts_unary first; kept for safety
-            raise QuerySyntaxError("unexpected end of query", 0)
+            raise QuerySyntaxError("unexpected end of query", 0, "unexpected_token", token="")
         if lexeme.kind not in _UNARY_START:
             raise self._unexpected(lexeme)
         self._next()
@@ -340,15 +414,15 @@ class _Parser:
     def _group(self, opening: _Lexeme) -> Node:
         following = self._peek()
         if following is not None and following.kind == _Kind.RPAREN:
-            raise QuerySyntaxError("empty parentheses", opening.pos)
+            raise QuerySyntaxError("empty parentheses", opening.pos, "empty_parentheses")
         if following is None:
-            raise QuerySyntaxError("unbalanced '('", opening.pos)
+            raise QuerySyntaxError("unbalanced '('", opening.pos, "unbalanced_parenthesis", paren="(")
         self._enter(opening.pos)
         node = self._or()
         self._depth -= 1
         closing = self._peek()
         if closing is None:
-            raise QuerySyntaxError("unbalanced '('", opening.pos)
+            raise QuerySyntaxError("unbalanced '('", opening.pos, "unbalanced_parenthesis", paren="(")
         if closing.kind != _Kind.RPAREN:
             raise self._unexpected(closing)
         self._next()
@@ -368,6 +442,7 @@ class _Parser:
             raise QuerySyntaxError(
                 "title: must be followed directly by a word, phrase, wildcard or (group)",
                 scope.pos,
+                "title_needs_operand",
             )
         self._enter(scope.pos)
         self._next()
@@ -379,7 +454,9 @@ class _Parser:
             child = value.node
             following = self._peek()
             if following is not None and following.kind == _Kind.NEAR:
-                raise QuerySyntaxError("NEAR cannot follow a title: term; write title:(a NEAR/5 b)", following.pos)
+                raise QuerySyntaxError(
+                    "NEAR cannot follow a title: term; write title:(a NEAR/5 b)", following.pos, "near_after_title"
+                )
         self._depth -= 1
         return InTitle(child, scope.pos)
 
@@ -392,7 +469,12 @@ class _Parser:
         self._next()
         right = self._peek()
         if right is None or right.kind != _Kind.OPERAND:
-            raise QuerySyntaxError(f"{operator.text} needs a word, phrase or wildcard on its right", operator.pos)
+            raise QuerySyntaxError(
+                f"{operator.text} needs a word, phrase or wildcard on its right",
+                operator.pos,
+                "near_needs_operands",
+                operator=operator.text,
+            )
         self._next()
         assert isinstance(left.node, Term | Phrase | Prefix)
         assert isinstance(right.node, Term | Phrase | Prefix)
@@ -400,7 +482,9 @@ class _Parser:
         self._count(near, left.pos)
         chained = self._peek()
         if chained is not None and chained.kind == _Kind.NEAR:
-            raise QuerySyntaxError("NEAR cannot be chained; combine two NEAR groups with AND", chained.pos)
+            raise QuerySyntaxError(
+                "NEAR cannot be chained; combine two NEAR groups with AND", chained.pos, "near_chained"
+            )
         return near
 
 
@@ -429,11 +513,62 @@ def parse(text: str, *, limits: QueryLimits = DEFAULT_LIMITS) -> Node:
     :class:`QueryLimits` guard being exceeded.
     """
     if len(text) > limits.max_length:
-        raise QuerySyntaxError(f"query is longer than {limits.max_length} characters", limits.max_length)
+        raise QuerySyntaxError(
+            f"query is longer than {limits.max_length} characters",
+            limits.max_length,
+            "query_too_long",
+            max=limits.max_length,
+        )
     lexemes = list(_lex(text, limits))
     if not lexemes:
-        raise QuerySyntaxError("empty query", 0)
+        raise QuerySyntaxError("empty query", 0, "empty_query")
     return _Parser(lexemes, limits).parse()
+
+
+# -- notices ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QueryNotice:
+    """A hint about a query that parsed but may not mean what its writer meant: ``code`` is stable
+    (clients translate by it), ``message`` English, ``position`` a 0-based offset in the query."""
+
+    code: str
+    message: str
+    position: int
+    params: dict[str, str]
+
+
+_AFTER_WORD: Final = frozenset({_Kind.OPERAND, _Kind.RPAREN, _Kind.FILTER})
+_BEFORE_WORD: Final = frozenset({_Kind.OPERAND, _Kind.LPAREN, _Kind.FILTER, _Kind.TITLE})
+
+
+def query_notices(text: str, *, limits: QueryLimits = DEFAULT_LIMITS) -> list[QueryNotice]:
+    """Hints for ``text``: an ``and``, ``or`` or ``not`` not written in capitals between two words
+    is searched as a word (code ``lowercase_operator``). Pure; a query that does not parse has no
+    notices (its error says what is wrong)."""
+    try:
+        lexemes = list(_lex(text, limits))
+    except QuerySyntaxError:
+        return []
+    notices = []
+    for before, lexeme, after in zip(lexemes, lexemes[1:], lexemes[2:], strict=False):
+        operator = lexeme.text.upper()
+        if (
+            lexeme.kind == _Kind.OPERAND
+            and operator in _OPERATORS
+            and before.kind in _AFTER_WORD
+            and after.kind in _BEFORE_WORD
+        ):
+            notices.append(
+                QueryNotice(
+                    "lowercase_operator",
+                    f"{lexeme.text!r} is searched as a word; did you mean {operator}?",
+                    lexeme.pos,
+                    {"word": lexeme.text, "operator": operator},
+                )
+            )
+    return notices
 
 
 # -- rendering -------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ def query_index_mapping() -> dict[str, Any]:
                 "title": {"type": "text", "analyzer": "standard"},
                 "body": {"type": "text", "analyzer": "standard"},
                 "source": keyword,
+                "outlet": keyword,
                 "language": keyword,
                 "entity_names": keyword,
                 "region_codes": keyword,
@@ -85,6 +86,8 @@ PLANTED_PHRASES: Final = (
     "banjir di desa",
 )
 SOURCES: Final = ("klikjateng.com", "suaramerdeka.com", "Radar Kudus", "murianews.com")
+# Outlet names; None: the article has none (``source:`` then matches the domain only).
+OUTLETS: Final = ("Suara Merdeka", "Murianews", "klikjateng.com", None)
 LANGUAGES: Final = ("id", "jv", "en")
 ENTITIES: Final = (
     "Pemerintah Kabupaten Blora",
@@ -121,6 +124,9 @@ def generate_corpus(seed: int, size: int) -> list[dict[str, Any]]:
             "region_codes": [code for code, _ in regions],
             "region_names": [name for _, name in regions],
         }
+        outlet = rng.choice(OUTLETS)
+        if outlet is not None:
+            document["outlet"] = outlet
         documents.append(document)
     return documents
 
@@ -191,7 +197,8 @@ def filters() -> st.SearchStrategy[str]:
     def quoted(value: str) -> str:
         return f'"{value}"' if " " in value else value
 
-    source = st.sampled_from((*SOURCES, "unknown.example")).flatmap(_case_variant)
+    names = (*SOURCES, *(o for o in OUTLETS if o), "unknown.example", "www.klikjateng.com", "www.")
+    source = st.sampled_from(names).flatmap(_case_variant)
     entity = st.sampled_from(ENTITIES).flatmap(_case_variant)
     region = st.sampled_from([value for pair in REGIONS for value in pair]).flatmap(_case_variant)
     return st.one_of(

@@ -102,3 +102,6 @@ def test_article_heuristic() -> None:
     assert looks_like_article("https://a.example/2024/06/03/pemkab-kudus-perbaiki-jalan/")
     assert looks_like_article("https://a.example/read/20240603123456")
     assert not looks_like_article("https://a.example/category/ekonomi/")
+    # A home page on a port, or on a host with a number, is no article (its host is no slug).
+    assert not looks_like_article("http://127.0.0.1:8101/")
+    assert not looks_like_article("https://radar2024.example")

@@ -27,7 +27,17 @@ def test_one_output_line_per_input_and_bad_lines_are_isolated() -> None:
     assert code == 0
     assert len(rows) == 5  # the blank line is skipped
     assert rows[0]["id"] == "a1" and "error" not in rows[0]
-    assert set(rows[0]) == {"id", "language", "language_confidence", "entities", "regions", "summary", "keywords"}
+    assert set(rows[0]) == {
+        "id",
+        "language",
+        "language_confidence",
+        "entities",
+        "regions",
+        "regions_mentioned",
+        "summary",
+        "keywords",
+        "dateline",
+    }
     assert "error" in rows[1] and "id" not in rows[1]
     assert rows[2]["error"] == "missing field: id"
     assert rows[3] == {"id": "a4", "error": "field text must be a string"}

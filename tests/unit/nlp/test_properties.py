@@ -41,16 +41,24 @@ TEXTS = st.lists(WORDS, max_size=60).map(" ".join)
 @given(TEXTS)
 def test_annotate_contract_holds_for_any_text(text: str) -> None:
     result = annotate(text)
-    assert set(result) == {"language", "language_confidence", "entities", "regions", "summary", "keywords"}
+    assert set(result) == {
+        "language", "language_confidence", "entities", "regions", "regions_mentioned", "summary", "keywords", "dateline"
+    }  # fmt: skip
+    dateline = result["dateline"]
+    if dateline is not None:
+        assert 0 <= dateline["start"] < dateline["end"] <= len(text)
+        assert all(e["start"] >= dateline["end"] for e in result["entities"])
     assert 0.0 <= result["language_confidence"] <= 1.0
     for e in result["entities"]:
         assert 0 <= e["start"] < e["end"] <= len(text)
         assert text[e["start"] : e["end"]] == e["text"]
         assert e["type"] in {"PER", "ORG", "LOC"} and e["canonical"]
-    assert len(result["summary"]) <= 3
+    assert len(result["summary"]) <= 4
     assert all(s in text for s in result["summary"])
     assert len(result["keywords"]) <= 10
-    assert all(r["level"] in {"provinsi", "kabupaten_kota"} for r in result["regions"])
+    assert all(r["level"] in {"provinsi", "kabupaten_kota"} for r in result["regions"] + result["regions_mentioned"])
+    # A region is the article's or mentioned in passing, never both.
+    assert not {r["code"] for r in result["regions"]} & {r["code"] for r in result["regions_mentioned"]}
 
 
 @given(st.text(max_size=200))

@@ -1,7 +1,8 @@
 from services.enrich.nlp import annotate
 from services.enrich.nlp.rouge import rouge
 from services.enrich.nlp.stopwords import stopwords
-from services.enrich.nlp.summarize import FEATURE_NAMES, load_weights, select
+from services.enrich.nlp.summarize import FEATURE_NAMES, load_model, select, word_count
+from services.enrich.nlp.text import token_texts
 
 ARTICLE = """Semarang – Pemerintah Provinsi Jawa Tengah meluncurkan program beasiswa bagi 5.000 pelajar dari keluarga kurang mampu.
 Program tersebut diluncurkan oleh Gubernur Jawa Tengah di Gedung Gradhika Bhakti Praja, Senin (5/5/2025). Beasiswa diberikan untuk jenjang SMA dan SMK.
@@ -12,10 +13,15 @@ Seleksi penerima beasiswa akan mempertimbangkan data kemiskinan dan prestasi aka
 Baca juga: Harga cabai di Semarang naik lagi."""
 
 
-def test_summary_is_two_or_three_sentences_in_article_order() -> None:
+def test_summary_is_two_to_four_sentences_within_the_budget_in_article_order() -> None:
     result = annotate(ARTICLE, title="Pemprov Jateng luncurkan beasiswa untuk 5.000 pelajar")
     summary = result["summary"]
-    assert 2 <= len(summary) <= 3
+    model = load_model()
+    assert model.min_sentences <= len(summary) <= model.max_sentences
+    lengths = [word_count(token_texts(s)) for s in summary]
+    # Past the first ``min_sentences``, a sentence is only added while the summary fits the budget.
+    assert model.budget_words is not None
+    assert sum(lengths) <= model.budget_words or len(summary) == model.min_sentences
     positions = [ARTICLE.index(s) for s in summary]
     assert positions == sorted(positions)
     assert not any(s.startswith("Baca juga") for s in summary)
@@ -42,9 +48,9 @@ def test_select_keeps_article_order() -> None:
 
 
 def test_model_matches_features() -> None:
-    model = load_weights()
-    assert len(model["weights"]) == len(FEATURE_NAMES)
-    assert model["k"] in (2, 3)
+    model = load_model()
+    assert len(model.weights) == len(FEATURE_NAMES)
+    assert 2 <= model.min_sentences <= model.max_sentences <= 5
 
 
 def test_rouge_known_values() -> None:

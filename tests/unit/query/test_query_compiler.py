@@ -77,19 +77,74 @@ def test_near_is_span_near_per_field() -> None:
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("source:klikjateng.com", {"term": {"source": {"value": "klikjateng.com", "case_insensitive": True}}}),
+        (
+            "source:klikjateng.com",
+            {
+                "bool": {
+                    "should": [
+                        {"term": {"source": {"value": "klikjateng.com", "case_insensitive": True}}},
+                        {"term": {"outlet": {"value": "klikjateng.com", "case_insensitive": True}}},
+                    ],
+                    "minimum_should_match": 1,
+                }
+            },
+        ),
+        (
+            'source:"www.Lintas Muria"',
+            {
+                "bool": {
+                    "should": [
+                        {"term": {"source": {"value": "www.Lintas Muria", "case_insensitive": True}}},
+                        {"term": {"source": {"value": "Lintas Muria", "case_insensitive": True}}},
+                        {"term": {"outlet": {"value": "www.Lintas Muria", "case_insensitive": True}}},
+                    ],
+                    "minimum_should_match": 1,
+                }
+            },
+        ),
         ("lang:id", {"term": {"language": {"value": "id", "case_insensitive": True}}}),
         (
             'entity:"Bupati Blora"',
             {"term": {"entity_names": {"value": "Bupati Blora", "case_insensitive": True}}},
         ),
+        ("region:3316", {"term": {"region_codes": {"value": "3316", "case_insensitive": True}}}),
+        # A name resolves to the region codes it names (services.search.query.names).
+        ("region:Blora", {"term": {"region_codes": {"value": "3316", "case_insensitive": True}}}),
         (
-            "region:3316",
+            "region:Semarang",
             {
                 "bool": {
                     "should": [
-                        {"term": {"region_codes": {"value": "3316", "case_insensitive": True}}},
-                        {"term": {"region_names": {"value": "3316", "case_insensitive": True}}},
+                        {"term": {"region_codes": {"value": "3322", "case_insensitive": True}}},
+                        {"term": {"region_codes": {"value": "3374", "case_insensitive": True}}},
+                    ],
+                    "minimum_should_match": 1,
+                }
+            },
+        ),
+        (  # no region has this name: compared as typed, and the search response says so
+            "region:Atlantis",
+            {
+                "bool": {
+                    "should": [
+                        {"term": {"region_codes": {"value": "Atlantis", "case_insensitive": True}}},
+                        {"term": {"region_names": {"value": "Atlantis", "case_insensitive": True}}},
+                    ],
+                    "minimum_should_match": 1,
+                }
+            },
+        ),
+        (
+            'entity:"Pemprov Jateng"',
+            {
+                "bool": {
+                    "should": [
+                        {"term": {"entity_names": {"value": "Pemprov Jateng", "case_insensitive": True}}},
+                        {
+                            "term": {
+                                "entity_names": {"value": "Pemerintah Provinsi Jawa Tengah", "case_insensitive": True}
+                            }
+                        },
                     ],
                     "minimum_should_match": 1,
                 }
@@ -102,10 +157,11 @@ def test_filters_are_non_scoring_keyword_terms(query: str, expected: dict[str, A
 
 
 def test_keyword_fields_are_configurable() -> None:
-    fields = KeywordFields(source="outlet", lang="lang_code", entity="entities.canonical")
+    fields = KeywordFields(source="domain", outlet="outlet_name", lang="lang_code", entity="entities.canonical")
     query = to_es_query(parse("source:x lang:id entity:y"), keyword_fields=fields)
-    names = [next(iter(clause["bool"]["filter"][0]["term"])) for clause in query["bool"]["must"]]
-    assert names == ["outlet", "lang_code", "entities.canonical"]
+    source, lang, entity = (clause["bool"]["filter"][0] for clause in query["bool"]["must"])
+    assert [next(iter(term["term"])) for term in source["bool"]["should"]] == ["domain", "outlet_name"]
+    assert [next(iter(q["term"])) for q in (lang, entity)] == ["lang_code", "entities.canonical"]
 
 
 def test_and_puts_negations_in_must_not() -> None:

@@ -41,7 +41,8 @@ def test_a_sparse_hit_gets_the_models_defaults_and_the_summary_as_snippet() -> N
     assert list(hit) == list(Hit.model_fields)
     assert hit["snippet"] == "Ringkas."
     assert (hit["highlights"], hit["entities"], hit["regions"]) == ({}, [], [])
-    assert (hit["outlet"], hit["published_at"], hit["story_id"], hit["story_size"]) == (None, None, None, None)
+    assert hit["outlet"] == "x"  # no outlet name: the domain stands in
+    assert (hit["published_at"], hit["story_id"], hit["story_size"]) == (None, None, None)
     assert hit["story"] == story
     Hit.model_validate(hit)
     assert hit_dict({"_source": {**src, "summary": []}})["snippet"] is None

@@ -20,6 +20,7 @@ from prometheus_client import REGISTRY
 
 from services.search.indexer import PAUSE_AFTER_S, make_processor
 from services.search.settings import SearchSettings
+from services.search.tombstones import TombstoneGate
 from shared.contracts import examples
 from shared.schemas import DlqRecord, EnrichedArticle, IndexedArticle, decode
 from shared.topics import Topic
@@ -52,7 +53,8 @@ Answer = Callable[[list[str]], list[int]] | Exception
 class FakeEs:
     """``bulk()`` of an Elasticsearch client: answers from ``script`` (one entry per request: an
     exception to raise, or ids -> per-item statuses), then 201 for everything. Blocks while
-    ``gate`` is clear."""
+    ``gate`` is clear. ``count()`` and ``mget()`` answer from ``tombstones`` (the tombstone index),
+    raising the exceptions in ``lookup_errors`` first."""
 
     def __init__(self) -> None:
         self.script: list[Answer] = []
@@ -62,6 +64,22 @@ class FakeEs:
         self.calls = 0
         self.gate = threading.Event()
         self.gate.set()
+        self.tombstones: set[str] = set()
+        self.lookups: list[list[str]] = []
+        self.lookup_errors: list[Exception] = []
+        self.counts = 0
+
+    def count(self, *, index: str) -> dict[str, Any]:
+        self.counts += 1
+        if self.lookup_errors:
+            raise self.lookup_errors.pop(0)
+        return {"count": len(self.tombstones)}
+
+    def mget(self, *, index: str, ids: list[str], source: object = None) -> dict[str, Any]:
+        if self.lookup_errors:
+            raise self.lookup_errors.pop(0)
+        self.lookups.append(list(ids))
+        return {"docs": [{"_index": index, "_id": i, "found": i in self.tombstones} for i in ids]}
 
     def bulk(self, *, operations: list[dict[str, Any]], refresh: object = None) -> dict[str, Any]:
         self.calls += 1
@@ -132,7 +150,11 @@ class Harness:
         self.es = FakeEs()
         self.producer = Producer()
         self.clock = Clock()
-        self.processor = make_processor(self.settings, self.es, self.consumer, self.producer, clock=self.clock)  # type: ignore[arg-type]
+        # The watcher sweeps once at start, then never on its own: tests call sweep().
+        self.removed: list[str] = []
+        self.tombstones = TombstoneGate(self.es, "unit-warta-article-tombstones", self.removed.extend, check_s=3600)  # type: ignore[arg-type]
+        self.processor = make_processor(self.settings, self.es, self.consumer, self.producer, clock=self.clock,  # type: ignore[arg-type]
+                                        tombstones=self.tombstones)  # fmt: skip
         assert self.processor.subscribe(threading.Event())
 
     def produce(self, tp: TopicPartition, *numbers: int) -> None:

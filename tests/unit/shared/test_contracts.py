@@ -53,6 +53,7 @@ def test_enriched_examples_through_indexer_projection(path) -> None:  # type: ig
     _assert_fits_mapping(doc, MAPPING["properties"])
     assert "text" not in doc and doc["body"] == article.body
     assert set(doc["region_codes"]) == {r.code for r in article.regions}
+    assert set(doc["region_mentioned_codes"]) == {r.code for r in article.regions_mentioned}
     assert set(doc["entity_names"]) == {e.canonical for e in article.entities}
 
 

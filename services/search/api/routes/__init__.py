@@ -5,14 +5,28 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.search.api.routes import analytics, articles, export, health, keys, saved_searches, search
+from services.search.api.routes import (
+    analytics,
+    articles,
+    audit,
+    export,
+    health,
+    keys,
+    saved_searches,
+    search,
+    suggest,
+    tombstones,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     search.router,
+    suggest.router,
     articles.router,
     analytics.router,
     export.router,
     saved_searches.router,
     keys.router,
+    tombstones.router,
+    audit.router,
 )
 health_router = health.router

@@ -1,10 +1,13 @@
 """``GET /v1/export``: every match as CSV or ndjson, streamed. Each record is the indexed article
 without its body (:data:`~services.search.criteria.EXPORT_SOURCE`), not a search hit: a CSV row
-of :data:`~services.search.criteria.EXPORT_COLUMNS` with every cell neutralised for spreadsheets,
-or the stored fields as one JSON line."""
+of :data:`~services.search.criteria.EXPORT_COLUMNS` with every cell neutralised for spreadsheets
+(UTF-8 with a byte order mark), or the stored fields as one JSON line. Both give the outlet by
+name (else its domain) and the times in one zone, ``tz`` (default Asia/Jakarta), which the CSV
+header names."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -20,7 +23,7 @@ from fastapi.responses import StreamingResponse
 
 from services.search.api.deps import IndexDep, ReaderKey
 from services.search.api.models import ExportParams
-from services.search.criteria import EXPORT_COLUMNS, EXPORT_SOURCE, export_row
+from services.search.criteria import EXPORT_SOURCE, export_header, export_record, export_row
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,7 @@ async def export(p: Annotated[ExportParams, Query()], index: IndexDep, _: Reader
     failure ends the body without the chunked encoding's last chunk (after an ``{"error": ...}``
     line in ndjson), which HTTP clients report as an incomplete read, never as a complete file.
     """
-    es, fmt = index.es, p.format
+    es, fmt, tz = index.es, p.format, p.zone()
     query = p.criteria().es_query()
 
     async def page(pit_id: str, after: list[Any] | None) -> dict[str, Any]:
@@ -69,15 +72,20 @@ async def export(p: Annotated[ExportParams, Query()], index: IndexDep, _: Reader
         await _close_pit(es, pit_id)
         raise
 
+    def encode_header(header: list[str]) -> bytes:
+        buf = io.StringIO()
+        csv.writer(buf).writerow(header)
+        return buf.getvalue().encode()
+
     def encode(hits: list[dict[str, Any]]) -> bytes:
         buf = io.StringIO()
         if fmt == "csv":
             writer = csv.writer(buf)
             for h in hits:
-                writer.writerow(export_row(h["_source"]))
+                writer.writerow(export_row(h["_source"], tz))
         else:
             for h in hits:
-                buf.write(json.dumps(h["_source"], ensure_ascii=False) + "\n")
+                buf.write(json.dumps(export_record(h["_source"], tz), ensure_ascii=False) + "\n")
         return buf.getvalue().encode()
 
     async def stream() -> AsyncIterator[bytes]:
@@ -85,7 +93,8 @@ async def export(p: Annotated[ExportParams, Query()], index: IndexDep, _: Reader
         resp, sent = first, 0
         try:
             if fmt == "csv":
-                yield (",".join(EXPORT_COLUMNS) + "\r\n").encode()
+                # The byte order mark makes spreadsheets (Excel) read the file as UTF-8.
+                yield codecs.BOM_UTF8 + encode_header(export_header(tz))
             while hits := resp["hits"]["hits"]:
                 pit_id = resp.get("pit_id", pit_id)
                 yield encode(hits)

@@ -17,12 +17,18 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", summary="Liveness", description='`{"status": "ok"}` while the process serves requests.')
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"model": ErrorBody}})
+@router.get(
+    "/readyz",
+    responses={503: {"model": ErrorBody}},
+    summary="Readiness",
+    description='`{"status": "ready"}` when Elasticsearch is reachable; otherwise 503 (the reason goes to '
+    "the log, not to the answer).",
+)
 async def readyz(es: EsDep) -> Any:
     try:
         await es.cluster.health(timeout="1s")

@@ -14,18 +14,37 @@ from services.search.api.models import NOT_FOUND, KeyCreated, KeyIn, KeyInfo
 router = APIRouter(prefix="/keys", tags=["keys"])
 
 
-@router.post("", status_code=201, response_model=KeyCreated)
+@router.post(
+    "",
+    status_code=201,
+    response_model=KeyCreated,
+    summary="Create an API key",
+    description="A new key with a name and a role (`reader` or `admin`). The answer holds the key itself, "
+    "shown this once: only its hash is stored. 422 names an invalid field.",
+)
 async def create_key(body: KeyIn, keys: KeysDep, _: AdminKey) -> Any:
     key, info = await run_in_threadpool(keys.create, body.name, body.role)
     return KeyCreated(id=info.id, name=info.name, role=info.role, key=key)
 
 
-@router.get("", response_model=list[KeyInfo])
+@router.get(
+    "",
+    response_model=list[KeyInfo],
+    summary="List API keys",
+    description="Every key's id (its hash), name, role, prefix and whether it is disabled; never the key itself.",
+)
 async def list_keys(keys: KeysDep, _: AdminKey) -> Any:
     return await run_in_threadpool(keys.list)
 
 
-@router.delete("/{key_id}", status_code=204, responses=NOT_FOUND)
+@router.delete(
+    "/{key_id}",
+    status_code=204,
+    responses=NOT_FOUND,
+    summary="Disable an API key",
+    description="Disable the key: every API process refuses it within about a second. 204 with no body; 404 if "
+    "there is no such key.",
+)
 async def disable_key(key_id: str, keys: KeysDep, _: AdminKey) -> None:
     if not await run_in_threadpool(keys.disable, key_id):
         raise HTTPException(status_code=404, detail=f"key {key_id} not found")

@@ -18,6 +18,7 @@ from services.search.api.models import NOT_FOUND, Delivery, Match, SavedSearch, 
 from services.search.criteria import Criteria
 
 router = APIRouter(prefix="/saved-searches", tags=["alerts"])
+QUERY_ERRORS = "a malformed query is a 400 with `error`, `code` and its `position` (docs/query-language.md)"
 
 
 def _check_query(q: str | None) -> None:
@@ -36,7 +37,15 @@ def _not_found(saved_id: str) -> HTTPException:
     return HTTPException(status_code=404, detail=f"saved search {saved_id} not found")
 
 
-@router.post("", status_code=201, response_model=SavedSearch)
+@router.post(
+    "",
+    status_code=201,
+    response_model=SavedSearch,
+    summary="Create a monitor",
+    description="Save a query as a monitor: the alerts consumer records every newly indexed article it matches "
+    "(`/matches`) and, with a `webhook_url`, POSTs each batch of new matches there (the `alert` webhook). "
+    f"Errors: {QUERY_ERRORS}; a refused webhook URL is a 422 with the reason in `detail[].type` (docs/alerts.md).",
+)
 async def create_saved(body: SavedSearchIn, store: SavedSearchesDep, _: AdminKey) -> Any:
     _check_query(body.query)
     try:  # the webhook check resolves the name: off the event loop
@@ -45,12 +54,23 @@ async def create_saved(body: SavedSearchIn, store: SavedSearchesDep, _: AdminKey
         raise _refused_webhook(exc) from exc
 
 
-@router.get("", response_model=list[SavedSearch])
+@router.get(
+    "",
+    response_model=list[SavedSearch],
+    summary="List monitors",
+    description="Every monitor, with the state of its query (`query_status`) and of its webhook (`delivery_status`).",
+)
 async def list_saved(store: SavedSearchesDep, _: AdminKey) -> Any:
     return await run_in_threadpool(store.list)
 
 
-@router.get("/{saved_id}", response_model=SavedSearch, responses=NOT_FOUND)
+@router.get(
+    "/{saved_id}",
+    response_model=SavedSearch,
+    responses=NOT_FOUND,
+    summary="Read a monitor",
+    description="One monitor. 404 if there is none.",
+)
 async def get_saved(saved_id: str, store: SavedSearchesDep, _: AdminKey) -> Any:
     found = await run_in_threadpool(store.get, saved_id)
     if found is None:
@@ -58,7 +78,14 @@ async def get_saved(saved_id: str, store: SavedSearchesDep, _: AdminKey) -> Any:
     return found
 
 
-@router.patch("/{saved_id}", response_model=SavedSearch, responses=NOT_FOUND)
+@router.patch(
+    "/{saved_id}",
+    response_model=SavedSearch,
+    responses=NOT_FOUND,
+    summary="Change a monitor",
+    description="Change the fields given; `webhook_url: null` removes the webhook, and a new webhook URL or query "
+    f"resets its state fields. Errors: 404 if there is none; {QUERY_ERRORS}; a refused webhook URL is a 422.",
+)
 async def update_saved(saved_id: str, body: SavedSearchPatch, store: SavedSearchesDep, _: AdminKey) -> Any:
     _check_query(body.query)
     # null clears the webhook; for the other fields it means "unchanged".
@@ -72,13 +99,25 @@ async def update_saved(saved_id: str, body: SavedSearchPatch, store: SavedSearch
     return found
 
 
-@router.delete("/{saved_id}", status_code=204, responses=NOT_FOUND)
+@router.delete(
+    "/{saved_id}",
+    status_code=204,
+    responses=NOT_FOUND,
+    summary="Delete a monitor",
+    description="Delete the monitor; deliveries not yet sent are cancelled. 204 with no body; 404 if there is none.",
+)
 async def delete_saved(saved_id: str, store: SavedSearchesDep, _: AdminKey) -> None:
     if not await run_in_threadpool(store.delete, saved_id):
         raise _not_found(saved_id)
 
 
-@router.get("/{saved_id}/matches", response_model=list[Match], responses=NOT_FOUND)
+@router.get(
+    "/{saved_id}/matches",
+    response_model=list[Match],
+    responses=NOT_FOUND,
+    summary="A monitor's matches",
+    description="The articles the monitor matched, newest match first (`size`, up to 500). 404 if there is none.",
+)
 async def saved_matches(saved_id: str, store: SavedSearchesDep, _: AdminKey,
                         size: Annotated[int, Query(ge=1, le=500)] = 50) -> Any:  # fmt: skip
     if await run_in_threadpool(store.get, saved_id) is None:
@@ -86,7 +125,14 @@ async def saved_matches(saved_id: str, store: SavedSearchesDep, _: AdminKey,
     return await run_in_threadpool(store.matches, saved_id, size)
 
 
-@router.get("/{saved_id}/deliveries", response_model=list[Delivery], responses=NOT_FOUND)
+@router.get(
+    "/{saved_id}/deliveries",
+    response_model=list[Delivery],
+    responses=NOT_FOUND,
+    summary="A monitor's webhook deliveries",
+    description="The webhook deliveries of the monitor, newest first (`size`, up to 500): `status` (pending, "
+    "delivering, delivered, failed, cancelled), attempts and a log entry per attempt. 404 if there is none.",
+)
 async def saved_deliveries(saved_id: str, store: SavedSearchesDep, _: AdminKey,
                            size: Annotated[int, Query(ge=1, le=500)] = 50) -> Any:  # fmt: skip
     if await run_in_threadpool(store.get, saved_id) is None:

@@ -79,7 +79,14 @@
       this.status = status;
       this.body = body || {};
       this.position = body && typeof body.position === "number" ? body.position : null;
+      this.code = body && typeof body.code === "string" ? body.code : null;
+      this.params = body && body.params && typeof body.params === "object" ? body.params : {};
     }
+  }
+  // The API's message in the page's language: translated by its stable code (qe_<code> in
+  // i18n.js, with the body's params), else the server's own message.
+  function errorMessage(e) {
+    return e.code && I18N[lang]["qe_" + e.code] !== undefined ? t("qe_" + e.code, e.params) : e.message;
   }
 
   function qs(params) {
@@ -124,7 +131,7 @@
   function errorText(e) {
     if (e.status === 401) return t("error_auth");
     if (e.status === 403) return t("error_forbidden");
-    let msg = e.message;
+    let msg = errorMessage(e);
     if (Array.isArray(e.body.detail)) msg = e.body.detail.map((d) => (d.loc || []).slice(1).join(".") + ": " + d.msg).join("; ");
     return t("error_generic", { msg });
   }
@@ -305,6 +312,54 @@
     group("source", st.source); group("region", st.region); group("lang", st.language); group("entity", st.entity);
     return parts.join(" ");
   }
+  // A readable name for a monitor made from the search: the query's words and phrases without
+  // operators, quotes, field names, languages, negated words or groups and wildcard stars ("/"
+  // between alternatives), each once, cut at a word to 60 characters; the filters when no query.
+  function monitorName(st) {
+    const out = [];
+    const seen = new Set();
+    let depth = 0, skipFrom = null, negate = false, dropValue = false;
+    for (let tok of st.q.match(/"[^"]*"?|[()]|[^\s()"]+/g) || []) {
+      if (tok === "(") { if (negate && skipFrom === null) skipFrom = depth; negate = false; depth++; continue; }
+      if (tok === ")") { depth = Math.max(0, depth - 1); if (skipFrom !== null && depth <= skipFrom) skipFrom = null; continue; }
+      if (skipFrom !== null) continue;
+      if (tok === "AND" || /^O?NEAR\/\d+$/.test(tok)) continue;
+      if (tok === "OR") { out.push("/"); continue; }
+      if (tok === "NOT" || tok === "-") { negate = true; continue; }
+      if (tok.startsWith("-")) continue;  // -word: not what the monitor is about
+      const field = /^([A-Za-z]+):/.exec(tok);
+      if (field) {
+        tok = tok.slice(field[0].length);
+        if (field[1].toLowerCase() === "lang") { dropValue = !tok; continue; }
+        if (!tok) continue;  // the value follows: a phrase or a group
+      }
+      if (negate || dropValue) { negate = dropValue = false; continue; }
+      const word = tok.replace(/"/g, "").replace(/\*$/, "").trim();
+      if (word && !seen.has(word.toLowerCase())) { seen.add(word.toLowerCase()); out.push(word); }
+    }
+    let name = out.join(" ").replace(/(^|\s)\/(?=\s\/|\s*$)/g, "").replace(/^\s*\/\s*/, "").replace(/\s+/g, " ").trim();
+    if (!name) name = [...st.entity, ...st.region, ...st.source].join(", ") || monitorQuery(st);
+    if (name.length > 60) name = name.slice(0, 60).replace(/\s+\S*$/, "").replace(/[\s/,]+$/, "") + "…";
+    return name;
+  }
+
+  // Dates are shown and typed as dd/mm/yyyy whatever the browser's locale; the URL and the API
+  // keep ISO yyyy-mm-dd.
+  function showDate(iso) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
+    return m ? `${m[3]}/${m[2]}/${m[1]}` : iso || "";
+  }
+  // "31/12/2025" (also 31-12-2025, 31.12.2025, 1/2/2025 and ISO 2025-12-31) to "2025-12-31";
+  // "" for an empty field, null for anything else.
+  function parseDate(text) {
+    const v = (text || "").trim();
+    if (!v) return "";
+    let m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(v);
+    const [d, mo, y] = m ? [+m[1], +m[2], +m[3]] : (m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v)) ? [+m[3], +m[2], +m[1]] : [0, 0, 0];
+    const dt = new Date(Date.UTC(y, mo - 1, d));
+    if (!y || dt.getUTCFullYear() !== y || dt.getUTCMonth() !== mo - 1 || dt.getUTCDate() !== d) return null;
+    return `${String(y).padStart(4, "0")}-${String(mo).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+  }
 
   function syntaxHelp() {
     return h("details", { class: "syntax" },
@@ -318,7 +373,7 @@
     const pos = Math.max(0, Math.min(e.position === null ? q.length : e.position, q.length));
     const shown = h("code", { class: "q-echo" }, q.slice(0, pos), h("mark", { class: "err-pos" }, q.slice(pos, pos + 1) || " "), q.slice(pos + 1));
     return h("div", { class: "notice error", role: "alert", id: "q-error" },
-      h("p", {}, t("query_error", { msg: e.message }), e.position !== null ? " (" + t("query_error_at", { pos: pos + 1 }) + ")" : ""),
+      h("p", {}, t("query_error", { msg: errorMessage(e) }), e.position !== null ? " (" + t("query_error_at", { pos: pos + 1 }) + ")" : ""),
       h("pre", { "aria-hidden": "true" }, shown));
   }
 
@@ -331,8 +386,11 @@
     const qInput = h("input", { id: "q", name: "q", type: "search", value: st.q, placeholder: t("q_placeholder"),
       autocomplete: "off", spellcheck: "false", "aria-describedby": "q-help" });
     const field = (id, label, input) => h("div", { class: "field" }, h("label", { for: id }, label), input);
-    const fromIn = h("input", { id: "f-from", name: "from", type: "date", value: st.from });
-    const toIn = h("input", { id: "f-to", name: "to", type: "date", value: st.to });
+    const dateIn = (id, name, iso) => h("input", { id, name, type: "text", value: showDate(iso), placeholder: t("date_placeholder"),
+      inputmode: "numeric", autocomplete: "off", maxlength: 10, size: 10, "aria-describedby": "date-error" });
+    const fromIn = dateIn("f-from", "from", st.from);
+    const toIn = dateIn("f-to", "to", st.to);
+    const dateError = h("div", { id: "date-error", "aria-live": "assertive" });
     const textFilter = (id, name, values, list) => h("input", { id, name, type: "text", value: values.join(", "), list, autocomplete: "off" });
     const langSel = h("select", { id: "f-language", name: "language" },
       h("option", { value: "" }, t("any")),
@@ -345,11 +403,41 @@
     const preset = (key, from, to) => h("button", { type: "button", class: "chip-btn", "aria-pressed": String(st.from === from && st.to === to),
       onclick: () => navigate(searchUrl(st, { from, to, cursor: "", page: 1 })) }, t(key));
     const splitList = (v) => v.split(",").map((x) => x.trim()).filter(Boolean);
+    // The region, entity and source boxes suggest values that exist in the index as the user types
+    // (GET /v1/suggest into the box's <datalist>: native, keyboard accessible). The part after the
+    // last comma is completed; each option keeps what comes before it.
+    const suggestInto = (input, field) => {
+      let timer = null, seq = 0;
+      input.addEventListener("input", () => {
+        clearTimeout(timer);
+        timer = setTimeout(async () => {
+          const value = input.value, cut = value.lastIndexOf(",");
+          const before = cut >= 0 ? value.slice(0, cut + 1) + " " : "";
+          const mine = ++seq;
+          let res;
+          try { res = await api("/v1/suggest", { field, prefix: value.slice(cut + 1).trim(), size: 10 }); } catch (e) { return; }
+          const dl = document.getElementById(input.getAttribute("list"));
+          if (mine !== seq || !dl || !input.isConnected) return;
+          dl.replaceChildren(...res.values.map((v) => h("option", { value: before + v.value, label: t("suggest_count", { n: fmtNum(v.count) }) })));
+        }, 150);
+      });
+      return input;
+    };
 
     const form = h("form", { id: "search-form", role: "search", class: "search-form", onsubmit: (ev) => {
       ev.preventDefault();
+      dateError.replaceChildren();
+      for (const el of [fromIn, toIn]) {
+        el.removeAttribute("aria-invalid");
+        if (parseDate(el.value) === null) {
+          el.setAttribute("aria-invalid", "true");
+          dateError.append(alertBox(t("date_invalid", { value: el.value.trim() })));
+          el.focus();
+          return;
+        }
+      }
       const langs = langSel.value ? [langSel.value, ...st.language.filter((l) => l !== langSel.value)] : [];
-      navigate(searchUrl(st, { q: qInput.value.trim(), from: fromIn.value, to: toIn.value,
+      navigate(searchUrl(st, { q: qInput.value.trim(), from: parseDate(fromIn.value), to: parseDate(toIn.value),
         source: splitList(document.getElementById("f-source").value), region: splitList(document.getElementById("f-region").value),
         entity: splitList(document.getElementById("f-entity").value), language: langs, sort: sortSel.value,
         collapse: collapseIn.checked, cursor: "", page: 1 }));
@@ -369,13 +457,14 @@
           preset("preset_today", jakartaDate(0), jakartaDate(0)), preset("preset_7", jakartaDate(-6), jakartaDate(0)),
           preset("preset_30", jakartaDate(-29), jakartaDate(0)), preset("preset_all", "", "")),
         h("div", { class: "grid" },
-          field("f-from", t("date_from"), fromIn), field("f-to", t("date_to"), toIn),
-          field("f-source", t("f_source"), textFilter("f-source", "source", st.source, "dl-source")),
-          field("f-region", t("f_region"), textFilter("f-region", "region", st.region, "dl-region")),
+          field("f-from", t("date_from") + " (" + t("date_placeholder") + ")", fromIn), field("f-to", t("date_to") + " (" + t("date_placeholder") + ")", toIn),
+          field("f-source", t("f_source"), suggestInto(textFilter("f-source", "source", st.source, "dl-source"), "source")),
+          field("f-region", t("f_region"), suggestInto(textFilter("f-region", "region", st.region, "dl-region"), "region")),
           field("f-language", t("f_language"), langSel),
-          field("f-entity", t("f_entity"), textFilter("f-entity", "entity", st.entity, "dl-entity")),
+          field("f-entity", t("f_entity"), suggestInto(textFilter("f-entity", "entity", st.entity, "dl-entity"), "entity")),
           field("f-sort", t("sort"), sortSel),
           h("div", { class: "field check" }, collapseIn, h("label", { for: "f-collapse" }, t("collapse")))),
+        dateError,
         h("div", { class: "actions" }, h("button", { type: "submit", id: "apply" }, t("apply"))))),
       h("datalist", { id: "dl-source" }), h("datalist", { id: "dl-region" }), h("datalist", { id: "dl-entity" }),
     );
@@ -391,7 +480,7 @@
     }
     if (st.from || st.to) {
       chips.push(h("li", {}, h("a", { class: "chip removable", href: searchUrl(st, { from: "", to: "", cursor: "", page: 1 }),
-        "aria-label": t("remove_filter", { name: (st.from || "…") + " – " + (st.to || "…") }) }, (st.from || "…") + " – " + (st.to || "…"), h("span", { "aria-hidden": "true" }, " ×"))));
+        "aria-label": t("remove_filter", { name: (showDate(st.from) || "…") + " – " + (showDate(st.to) || "…") }) }, (showDate(st.from) || "…") + " – " + (showDate(st.to) || "…"), h("span", { "aria-hidden": "true" }, " ×"))));
     }
     const chipBar = chips.length ? h("div", { class: "chipbar" }, h("h2", { class: "visually-hidden" }, t("active_filters")),
       h("ul", { class: "chips" }, chips), h("a", { href: searchUrl({ ...st, source: [], region: [], language: [], entity: [], from: "", to: "" }), class: "small" }, t("reset"))) : null;
@@ -415,13 +504,13 @@
         facetsCol.remove();
         qInput.focus();
         qInput.setSelectionRange(e.position, Math.min(e.position + 1, st.q.length));
-        announce(t("query_error", { msg: e.message }));
+        announce(t("query_error", { msg: errorMessage(e) }));
         return;
       }
       throw e;
     }
     if (!alive()) return;
-    const timelineP = api("/v1/analytics/timeline", { ...crit, interval: "day" }).catch((e) => e);
+    const timelineP = api("/v1/analytics/timeline", crit).catch((e) => e);  // the API picks the interval from the range
     const facetFields = [["source", "f_source"], ["region", "f_region"], ["language", "f_language"], ["entity", "f_entity"]];
     const facetPs = facetFields.map(([f]) => api("/v1/analytics/top", { ...crit, field: f, size: 10 }).catch((e) => e));
 
@@ -430,7 +519,7 @@
       ? t("results_count_stories", { n: fmtNum(res.total), s: fmtNum(res.total_stories) }) : t("results_count", { n: fmtNum(res.total) });
     const exportLink = h("a", { class: "button", id: "export-csv", href: "/v1/export" + qs({ ...crit, format: "csv" }), onclick: (ev) => exportCsv(ev, crit) }, t("export_csv"));
     const monitorBtn = isAdmin && (st.q.trim() || monitorQuery(st)) ? h("a", { class: "button", id: "save-monitor",
-      href: "/monitors" + qs({ new_q: monitorQuery(st), new_name: st.q.trim().slice(0, 80) || monitorQuery(st).slice(0, 80) }) }, t("save_monitor")) : null;
+      href: "/monitors" + qs({ new_q: monitorQuery(st), new_name: monitorName(st) }) }, t("save_monitor")) : null;
     const chartBox = h("figure", { class: "chart", id: "timeline" }, h("figcaption", {}, t("chart_title")), h("p", { class: "help" }, t("loading")));
     const list = h("ol", { class: "hits", id: "hits" }, res.hits.map((hit) => renderHit(hit, st)));
     const pager = h("nav", { class: "pager", "aria-label": t("pagination") },
@@ -445,20 +534,17 @@
       res.hits.length ? list : h("p", { class: "empty" }, t("no_results")),
       pager);
     announce(countText);
+    const notices = (res.notices || []).map((n) => noticeLine(n, st));
+    if (notices.length) document.getElementById("q-error-slot").append(h("div", { class: "notice hint", role: "status", id: "q-notices" }, notices));
     try { performance.mark("warta-first-results"); } catch (e) { /* old browser */ }
 
     // Facets and chart (parallel, already in flight)
     const [timeline, ...facets] = await Promise.all([timelineP, ...facetPs]);
     if (!alive()) return;
-    chartBox.replaceChildren(h("figcaption", {}, t("chart_title")), timeline instanceof Error ? alertBox(timeline) : timelineChart(timeline.buckets, timeline.interval));
+    chartBox.replaceChildren(h("figcaption", {}, t("chart_title"), timeline instanceof Error ? null
+      : h("span", { class: "help", id: "chart-interval" }, " · " + t("chart_interval", { unit: t("unit_" + timeline.interval) }))), timeline instanceof Error ? alertBox(timeline) : timelineChart(timeline.buckets, timeline.interval));
     facetsCol.replaceChildren(h("h2", { id: "facets-h" }, t("facets")));
-    // Keyword facets are lower-cased by the index; show the casing seen in the results when known.
-    const casing = new Map();
-    for (const hit of res.hits) {
-      for (const e of hit.entities || []) casing.set(e.canonical.toLowerCase(), e.canonical);
-      for (const r of hit.regions || []) casing.set(r.name.toLowerCase(), r.name);
-    }
-    const nice = (k) => casing.get(k.toLowerCase()) || k;
+    // Facet keys come in their display form (outlets by name); a click filters by that form.
     facetFields.forEach(([f, key], i) => {
       const data = facets[i];
       if (data instanceof Error) { facetsCol.append(alertBox(data)); return; }
@@ -469,9 +555,9 @@
         h("h3", { id: "facet-" + f }, t(key)),
         h("ul", {}, data.values.map((b) => {
           const active = st[f].map((x) => x.toLowerCase()).includes(b.key.toLowerCase());
-          return h("li", {}, h("a", { href: withFilter(st, f, nice(b.key)), class: active ? "active" : null, "aria-current": active ? "true" : null,
-            "aria-label": t("facet_add", { name: nice(b.key) }) + " (" + b.count + ")" },
-            h("span", { class: "k" }, nice(b.key)), h("span", { class: "n" }, fmtNum(b.count))));
+          return h("li", {}, h("a", { href: withFilter(st, f, b.key), class: active ? "active" : null, "aria-current": active ? "true" : null,
+            "aria-label": t("facet_add", { name: b.key }) + " (" + b.count + ")" },
+            h("span", { class: "k" }, b.key), h("span", { class: "n" }, fmtNum(b.count))));
         }))));
     });
   }
@@ -480,7 +566,8 @@
     const hl = hit.highlights || {};
     const title = h("h3", {}, h("a", { href: "/article/" + encodeURIComponent(hit.id), html: hl.title ? hl.title[0] : null }, hl.title ? null : hit.title));
     const snippet = hl.body && hl.body.length ? h("p", { class: "snippet", html: "… " + hl.body.join(" … ") + " …" }) : null;
-    const summary = hit.summary && hit.summary.length ? h("p", { class: "summary" }, hit.summary.slice(0, 2).join(" ")) : null;
+    const extra = summaryBeyond(hit.summary || [], hl.body || []);
+    const summary = extra.length ? h("p", { class: "summary" }, extra.join(" ")) : null;
     const meta = h("p", { class: "meta" },
       h("span", { class: "outlet" }, hit.outlet || hit.source), " · ",
       h("time", { datetime: hit.published_at || "" }, fmtTime(hit.published_at)),
@@ -511,6 +598,35 @@
       story = [btn, panel];
     }
     return h("li", { class: "hit" }, h("article", {}, title, meta, story, snippet, summary, chips));
+  }
+
+  // A hint of the API's `notices`, translated by code (qn_<code>), else its message; a lower-case
+  // operator gets a link to the query with it in capitals.
+  function noticeLine(n, st) {
+    const p = n.params || {};
+    // List params (the regions a name matched, close names) read as "A dan B" / "A atau B".
+    const vars = Object.fromEntries(Object.entries(p).map(([k, v]) => [k, Array.isArray(v)
+      ? (v.length > 1 ? v.slice(0, -1).join(", ") + " " + t(k === "suggestions" ? "list_or" : "list_and") + " " + v[v.length - 1] : v.join("")) : v]));
+    let text = I18N[lang]["qn_" + n.code] !== undefined ? t("qn_" + n.code, vars) : n.message;
+    if (n.code === "region_unknown" && (p.suggestions || []).length) text += " " + t("qn_region_suggest", vars);
+    let fix = null;
+    if (n.code === "lowercase_operator" && typeof n.position === "number" && st.q.slice(n.position, n.position + p.word.length) === p.word) {
+      const q = st.q.slice(0, n.position) + p.operator + st.q.slice(n.position + p.word.length);
+      fix = [" ", h("a", { href: searchUrl(st, { q, cursor: "", page: 1 }), class: "fix" }, t("qn_fix", { operator: p.operator }))];
+    }
+    return h("p", { class: "q-notice" }, text, fix);
+  }
+
+  // The summary sentences (at most two) that the snippet does not already show: a sentence is left
+  // out when most of its word pairs are in the highlighted fragments.
+  function summaryBeyond(summary, fragments) {
+    const words = (text) => (text.replace(/<[^>]*>/g, " ").replace(/&[a-z#0-9]+;/gi, " ").toLowerCase().match(/[\p{L}\p{N}]+/gu) || []);
+    const pairs = (ws) => ws.length > 1 ? ws.slice(1).map((w, i) => ws[i] + " " + w) : ws;
+    const shown = new Set(fragments.flatMap((f) => pairs(words(f))));
+    return summary.slice(0, 2).filter((sentence) => {
+      const own = pairs(words(sentence));
+      return !own.length || own.filter((x) => shown.has(x)).length / own.length < 0.5;
+    });
   }
 
   function storyList(members, exceptId) {
@@ -666,7 +782,8 @@
         h("span", {}, t("published") + " "), h("time", { datetime: a.published_at || "" }, fmtTime(a.published_at)),
         a.authors && a.authors.length ? [" · ", t("authors") + ": " + a.authors.join(", ")] : null,
         a.regions && a.regions.length ? [" · ", a.regions.map((r) => r.name).join(", ")] : null),
-      h("p", {}, h("a", { href: a.url, class: "button", target: "_blank", rel: "noopener noreferrer", id: "original-link" }, t("original_link") + " ↗")),
+      h("p", {}, h("a", { href: a.url, class: "button", target: "_blank", rel: "noopener noreferrer", id: "original-link" }, t("original_link") + " ↗"),
+        store.role === "admin" ? [" ", h("button", { type: "button", class: "danger", id: "remove-article", onclick: () => removeArticleDialog(main, a) }, t("rm_action"))] : null),
       a.summary && a.summary.length ? h("section", { class: "card", "aria-labelledby": "sum-h" }, h("h2", { id: "sum-h" }, t("summary")), h("ul", {}, a.summary.map((x) => h("li", {}, x)))) : null,
       uniq.size ? h("section", { "aria-labelledby": "ent-h" }, h("h2", { id: "ent-h" }, t("entities")),
         h("ul", { class: "chips" }, [...uniq.values()].map((e) => h("li", {}, h("a", { class: "chip ent-" + e.type, href: "/search" + qs({ entity: e.canonical }), title: t("ent_" + e.type) }, e.canonical))))) : null,
@@ -681,6 +798,43 @@
     } else {
       storySection.replaceChildren(h("h2", { id: "story-h" }, t("same_story")), h("p", { class: "help" }, t("no_story")));
     }
+  }
+
+  // Admin only: remove the article for good (DELETE /v1/articles/{id}), with a required reason.
+  function removeArticleDialog(main, a) {
+    const reason = h("input", { id: "remove-reason", type: "text", required: true, maxlength: 500, list: "remove-reasons", autocomplete: "off" });
+    const err = h("div", { "aria-live": "assertive" });
+    const dialog = h("dialog", { id: "remove-dialog", "aria-labelledby": "remove-h" },
+      h("form", { method: "dialog", onsubmit: async (ev) => {
+        ev.preventDefault();
+        const why = reason.value.trim();
+        if (!why) { reason.setCustomValidity(t("rm_reason_needed")); reason.reportValidity(); return; }
+        err.replaceChildren();
+        try {
+          await api("/v1/articles/" + encodeURIComponent(a.id), {}, { method: "DELETE", body: { reason: why } });
+        } catch (e) { err.replaceChildren(alertBox(e)); return; }
+        dialog.close();
+        dialog.remove();
+        document.title = t("rm_removed_title") + " · Warta";
+        main.replaceChildren(h("h1", {}, t("rm_removed_title")),
+          h("div", { class: "notice ok", role: "status", id: "remove-done" }, t("rm_done", { title: a.title, reason: why })),
+          h("p", {}, h("a", { href: "/search" }, "« " + t("back_to_search"))));
+        announce(t("rm_removed_title"));
+      } },
+        h("h2", { id: "remove-h" }, t("rm_title")),
+        h("p", {}, h("strong", {}, a.title)),
+        h("p", { class: "help" }, t("rm_intro")),
+        h("div", { class: "field" }, h("label", { for: "remove-reason" }, t("rm_reason")), reason,
+          h("datalist", { id: "remove-reasons" }, ["rm_reason_takedown", "rm_reason_court", "rm_reason_test"].map((k) => h("option", { value: t(k) }))),
+          h("p", { class: "help" }, t("rm_reason_help"))),
+        err,
+        h("div", { class: "actions" },
+          h("button", { type: "submit", class: "danger", id: "remove-confirm" }, t("rm_confirm")),
+          h("button", { type: "button", onclick: () => { dialog.close(); dialog.remove(); } }, t("rm_cancel")))));
+    reason.addEventListener("input", () => reason.setCustomValidity(""));
+    document.body.append(dialog);
+    dialog.showModal();
+    reason.focus();
   }
 
   // --- monitors ---------------------------------------------------------------------------------
@@ -851,7 +1005,7 @@
         matchesBox.dataset.key = key;
         matchesBox.replaceChildren(ms.length ? h("ul", { class: "match-list" }, ms.map((x) => h("li", {},
           h("a", { href: "/article/" + encodeURIComponent(x.article_id) }, x.title || x.article_id), " ",
-          h("span", { class: "meta" }, (x.source || "") + " · " + fmtTime(x.published_at || x.matched_at))))) : h("p", { class: "help" }, t("m_no_matches")));
+          h("span", { class: "meta" }, (x.outlet || x.source || "") + " · " + fmtTime(x.published_at || x.matched_at))))) : h("p", { class: "help" }, t("m_no_matches")));
       } catch (e) { if (alive()) matchesBox.replaceChildren(alertBox(e)); }
     }
     async function loadTrend() {
@@ -898,7 +1052,8 @@
           const lastText = last ? [last.status_code, last.error].filter(Boolean).join(" ") || JSON.stringify(last) : "–";
           return h("tr", {},
             h("td", { "data-label": t("d_time") }, fmtTime(d.delivered_at || d.created_at)),
-            h("td", { "data-label": t("d_status") }, h("span", { class: "badge " + (d.status === "delivered" ? "ok" : d.status === "failed" ? "bad" : "warn") }, d.status)),
+            h("td", { "data-label": t("d_status") }, h("span", { class: "badge " + (d.status === "delivered" ? "ok" : d.status === "failed" ? "bad" : "warn") },
+              I18N[lang]["ds_" + d.status] !== undefined ? t("ds_" + d.status) : d.status)),
             h("td", { "data-label": t("d_attempts") }, d.attempts),
             h("td", { "data-label": t("d_articles") }, d.article_ids.length),
             h("td", { "data-label": t("d_last") }, lastText));
@@ -910,12 +1065,30 @@
 
   const INGEST = "/web/ingest/v1/sources";
 
+  // The cause of the last failed crawl in the page's language: by its code (last_error_code, else
+  // the "code: detail" prefix of last_error) as he_<code>, with the detail (a URL) after it.
+  function crawlError(hl) {
+    const text = hl.last_error || "";
+    const prefix = /^([a-z0-9_]+): /.exec(text);
+    const code = hl.last_error_code || (prefix && prefix[1]);
+    if (code && I18N[lang]["he_" + code] !== undefined) {
+      const detail = text.startsWith(code + ": ") ? text.slice(code.length + 2) : "";
+      return t("he_" + code) + (detail ? " (" + detail + ")" : "");
+    }
+    return text || hl.last_status || "?";
+  }
+  // Why a source has its status: by the reason's code (hr_<code>), else the API's message; for a
+  // health document without a reason, by the status (r_<status>).
   function healthReason(hl) {
     if (!hl) return "–";
+    const vars = { n: hl.consecutive_failures, err: crawlError(hl), since: fmtTime(hl.last_new_article_at || hl.last_success_at),
+      usual: hl.usual_interval_s ? t("r_usual", { d: fmtDuration(hl.usual_interval_s) }) : "" };
+    const code = hl.reason && hl.reason.code;
+    if (code) return I18N[lang]["hr_" + code] !== undefined ? t("hr_" + code, vars) : hl.reason.message || code;
     switch (hl.status) {
       case "ok": return t("r_ok");
-      case "silent": return t("r_silent", { since: fmtTime(hl.last_new_article_at || hl.last_success_at), usual: hl.usual_interval_s ? t("r_usual", { d: fmtDuration(hl.usual_interval_s) }) : "" });
-      case "failing": return t("r_failing", { n: hl.consecutive_failures, err: hl.last_error || hl.last_status || "?" });
+      case "silent": return t("r_silent", vars);
+      case "failing": return t("r_failing", vars);
       case "never_crawled": return t("r_never");
       case "disabled": return t("r_disabled");
       default: return hl.last_error || "";
@@ -924,30 +1097,25 @@
 
   async function renderSources({ main, alive }) {
     document.title = t("sources_title") + " · Warta";
-    // Articles per crawl source from the search index (same query path as every other count).
-    const [{ sources }, counts, totals] = await Promise.all([
-      api(INGEST),
-      api("/v1/analytics/top", { field: "source_id", size: 100, from: jakartaDate(-29) }).catch(() => null),
-      api("/v1/analytics/top", { field: "source_id", size: 100 }).catch(() => null),
-    ]);
+    const { sources } = await api(INGEST);
     if (!alive()) return;
-    const perSource = new Map((counts ? counts.values : []).map((b) => [b.key, b.count]));
-    const allTime = new Map((totals ? totals.values : []).map((b) => [b.key, b.count]));
+    // Health, with the articles the crawler collected per day (last 7 days, by collection time).
     const healths = await Promise.all(sources.map((src) => api(INGEST + "/" + encodeURIComponent(src.id) + "/health").catch(() => null)));
     if (!alive()) return;
     const status = h("div", { id: "source-status", "aria-live": "polite" });
     const rows = sources.map((src, i) => {
       const hl = healths[i];
       const st = hl ? hl.status : "unknown";
-      const rate = counts ? (perSource.get(src.id) || 0) / 30 : null;
+      const week = hl && hl.articles_by_day ? hl.articles_by_day.reduce((n, d) => n + d.articles, 0) : null;
       return h("tr", { id: "source-" + src.id },
         h("td", { "data-label": t("s_source") }, h("strong", {}, src.name), h("br", {}), h("span", { class: "help" }, src.id), h("br", {}),
           h("a", { href: src.url, target: "_blank", rel: "noopener noreferrer", class: "small url" }, src.url)),
         h("td", { "data-label": t("s_type") }, t("type_" + src.type)),
         h("td", { "data-label": t("s_last") }, hl && hl.last_crawl_at ? fmtTime(hl.last_crawl_at) : t("s_never")),
-        h("td", { "data-label": t("s_rate"), class: "num" }, rate === null ? "–" : rate.toLocaleString(lang === "en" ? "en-GB" : "id-ID", { maximumFractionDigits: 1 }),
-          totals ? h("div", { class: "help" }, t("s_indexed", { n: fmtNum(allTime.get(src.id) || 0) })) : null),
-        h("td", { "data-label": t("s_health") }, h("span", { class: "badge health-" + st }, t("h_" + st)), h("div", { class: "reason" }, healthReason(hl))),
+        h("td", { "data-label": t("s_rate"), class: "num rate", title: week === null ? null : hl.articles_by_day.map((d) => d.day.slice(5) + ": " + d.articles).join(" · ") },
+          week === null ? "–" : hl.articles_per_day.toLocaleString(lang === "en" ? "en-GB" : "id-ID", { maximumFractionDigits: 1 }),
+          week === null ? null : h("div", { class: "help" }, t("s_week", { n: fmtNum(week) }))),
+        h("td", { "data-label": t("s_health") }, h("span", { class: "badge health-" + st }, I18N[lang]["h_" + st] !== undefined ? t("h_" + st) : st), h("div", { class: "reason" }, healthReason(hl))),
         h("td", { "data-label": t("s_actions") }, h("div", { class: "actions" },
           src.enabled ? h("button", { type: "button", class: "crawl", onclick: async (ev) => {
             const b = ev.currentTarget;
@@ -975,6 +1143,12 @@
       region: h("input", { id: "s-region", type: "text", maxlength: 100 }),
       language: h("input", { id: "s-language", type: "text", value: "id", pattern: "[a-z]{2,3}", maxlength: 3 }),
     };
+    const skipCheck = h("input", { id: "s-skip-check", type: "checkbox" });
+    // What the URL check found, by its code (sc_<code>, else the crawl cause he_<code>), else the API's words.
+    const checkText = (c) => {
+      const key = ["sc_", "he_"].map((p) => p + c.code).find((k) => I18N[lang][k] !== undefined);
+      return key ? t(key, { found: c.found ? t("type_" + c.found) : "" }) : c.message;
+    };
     const addErr = h("div", { "aria-live": "assertive" });
     const addForm = h("details", { class: "card", id: "add-source" }, h("summary", {}, h("h2", { class: "inline" }, t("s_add"))),
       h("form", { onsubmit: async (ev) => {
@@ -983,14 +1157,18 @@
         const body = {};
         for (const [k, el] of Object.entries(inputs)) if (el.value.trim()) body[k] = el.value.trim();
         try {
-          const made = await api(INGEST, {}, { method: "POST", body });
+          const made = await api(INGEST, skipCheck.checked ? { check: "false" } : {}, { method: "POST", body });
           await route();
           flash(document.getElementById("source-status"), t("s_added", { id: made.id }));
-        } catch (e) { addErr.replaceChildren(alertBox(e)); }
+        } catch (e) {
+          if (e.code === "url_check_failed" && e.body.check) e.params = { ...e.params, detail: checkText(e.body.check) };
+          addErr.replaceChildren(alertBox(e));
+        }
       } },
         h("div", { class: "grid" }, f("s-name", t("s_name"), inputs.name), f("s-id", t("s_id"), inputs.id), f("s-type", t("s_type"), inputs.type),
           f("s-url", t("s_url"), inputs.url), f("s-outlet", t("s_outlet"), inputs.outlet), f("s-region", t("s_region"), inputs.region),
           f("s-language", t("s_language"), inputs.language)),
+        h("div", { class: "field check" }, skipCheck, h("label", { for: "s-skip-check" }, t("s_skip_check"))),
         addErr,
         h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, t("s_add")))));
     main.replaceChildren(h("h1", {}, t("sources_title")), h("p", { class: "help" }, t("sources_intro")), status, addForm,
