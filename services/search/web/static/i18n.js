@@ -239,7 +239,6 @@ window.WARTA_I18N = {
     s_disable: "Nonaktifkan",
     s_enable: "Aktifkan",
     s_never: "belum pernah",
-    s_indexed: "{n} terindeks",
     s_week: "{n} dalam 7 hari",
     s_skip_check: "Lewati pemeriksaan alamat (untuk situs yang sedang tidak dapat diakses)",
     // The add-source errors (qe_<code>) and what the URL check found (sc_<check.code>; fetch
@@ -495,7 +494,6 @@ window.WARTA_I18N = {
     s_disable: "Disable",
     s_enable: "Enable",
     s_never: "never",
-    s_indexed: "{n} indexed",
     s_week: "{n} in 7 days",
     s_skip_check: "Skip the address check (for a site that is down for now)",
     qe_url_check_failed: "This URL cannot be used as a source: {detail}.",
