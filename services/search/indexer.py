@@ -87,10 +87,16 @@ class _OrjsonNdjson(NdjsonSerializer, OrjsonSerializer):
 def wait_for_index(es: Elasticsearch, settings: SearchSettings, stop: Stop) -> bool:
     """Ensure the index and its alias exist, retrying while Elasticsearch is not ready. Blocks;
     False if ``stop`` was set first."""
+    return until_es_ready(lambda: ensure_index(es, settings.index_prefix), settings, stop)
+
+
+def until_es_ready(setup: Callable[[], object], settings: SearchSettings, stop: Stop) -> bool:
+    """Run ``setup`` until Elasticsearch accepts it, backing off while it is not ready. Blocks;
+    False if ``stop`` was set first."""
     delay = FIRST_BACKOFF_S
     while not stop.is_set():
         try:
-            ensure_index(es, settings.index_prefix)
+            setup()
             return True
         except (ESConnectionError, ConnectionTimeout, ApiError) as exc:
             log.warning("Elasticsearch not ready", extra={"error": repr(exc)})

@@ -35,16 +35,14 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from elastic_transport import ConnectionError as ESConnectionError
-from elastic_transport import ConnectionTimeout
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import Elasticsearch
 from kafka import TopicPartition
 
 from services.search.alerts.dispatcher import WebhookDispatcher
 from services.search.alerts.es import EsAlertBackend
 from services.search.alerts.matching import AlertMatcher, Outcome, Unavailable
 from services.search.alerts.store import AlertIndices, now_utc
-from services.search.indexer import make_es
+from services.search.indexer import make_es, until_es_ready
 from services.search.settings import AlertsSettings
 from shared.consumer import Apply, Batch, Consumer, Message, Outcomes, RunInThread, Strategy, StreamProcessor
 from shared.consumer.processor import Stop
@@ -244,16 +242,7 @@ def make_processor(
 def wait_for_indices(es: Elasticsearch, settings: AlertsSettings, stop: Stop) -> bool:
     """Ensure the alert indices exist, retrying while Elasticsearch is not ready. Blocks; False if
     ``stop`` was set first."""
-    delay = FIRST_BACKOFF_S
-    while not stop.is_set():
-        try:
-            AlertIndices(settings.index_prefix).ensure(es)
-            return True
-        except (ESConnectionError, ConnectionTimeout, ApiError) as exc:
-            log.warning("Elasticsearch not ready", extra={"error": repr(exc)})
-            stop.wait(delay)
-            delay = min(delay * 2, settings.backoff_max_s)
-    return False
+    return until_es_ready(lambda: AlertIndices(settings.index_prefix).ensure(es), settings, stop)
 
 
 def run(settings: AlertsSettings, stop: Stop) -> None:
