@@ -8,7 +8,7 @@ WARTA := $(BIN)/warta
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: up down status test test-unit test-chaos lint eval-extraction eval-nlp eval-dedup train-ner cv-ner train-summarizer train-regions build-dictionary \
+.PHONY: up down status test test-unit test-chaos lint eval-extraction eval-nlp eval-dedup train-ner cv-ner train-summarizer train-regions train-tone eval-tone build-dictionary \
         bench-search bench-pipeline bench-alerts contracts screenshots clean
 
 $(STAMP): pyproject.toml
@@ -55,6 +55,14 @@ train-ner: $(STAMP)
 # trains 15 CRFs, so it runs niced.
 cv-ner: $(STAMP)
 	nice -n 10 $(BIN)/python -m services.enrich.nlp.cv_ner
+
+# Tone models (services/enrich/nlp/models/tone.json); scikit-learn is a dev dependency, the product
+# reads the weights without it. Guidelines, sets and numbers: docs/tone.md.
+train-tone: $(STAMP)
+	$(BIN)/python -m services.enrich.nlp.train_tone
+
+eval-tone: $(STAMP)
+	$(BIN)/python -m evals.eval_tone
 
 train-summarizer: $(STAMP)
 	$(BIN)/python -m services.enrich.nlp.train_summarizer

@@ -3,7 +3,7 @@
 Limits are in **bytes**, because Kafka's are. The broker refuses a record over
 ``message.max.bytes``; the local stack, ``docker-compose.yml`` and every producer are configured
 with :data:`KAFKA_MESSAGE_MAX_BYTES`. The largest record Warta writes is the enriched article,
-which carries the text twice (``text`` and ``body``) plus entities, summary and keywords, so the
+which carries the text twice (``text`` and ``body``) plus entities, summary, keywords and tone, so the
 text an edge accepts is sized from the broker limit with that envelope's overhead.
 
 Sizes are measured as the text's JSON encoding in UTF-8 (what travels), so an emoji counts four
@@ -18,8 +18,8 @@ import orjson
 
 # Kafka: broker ``message.max.bytes`` (and topic ``max.message.bytes``), producer ``max_request_size``.
 KAFKA_MESSAGE_MAX_BYTES = 1_048_576
-# What an enriched record adds besides its two copies of the text: metadata, entities (capped by
-# enrich), summary and keywords.
+# What an enriched record adds besides its two copies of the text: metadata, entities, summary,
+# keywords, regions and tone (each capped by enrich: services/enrich/enrichment.py).
 ENRICHED_OVERHEAD_BYTES = 256 * 1024
 # The longest article text accepted at the edge, JSON-encoded: (1 MiB - 256 KiB) / 2 = 384 KiB.
 MAX_TEXT_BYTES = (KAFKA_MESSAGE_MAX_BYTES - ENRICHED_OVERHEAD_BYTES) // 2

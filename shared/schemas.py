@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.limits import MAX_TEXT_BYTES
 
@@ -115,12 +115,48 @@ class Dateline(BaseModel):
     region_code: str | None = None
 
 
+ToneLabel = Literal["positive", "negative", "neutral"]
+
+
+class ArticleTone(BaseModel):
+    """The tone of an article: ``label`` overall, ``score`` from -1 (negative) to 1 (positive),
+    ``headline`` of the title read alone (None when there is no title), ``body`` of the body alone.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: ToneLabel
+    score: float = Field(ge=-1.0, le=1.0)
+    headline: ToneLabel | None = None
+    body: ToneLabel
+
+
+class EntityTone(BaseModel):
+    """The tone toward one entity (all mentions of one ``type`` + ``canonical``), from the sentences
+    that mention it or refer back to it. ``evidence`` is the sentence that decided a positive or
+    negative label (None for neutral); ``evidence_start``/``evidence_end`` its span in ``body``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["PER", "ORG", "LOC"]
+    canonical: str
+    label: ToneLabel
+    score: float = Field(ge=-1.0, le=1.0)
+    mentions: int = Field(ge=1)
+    evidence: str | None = None
+    evidence_start: int | None = Field(default=None, ge=0)
+    evidence_end: int | None = Field(default=None, ge=0)
+
+
 class EnrichedArticle(_ArticleFields):
     """A raw article plus everything enrich adds; published to ``articles.enriched``.
 
     ``dateline`` was added to version 1 as an optional field: records without it stay valid.
+    Version 2 adds tone: ``tone`` (required) and ``entity_tones``. Version 1 records (no tone)
+    are still read and indexed.
     """
 
+    schema_version: Literal[1, 2] = 2  # type: ignore[assignment]
     text: str
     language: str
     language_confidence: float = Field(ge=0.0, le=1.0)
@@ -136,7 +172,17 @@ class EnrichedArticle(_ArticleFields):
     dateline: Dateline | None = None
     story_id: str | None = None
     story_size: int | None = None
+    tone: ArticleTone | None = None
+    entity_tones: list[EntityTone] = Field(default_factory=list)
     enriched_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _tone_from_version_2(self) -> EnrichedArticle:
+        if self.schema_version >= 2 and self.tone is None:
+            raise ValueError("tone is required from schema_version 2")
+        if self.schema_version == 1 and (self.tone is not None or self.entity_tones):
+            raise ValueError("tone and entity_tones need schema_version 2")
+        return self
 
     @field_validator("entities")
     @classmethod
@@ -193,7 +239,7 @@ MODELS: dict[str, type[_Message]] = {
 }
 SUPPORTED_VERSIONS: dict[type[_Message], frozenset[int]] = {
     RawArticle: frozenset({1}),
-    EnrichedArticle: frozenset({1}),
+    EnrichedArticle: frozenset({1, 2}),
     DlqRecord: frozenset({1}),
     IndexedArticle: frozenset({1}),
 }

@@ -10,7 +10,8 @@ persons and organisations the production tagger finds (``annotate``), grouped by
 at most ``MAX_ENTITIES`` per article, most mentioned first.
 
 Writes ``evals/tone/{eval,train}-articles.jsonl``: one article per line, ``{"id", "title",
-"sentences": [...], "entities": [{"key", "name", "type", "sentences": [indices]}]}``. The labels
+"sentences": [...], "entities": [{"key", "name", "type", "sentences": [indices], "mentions": [[sentence, start, end]]}]}``
+(mention offsets within their sentence). The labels
 live beside them (``eval-labels.jsonl``, ``train-labels.jsonl``); see ``docs/tone.md``.
 Deterministic: the same inputs give the same files.
 """
@@ -63,7 +64,12 @@ def indosum_articles(files: list[str]) -> Iterator[dict[str, Any]]:
             for line in fh:
                 d = json.loads(line)
                 paragraphs = [" ".join(detokenize(s) for s in p) for p in d["paragraphs"]]
-                yield {"id": f"indosum:{d['id']}", "title": None, "text": "\n\n".join(paragraphs), "category": d["category"]}
+                yield {
+                    "id": f"indosum:{d['id']}",
+                    "title": None,
+                    "text": "\n\n".join(paragraphs),
+                    "category": d["category"],
+                }
 
 
 def demo_articles() -> Iterator[dict[str, Any]]:
@@ -101,6 +107,7 @@ def to_item(article: dict[str, Any]) -> dict[str, Any] | None:
     sentences = [body[s:e] for s, e in split_sentences(body)]
     bounds = [s for s, _ in split_sentences(body)]
     groups: dict[tuple[str, str], set[int]] = {}
+    mentions: dict[tuple[str, str], list[list[int]]] = {}
     first: dict[tuple[str, str], int] = {}
     for ent in nlp["entities"]:
         if ent["type"] not in ("PER", "ORG"):
@@ -108,15 +115,28 @@ def to_item(article: dict[str, Any]) -> dict[str, Any] | None:
         k = (ent["type"], ent["canonical"])
         idx = max(i for i, b in enumerate(bounds) if b <= ent["start"])
         groups.setdefault(k, set()).add(idx)
+        mentions.setdefault(k, []).append([idx, ent["start"] - bounds[idx], ent["end"] - bounds[idx]])
         first.setdefault(k, ent["start"])
     ranked = sorted(groups, key=lambda k: (-len(groups[k]), first[k]))[:MAX_ENTITIES]
     if not ranked:
         return None
     entities = [
-        {"key": f"e{n}", "name": name, "type": typ, "sentences": sorted(groups[(typ, name)])}
+        {
+            "key": f"e{n}",
+            "name": name,
+            "type": typ,
+            "sentences": sorted(groups[(typ, name)]),
+            "mentions": mentions[(typ, name)],
+        }
         for n, (typ, name) in enumerate(sorted(ranked, key=lambda k: first[k]))
     ]
-    return {"id": article["id"], "title": article["title"], "category": article["category"], "sentences": sentences, "entities": entities}
+    return {
+        "id": article["id"],
+        "title": article["title"],
+        "category": article["category"],
+        "sentences": sentences,
+        "entities": entities,
+    }
 
 
 def select(pool: Iterator[dict[str, Any]], quotas: dict[str, int], seen: set[str]) -> list[dict[str, Any]]:

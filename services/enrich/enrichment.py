@@ -13,8 +13,13 @@ the article's metadata:
   any second mention); a mention longer than ``MAX_ENTITY_CHARS`` is not a name and is dropped;
 - ``summary`` sentences cut at ``MAX_SUMMARY_SENTENCE_CHARS``, at most ``MAX_SUMMARY_BYTES`` in all;
 - ``keywords`` longer than ``MAX_KEYWORD_CHARS`` dropped; at most ``MAX_REGIONS`` regions (and as many
-  passing mentions).
+  passing mentions);
+- ``entity_tones``: one per distinct entity (type and canonical name) that is still in ``entities``,
+  evidence sentences cut like summary sentences, at most ``MAX_ENTITY_TONES_BYTES`` in all (the
+  most-mentioned entities first); ``tone`` is a few dozen bytes.
 
+That is at most 128 + 16 + 32 KiB, plus about 10 KiB of regions and a few KiB of keywords, dateline
+and tone: the rest of the 256 KiB is left to the metadata (URLs, title, authors, tags, description).
 These bounds only bite on pathological text: a real article has a few dozen entities.
 """
 
@@ -36,6 +41,7 @@ MAX_SUMMARY_BYTES = 16 * 1024
 MAX_SUMMARY_SENTENCE_CHARS = 1000
 MAX_KEYWORD_CHARS = 100
 MAX_REGIONS = 64
+MAX_ENTITY_TONES_BYTES = 32 * 1024
 
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u3000]+")
 _BLANKS = re.compile(r"\n{3,}")
@@ -54,8 +60,10 @@ def word_count(text: str) -> int:
 
 
 def enrich(raw: RawArticle, *, annotate=None, clusterer=None) -> EnrichedArticle:  # type: ignore[no-untyped-def]
-    """Enrich one article. ``annotate`` is the NLP function (text, title) -> dict; ``clusterer``
-    assigns stories. Both default to the production implementations."""
+    """Enrich one article into an ``EnrichedArticle`` of schema version 2 (with tone).
+    ``annotate`` is the NLP function (text, title) -> dict, shaped like
+    :func:`services.enrich.nlp.annotate` (``tone`` is required); ``clusterer`` assigns stories.
+    Both default to the production implementations."""
     if annotate is None:
         from services.enrich.nlp import annotate as annotate
     # Cut before the NLP runs, so entity offsets point into the body that is published.
@@ -69,18 +77,22 @@ def enrich(raw: RawArticle, *, annotate=None, clusterer=None) -> EnrichedArticle
         assignment = clusterer.assign(raw.id, raw.title, body, raw.ingested_at)
         story_id, story_size = assignment.story_id, assignment.story_size
     fields = raw.model_dump(exclude={"schema_version", "language"})
+    entities = bounded_entities(nlp.get("entities", []))
     return EnrichedArticle(
         **fields,
+        schema_version=2,
         language=language,
         language_confidence=1.0 if raw.language else float(nlp["language_confidence"]),
         word_count=word_count(body),
         body=body,
-        entities=bounded_entities(nlp.get("entities", [])),
+        entities=entities,
         regions=nlp.get("regions", [])[:MAX_REGIONS],
         regions_mentioned=nlp.get("regions_mentioned", [])[:MAX_REGIONS],
         summary=bounded_summary(nlp.get("summary", [])),
         keywords=[k for k in nlp.get("keywords", []) if len(k) <= MAX_KEYWORD_CHARS],
         dateline=nlp.get("dateline"),
+        tone=nlp["tone"],
+        entity_tones=bounded_entity_tones(nlp.get("entity_tones", []), entities),
         story_id=story_id,
         story_size=story_size,
         enriched_at=utcnow(),
@@ -118,13 +130,50 @@ def bounded_summary(sentences: list[str]) -> list[str]:
     out: list[str] = []
     used = 0
     for sentence in sentences:
-        if len(sentence) > MAX_SUMMARY_SENTENCE_CHARS:
-            cut = sentence[:MAX_SUMMARY_SENTENCE_CHARS]
-            space = cut.rfind(" ")
-            sentence = (cut[:space] if space > MAX_SUMMARY_SENTENCE_CHARS * 0.8 else cut).rstrip() + "\u2026"
+        sentence = cut_sentence(sentence)
         size = encoded_size(sentence) + 3  # quotes and a comma
         if used + size > MAX_SUMMARY_BYTES:
             break
         out.append(sentence)
         used += size
     return out
+
+
+def cut_sentence(sentence: str) -> str:
+    """``sentence``, or its first ``MAX_SUMMARY_SENTENCE_CHARS`` characters (at a space when there is
+    one near the end) and an ellipsis. Pure."""
+    if len(sentence) <= MAX_SUMMARY_SENTENCE_CHARS:
+        return sentence
+    cut = sentence[:MAX_SUMMARY_SENTENCE_CHARS]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > MAX_SUMMARY_SENTENCE_CHARS * 0.8 else cut).rstrip() + "\u2026"
+
+
+def bounded_entity_tones(tones: list[Any], entities: list[Any], budget: int = MAX_ENTITY_TONES_BYTES) -> list[Any]:
+    """The tone toward each entity that ``entities`` (already bounded) still names, one per type and
+    canonical name, in the NLP's order. An evidence sentence longer than
+    ``MAX_SUMMARY_SENTENCE_CHARS`` is cut like a summary sentence (its ``evidence_start`` and
+    ``evidence_end`` still span the whole sentence in the body). At most ``budget`` bytes (JSON):
+    the most-mentioned entities are kept first. Pure."""
+    named = {(e.get("type"), e.get("canonical")) for e in entities}
+    kept: list[Any] = []
+    seen: set[tuple[Any, Any]] = set()
+    for tone in tones:
+        identity = (tone.get("type"), tone.get("canonical"))
+        if identity not in named or identity in seen:
+            continue
+        seen.add(identity)
+        evidence = tone.get("evidence")
+        if isinstance(evidence, str) and len(evidence) > MAX_SUMMARY_SENTENCE_CHARS:
+            tone = {**tone, "evidence": cut_sentence(evidence)}
+        kept.append(tone)
+    sizes = [len(orjson.dumps(t)) + 1 for t in kept]  # and its comma
+    if sum(sizes) + 2 <= budget:
+        return kept
+    chosen: set[int] = set()
+    used = 2  # the list's brackets
+    for i in sorted(range(len(kept)), key=lambda i: -int(kept[i].get("mentions") or 0)):
+        if used + sizes[i] <= budget:  # a smaller tone later may still fit
+            chosen.add(i)
+            used += sizes[i]
+    return [t for i, t in enumerate(kept) if i in chosen]

@@ -18,9 +18,12 @@ from functools import lru_cache
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, available_timezones
 
+from services.search.index import TONE_LABELS, entity_tone_key
 from services.search.query import Filter, Node, QueryLimits, QuerySyntaxError, parse, to_es_query
 from services.search.query.compiler import ANY_REGION_KEYWORD_FIELDS, DEFAULT_KEYWORD_FIELDS, KeywordFields
+from services.search.query.names import entity_names
 from services.search.query.names import notices as name_notices
+from services.search.query.parser import TONE_LABELS as TONE_VALUES
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 Sort = Literal["relevance", "newest"]
@@ -28,6 +31,9 @@ Sort = Literal["relevance", "newest"]
 # the regions it only mentions in passing ("any").
 RegionScope = Literal["primary", "any"]
 MAX_QUERY_LENGTH = QueryLimits().max_length
+# The ``tone`` filter takes the values of ``tone:`` in the query (TONE_VALUES: Indonesian or
+# English, any letter case, to the label they stand for), and answers an unknown one as it does.
+TONE_ACCEPTED = ", ".join(TONE_VALUES)
 
 # `field` values of /v1/analytics/top and the index fields they aggregate.
 TOP_FIELDS = {
@@ -90,6 +96,8 @@ class Criteria:
     regions: list[str] = field(default_factory=list)
     entities: list[str] = field(default_factory=list)
     region_scope: RegionScope = "primary"
+    tones: list[str] = field(default_factory=list)
+    tone_mismatch: bool | None = None
 
     def time_range(self) -> tuple[datetime | None, datetime | None]:
         """``from`` and ``to`` as aware datetimes (``to`` a bare date: the end of that day)."""
@@ -104,6 +112,41 @@ class Criteria:
         canonical name matched). For ``region:``/``entity:`` in ``q`` and the filter parameters."""
         extra = [("region", v) for v in self.regions] + [("entity", v) for v in self.entities]
         return [notice.as_dict() for notice in name_notices(_parsed(self.q), extra)]
+
+    def tone_labels(self) -> list[str]:
+        """The ``tone`` filter values as index labels (positive, negative, neutral), in order, once
+        each. Raises :class:`BadRequest` for a value that is no tone."""
+        labels: list[str] = []
+        for value in self.tones:
+            label = TONE_VALUES.get(value.strip().lower())
+            if label is None:
+                raise BadRequest(f"tone: does not accept {value!r}; accepted values: {TONE_ACCEPTED}",
+                                 code="unknown_tone_value",
+                                 params={"field": "tone", "value": value, "accepted": TONE_ACCEPTED})  # fmt: skip
+            if label not in labels:
+                labels.append(label)
+        return labels
+
+    def tone_notices(self) -> list[dict[str, Any]]:
+        """How the ``tone`` filter was read: with ``entity`` filters it is the tone toward them
+        (toward any of them, by canonical name), in the shape of the query's ``tone_entity_scope``
+        notice (:func:`services.search.query.names.tone_notice`)."""
+        if not self.entities:
+            return []
+        toward = list(dict.fromkeys(entity_names(v)[-1] for v in self.entities))  # the canonical name last
+        self.tone_labels()  # a value that is no tone raises
+        out, seen = [], set()
+        for value in self.tones:
+            label = TONE_VALUES[value.strip().lower()]
+            if label in seen:
+                continue
+            seen.add(label)
+            term = f"tone={value}"
+            out.append({"code": "tone_entity_scope", "message": f"{term} is the tone toward {' or '.join(toward)}",
+                        "position": None,
+                        "params": {"field": "tone", "value": value, "matches": toward, "suggestions": [],
+                                   "term": term, "label": label, "toward": [toward]}})  # fmt: skip
+        return out
 
     def es_query(self) -> dict[str, Any]:
         """The Elasticsearch query. Raises :class:`BadRequest` (with the position for query errors)."""
@@ -132,9 +175,24 @@ class Criteria:
             if values:
                 filters.append({"bool": {"should": [_compile_filter(fname, v, self.region_scope) for v in values],
                                          "minimum_should_match": 1}})  # fmt: skip
+        if labels := self.tone_labels():
+            filters.append(self._tone_filter(labels))
+        if self.tone_mismatch is not None:
+            filters.append({"term": {"tone_mismatch": self.tone_mismatch}})
         if not filters:
             return main
         return {"bool": {"must": [main], "filter": filters}}
+
+    def _tone_filter(self, labels: list[str]) -> dict[str, Any]:
+        """The ``tone`` filter: the article's overall tone; with ``entity`` filters (an AND group of
+        filters, like ``entity:X AND tone:negatif`` in the query language) the tone toward any of
+        those entities, under each name the entity filter matches (an alias and its canonical name).
+        A term query on ``entity_tone_keys`` applies the field's lowercase normalizer to the value."""
+        if not self.entities:
+            return {"terms": {"tone.label": labels}}
+        keys = sorted({entity_tone_key(name, label) for value in self.entities for name in entity_names(value)
+                       for label in labels})  # fmt: skip
+        return {"terms": {"entity_tone_keys": keys}}
 
 
 @lru_cache(maxsize=1024)
@@ -214,11 +272,32 @@ def timeline_aggs(
     hist: dict[str, Any] = {"date_histogram": {"field": "published_at", "calendar_interval": interval,
                                                "time_zone": str(JAKARTA), "min_doc_count": 1,
                                                "hard_bounds": bounds}}  # fmt: skip
+    hist["aggs"] = {"tone": tone_aggs(count)}
     if count == "stories":
-        hist["aggs"] = {"stories": STORY_COUNT}
+        hist["aggs"]["stories"] = STORY_COUNT
     outside = {"filter": {"bool": {"should": [{"range": {"published_at": {"lt": bounds["min"]}}},
                                               {"range": {"published_at": {"gt": bounds["max"]}}}]}}}  # fmt: skip
     return {"t": hist, "outside": outside}
+
+
+def tone_aggs(count: Literal["articles", "stories"] = "articles") -> dict[str, Any]:
+    """The tone split of a bucket: a terms aggregation on the articles' overall tone, with the
+    distinct stories of each tone when counting stories: a story with articles of two tones in the
+    bucket (copies rarely differ) is in both. :func:`tone_counts` reads it."""
+    terms: dict[str, Any] = {"terms": {"field": "tone.label", "size": len(TONE_LABELS)}}
+    if count == "stories":
+        terms["aggs"] = {"stories": STORY_COUNT}
+    return terms
+
+
+def tone_counts(agg: dict[str, Any] | None, count: str = "articles") -> dict[str, int]:
+    """``{"positive": n, "negative": n, "neutral": n}`` of a :func:`tone_aggs` answer (zeros
+    without one). Articles without tone (enriched before it) are in none of the three."""
+    out = dict.fromkeys(TONE_LABELS, 0)
+    for b in (agg or {}).get("buckets", []):
+        if b["key"] in out:
+            out[b["key"]] += int(b["stories"]["value"] if count == "stories" else b["doc_count"])
+    return out
 
 
 def interval_start(moment: datetime, interval: Interval) -> datetime:
@@ -306,20 +385,24 @@ def timeline_span(
 def fill_buckets(
     buckets: Iterable[dict[str, Any]], lo: datetime, hi: datetime, interval: Interval, count: str = "articles"
 ) -> list[dict[str, Any]]:
-    """Every ``interval`` bucket from ``lo`` to ``hi``, with the counts of the non-empty
-    Elasticsearch ``buckets`` and zero elsewhere. Keys are ISO-8601 in Asia/Jakarta, as
-    Elasticsearch writes them (``2025-05-01T00:00:00.000+07:00``)."""
+    """Every ``interval`` bucket from ``lo`` to ``hi``, with the counts (and the tone split,
+    :func:`tone_counts`) of the non-empty Elasticsearch ``buckets`` and zero elsewhere. Keys are
+    ISO-8601 in Asia/Jakarta, as Elasticsearch writes them (``2025-05-01T00:00:00.000+07:00``)."""
     starts = [interval_start(lo, interval)]
     last = interval_start(hi, interval)
     while starts[-1] < last:
         starts.append(_next_start(starts[-1], interval))
     edges = [int(s.timestamp() * 1000) for s in starts]
     counts = [0] * len(starts)
+    tones = [dict.fromkeys(TONE_LABELS, 0) for _ in starts]
     for b in buckets:
         i = bisect_right(edges, b["key"]) - 1  # by position, robust to a zone-history difference
         if 0 <= i < len(counts):
             counts[i] += b["stories"]["value"] if count == "stories" else b["doc_count"]
-    return [{"key": s.isoformat(timespec="milliseconds"), "count": c} for s, c in zip(starts, counts, strict=True)]
+            for label, n in tone_counts(b.get("tone"), count).items():
+                tones[i][label] += n
+    return [{"key": s.isoformat(timespec="milliseconds"), "count": c, "tone": t}
+            for s, c, t in zip(starts, counts, tones, strict=True)]  # fmt: skip
 
 
 def sort_clause(sort: Sort) -> list[dict[str, Any]]:
@@ -378,9 +461,11 @@ _CURSOR_SHAPES: dict[str, tuple[Callable[[Any], bool], ...]] = {
 
 # What an export row carries: the whole enriched article except the body.
 EXPORT_SOURCE = ["id", "url", "title", "source", "outlet", "published_at", "summary", "entities", "regions", "language",
-                 "story_id", "story_size", "keywords"]  # fmt: skip
+                 "story_id", "story_size", "keywords", "tone", "tone_mismatch", "entity_tones"]  # fmt: skip
+# tone, tone_headline, tone_body: the article's overall, headline and body tone (empty without
+# tone); entity_tones: "<canonical>: <label>" per entity, the tone toward it.
 EXPORT_COLUMNS = ["id", "published_at", "outlet", "source", "title", "url", "language", "regions", "entities",
-                  "story_id", "summary"]  # fmt: skip
+                  "story_id", "summary", "tone", "tone_headline", "tone_body", "entity_tones"]  # fmt: skip
 # Times in an export are written in one zone, named in the CSV header; the default is WIB.
 EXPORT_TIME_ZONE = "Asia/Jakarta"
 
@@ -447,11 +532,13 @@ def export_record(src: dict[str, Any], tz: ZoneInfo = JAKARTA) -> dict[str, Any]
 def export_row(src: dict[str, Any], tz: ZoneInfo = JAKARTA) -> list[str]:
     """One CSV row (:data:`EXPORT_COLUMNS`) of an indexed article, ``published_at`` in ``tz``,
     every cell made safe."""
+    tone = src.get("tone") or {}
     values = [src.get("id"), in_zone(src.get("published_at"), tz), outlet_name(src), src.get("source"),
               src.get("title"), src.get("url"),
               src.get("language"), "; ".join(r["name"] for r in src.get("regions") or []),
               "; ".join(sorted({e["canonical"] for e in src.get("entities") or []})), src.get("story_id"),
-              " ".join(src.get("summary") or [])]  # fmt: skip
+              " ".join(src.get("summary") or []), tone.get("label"), tone.get("headline"), tone.get("body"),
+              "; ".join(f"{t['canonical']}: {t['label']}" for t in src.get("entity_tones") or [])]  # fmt: skip
     return [csv_cell(v) for v in values]
 
 

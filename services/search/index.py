@@ -8,15 +8,17 @@ matches.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from elasticsearch import Elasticsearch
 from elasticsearch.exceptions import BadRequestError
 
-from shared.schemas import EnrichedArticle
+from shared.schemas import EnrichedArticle, ToneLabel
 from shared.settings import articles_alias
 
 MAPPING_VERSION = 1
+# The values of tone.label, tone.headline, tone.body and an entity tone's label.
+TONE_LABELS: tuple[str, ...] = get_args(ToneLabel)
 
 _KW = {"type": "keyword"}
 _KW_LC = {"type": "keyword", "normalizer": "lowercase"}
@@ -95,6 +97,31 @@ MAPPING: dict[str, Any] = {
         },
         "story_id": _KW,
         "story_size": {"type": "integer"},
+        # Tone (EnrichedArticle v2; absent on articles enriched before it). ``tone.label`` is the
+        # article's overall tone, ``tone.headline``/``tone.body`` the title's and the body's.
+        "tone": {
+            "type": "object",
+            "properties": {"label": _KW, "score": {"type": "float"}, "headline": _KW, "body": _KW},
+        },
+        "tone_mismatch": {"type": "boolean"},  # the headline has a tone and it differs from the body's
+        # The tone toward each entity, kept for display only (nothing in it is searched: a search
+        # for the tone toward an entity uses entity_tone_keys).
+        "entity_tones": {
+            "type": "object",
+            "properties": {
+                "type": {"type": "keyword", "index": False},
+                "canonical": {"type": "keyword", "index": False},
+                "label": {"type": "keyword", "index": False},
+                "score": {"type": "float", "index": False},
+                "mentions": {"type": "integer", "index": False},
+                "evidence": {"type": "text", "index": False},
+                "evidence_start": {"type": "integer", "index": False},
+                "evidence_end": {"type": "integer", "index": False},
+            },
+        },
+        # One "<canonical>|<label>" per entity tone ("pemerintah kabupaten blora|negative"): the
+        # tone toward an entity as one exact, case-insensitive term (query, filters, top tone mix).
+        "entity_tone_keys": _KW_LC,
     },
 }
 
@@ -138,6 +165,12 @@ def ensure_index(es: Elasticsearch, prefix: str, replicas: int = 0) -> str:
     return alias
 
 
+def entity_tone_key(canonical: str, label: str) -> str:
+    """The ``entity_tone_keys`` value of the tone ``label`` toward the entity named ``canonical``
+    (the field's normalizer lower-cases it; queries may pass any letter case)."""
+    return f"{canonical}|{label}"
+
+
 def to_document(article: EnrichedArticle, indexed_at: str) -> dict[str, Any]:
     """Project an EnrichedArticle onto the mapping. The raw ``text`` is not stored twice: ``body``
     is its normalised form."""
@@ -152,6 +185,12 @@ def to_document(article: EnrichedArticle, indexed_at: str) -> dict[str, Any]:
     doc["region_names"] = sorted({r.name for r in article.regions})
     doc["region_mentioned_codes"] = sorted({r.code for r in article.regions_mentioned})
     doc["region_mentioned_names"] = sorted({r.name for r in article.regions_mentioned})
+    if article.tone is None:  # enriched before tone (schema version 1): no tone fields at all
+        doc.pop("entity_tones", None)
+    else:
+        tone = article.tone
+        doc["tone_mismatch"] = tone.headline is not None and tone.headline != tone.body
+        doc["entity_tone_keys"] = sorted({entity_tone_key(t.canonical, t.label) for t in article.entity_tones})
     doc["indexed_at"] = indexed_at
     # Every article belongs to a story, if only its own: collapsing never merges unclustered ones.
     doc.setdefault("story_id", article.id)

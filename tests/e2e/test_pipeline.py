@@ -64,6 +64,9 @@ def test_posted_article_becomes_searchable(pipeline_factory) -> None:  # type: i
     assert doc["canonical_url"] == f"https://warta-test.example/berita/{token}"
     assert doc["language"] == "id"
     assert doc["word_count"] > 20
+    # Enriched with tone (EnrichedArticle v2): the article's, the title's, and toward each entity.
+    assert doc["tone"]["label"] in {"positive", "negative", "neutral"} and doc["tone"]["headline"] is not None
+    assert {t["canonical"] for t in doc["entity_tones"]} >= {"Pemerintah Kabupaten Blora", "Arief Rohman"}
     assert p.get("/v1/articles/doesnotexist").status_code == 404
 
 

@@ -29,13 +29,17 @@ def token() -> str:
     return f"c{uuid.uuid4().hex[:8]}"
 
 
+KNOWN = "title, source, lang, entity, region, tone, tone.judul, tone.headline, tone.isi, tone.body"
+TONE_ACCEPTED = "negatif, positif, netral, beda, negative, positive, neutral, mismatch"
+
 QUERY_ERRORS: list[tuple[str, str, dict[str, Any], int]] = [
     ("banjir AND", "missing_right_operand", {"operator": "AND"}, 7),
     ("(banjir OR longsor", "unbalanced_parenthesis", {"paren": "("}, 0),
     ('"wakil bupati', "unterminated_phrase", {}, 0),
     ("pe*", "wildcard_too_short", {"min": 3}, 0),
-    ("foo:bar", "unknown_field", {"field": "foo", "known": "title, source, lang, entity, region"}, 0),
+    ("foo:bar", "unknown_field", {"field": "foo", "known": KNOWN}, 0),
     ("x" * 2001, "query_too_long", {"max": 2000}, 2000),
+    ("banjir tone:marah", "unknown_tone_value", {"field": "tone", "value": "marah", "accepted": TONE_ACCEPTED}, 12),
 ]
 
 

@@ -25,7 +25,7 @@ ALERTS_DOC = Path(__file__).resolve().parents[2] / "docs" / "alerts.md"
 # The models a monitor or a source is made of, and what the webhook sends: each field described.
 DESCRIBED_MODELS = {
     "search": {"SavedSearch", "SavedSearchIn", "SavedSearchPatch", "Match", "Delivery", "AlertPayload",
-               "AlertSavedSearch", "AlertArticle"},
+               "AlertSavedSearch", "AlertArticle", "ToneOut", "EntityToneOut", "ToneCounts"},
     "ingest": {"Source", "SourceCreate", "SourceUpdate"},
 }  # fmt: skip
 ROLE_LINE = "\n\nWho may call it:"

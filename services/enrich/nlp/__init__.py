@@ -1,4 +1,4 @@
-"""Indonesian NLP enrichment: language, entities, regions, summary and keywords.
+"""Indonesian NLP enrichment: language, entities, regions, summary, keywords and tone.
 
 ``annotate`` is the single entry point used by the Celery enrich task and by
 ``warta nlp annotate``. Models and dictionaries are loaded lazily, once per process, under a
@@ -21,6 +21,7 @@ from .ner import NerTagger
 from .regions import load_params, tag_regions
 from .summarize import load_model, summarize_tokens
 from .text import Token, split_sentences, token_texts, tokenize_span
+from .tone import ToneModel, load_tone_model, tone_of
 
 __all__ = ["Dateline", "annotate", "find_dateline", "warm_up"]
 
@@ -34,6 +35,7 @@ class _Models:
     langid: LanguageIdentifier
     tagger: NerTagger
     dictionary: Dictionary
+    tone: ToneModel
 
 
 _models: _Models | None = None
@@ -48,7 +50,7 @@ def _load() -> _Models:
                 load_model()
                 load_params()
                 idf_table()
-                _models = _Models(load_identifier(), NerTagger(), load_dictionary())
+                _models = _Models(load_identifier(), NerTagger(), load_dictionary(), load_tone_model())
     return _models
 
 
@@ -84,12 +86,17 @@ def annotate(text: str, title: str | None = None) -> dict[str, Any]:
     """Annotate one article.
 
     Returns ``{"language", "language_confidence", "entities", "regions", "regions_mentioned",
-    "summary", "keywords", "dateline"}``. Entity ``start``/``end`` are character offsets into ``text``
-    (half-open). ``dateline`` is ``{"text", "place", "name", "start", "end", "region_code"}`` or
-    None (see ``dateline.py``); the dateline is not an entity, not a mention and not part of
-    the summary. ``regions`` are the article's regions (by prominence: title, lead, repeated
-    and institutional mentions); ``regions_mentioned`` the regions only mentioned in passing
-    (see ``regions.py``); both ``[{"code", "name", "level"}]``.
+    "summary", "keywords", "dateline", "tone", "entity_tones"}``. Entity ``start``/``end`` are
+    character offsets into ``text`` (half-open). ``dateline`` is ``{"text", "place", "name",
+    "start", "end", "region_code"}`` or None (see ``dateline.py``); the dateline is not an entity,
+    not a mention, not part of the summary and carries no tone. ``regions`` are the article's
+    regions (by prominence: title, lead, repeated and institutional mentions);
+    ``regions_mentioned`` the regions only mentioned in passing (see ``regions.py``); both
+    ``[{"code", "name", "level"}]``. ``tone`` is ``{"label", "score", "headline", "body"}``
+    (``headline`` None without a title) and ``entity_tones`` one ``{"type", "canonical", "label",
+    "score", "mentions", "evidence"?, "evidence_start"?, "evidence_end"?}`` per distinct entity
+    (type and canonical name), the evidence being a sentence of ``text`` at those offsets (see
+    ``tone.py``). Tone runs for every language; without entities (English) ``entity_tones`` is empty.
     Pure function of its inputs; CPU-bound (about a few ms per article); the first call in a
     process loads the models (about a second). Raises ``TypeError`` if ``text`` is not a str
     and ``FileNotFoundError`` if a committed model file is missing.
@@ -120,6 +127,7 @@ def annotate(text: str, title: str | None = None) -> dict[str, Any]:
         regions, regions_mentioned = tag_regions(story, title, entities, models.dictionary, text_tokens, dateline)
     summary = _summary(story, sentences, title, sentence_tokens)
     keywords = extract_keywords(story, title, entities) if language != "en" else []
+    tone, entity_tones = tone_of(story, title, sentences, sentence_tokens, entities, models.tone)
     return {
         "language": language,
         "language_confidence": round(confidence, 4),
@@ -129,6 +137,8 @@ def annotate(text: str, title: str | None = None) -> dict[str, Any]:
         "summary": summary,
         "keywords": keywords,
         "dateline": None if dateline is None else _dateline_dict(text, dateline),
+        "tone": tone,
+        "entity_tones": entity_tones,
     }
 
 

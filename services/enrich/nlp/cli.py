@@ -2,7 +2,7 @@
 
 Input lines are ``{"id": ..., "text": "...", "title"?: "..."}``. Output lines are
 ``{"id", "language", "language_confidence", "entities", "regions", "regions_mentioned", "summary",
-"keywords", ...}`` (everything ``annotate`` returns).
+"keywords", "dateline", "tone", "entity_tones"}`` (everything ``annotate`` returns).
 A line that cannot be parsed or annotated yields ``{"id"?: ..., "error": "..."}`` and processing
 continues with the next line. Blank lines are skipped. Runs exactly ``annotate``, the function
 the Celery workers call.

@@ -81,11 +81,22 @@ class CriteriaParams(BaseModel):
         description="What region: and the region filter match: the article's regions (primary, the default: "
         "dateline, title, lead, repeated mentions) or also regions it only mentions in passing (any)",
     )
+    tone: list[str] = Field(
+        [],
+        description="Tone (repeatable, any of): positive, negative or neutral (positif, negatif, netral; any case). "
+        "The article's overall tone; with entity filters, the tone toward those entities (as entity:X AND tone:x in "
+        "q). An unknown value is a 400 with code unknown_tone_value.",
+    )
+    tone_mismatch: bool | None = Field(
+        None,
+        description="true: only articles whose headline tone differs from their body tone; false: only articles "
+        "with a tone where they agree (or without a title)",
+    )
 
     def criteria(self) -> Criteria:
         return Criteria(q=self.q, date_from=self.date_from, date_to=self.date_to, sources=self.source,
                         languages=self.language, regions=self.region, entities=self.entity,
-                        region_scope=self.region_scope)  # fmt: skip
+                        region_scope=self.region_scope, tones=self.tone, tone_mismatch=self.tone_mismatch)  # fmt: skip
 
 
 class SearchParams(CriteriaParams):
@@ -146,6 +157,42 @@ class StoryInfo(BaseModel):
     earliest_published_at: datetime | None = None
 
 
+TONE_LABEL_HELP = "positive, negative or neutral"
+
+
+class ToneOut(BaseModel):
+    """An article's tone (articles enriched before tone have none)."""
+
+    label: str = Field(description=f"The overall tone: {TONE_LABEL_HELP}")
+    score: float = Field(description="From -1 (negative) to 1 (positive)")
+    headline: str | None = Field(None, description=f"The headline's tone read alone: {TONE_LABEL_HELP}; null "
+                                 "without a title")  # fmt: skip
+    body: str = Field(description=f"The body's tone, ignoring the title: {TONE_LABEL_HELP}")
+
+
+class EntityToneOut(BaseModel):
+    """The tone toward one entity, with the sentence that decided it."""
+
+    type: str = Field(description="PER, ORG or LOC")
+    canonical: str = Field(description="The entity's canonical name")
+    label: str = Field(description=f"The tone toward the entity: {TONE_LABEL_HELP}")
+    score: float = Field(description="From -1 (negative) to 1 (positive)")
+    mentions: int = Field(description="Sentences that mention the entity or refer back to it")
+    evidence: str | None = Field(None, description="The sentence that decided a positive or negative label; null "
+                                 "for neutral")  # fmt: skip
+    evidence_start: int | None = Field(None, description="Start of the evidence in the article's body (characters)")
+    evidence_end: int | None = Field(None, description="End of the evidence in the article's body (characters)")
+
+
+class ToneCounts(BaseModel):
+    """A tone split: how many of the counted articles (or stories) have each tone. Articles without
+    tone (enriched before it) are in none."""
+
+    positive: int = Field(0, description="Counted with a positive tone")
+    negative: int = Field(0, description="Counted with a negative tone")
+    neutral: int = Field(0, description="Counted with a neutral tone")
+
+
 # One article in a list of results. services.search.api.results.hit_dict builds it from an
 # Elasticsearch hit: each field it does not compute (results.COMPUTED) is the indexed field of the
 # same name, and those fields are what search and stories read from the index (HIT_SOURCE).
@@ -165,6 +212,10 @@ class Hit(BaseModel):
     story_id: str | None = None
     story_size: int | None = None
     story: StoryInfo | None = None
+    tone: ToneOut | None = Field(None, description="The article's tone; null if it was enriched before tone")
+    entity_tones: list[EntityToneOut] = Field(
+        default_factory=list, description="The tone toward each person and organisation, with its evidence"
+    )
 
 
 class Notice(BaseModel):
@@ -173,7 +224,8 @@ class Notice(BaseModel):
     code: str = Field(
         description="Stable code to translate by: lowercase_operator; region_ambiguous (a region name matched several "
         "regions, all searched), region_unknown (no region has that name; params.suggestions has close names), "
-        "entity_alias (an alias matched its canonical entity name)"
+        "entity_alias (an alias matched its canonical entity name), tone_entity_scope (the tone filter is the tone "
+        "toward the entity filters)"
     )
     message: str = Field(description="The hint in English")
     position: int | None = Field(None, description="0-based character offset in q, when the hint is about q")
@@ -201,6 +253,21 @@ class Bucket(BaseModel):
     count: int
 
 
+class TimelineBucket(Bucket):
+    tone: ToneCounts = Field(
+        description="The interval's matches by overall tone; with count=stories the distinct stories with an "
+        "article of that tone (a story whose copies differ in tone is in each)"
+    )
+
+
+class TopValue(Bucket):
+    tone: ToneCounts = Field(
+        description="The tone mix of the value, counted like count: for entity, person, org and location the tone "
+        "TOWARD that entity in the matches that have one; for the other fields the overall tone of the value's "
+        "matches"
+    )
+
+
 class Timeline(BaseModel):
     interval: Interval = Field(
         description="The interval of the buckets: the requested one (with auto, the one picked from the span), "
@@ -208,7 +275,7 @@ class Timeline(BaseModel):
     )
     count: Literal["articles", "stories"]
     time_zone: str
-    buckets: list[Bucket]
+    buckets: list[TimelineBucket]
     requested_interval: Interval | Literal["auto"]
     interval_adjusted: bool = Field(
         description=f"True when the requested interval would need more than {MAX_TIMELINE_BUCKETS:,} buckets "
@@ -221,7 +288,7 @@ class Timeline(BaseModel):
 class TopResult(BaseModel):
     field: str
     count: Literal["articles", "stories"]
-    values: list[Bucket] = Field(
+    values: list[TopValue] = Field(
         description="The top values, in their display form (as an article writes them, not lower-cased); for "
         "source, the outlet's name, or its domain for articles without a name"
     )

@@ -12,8 +12,9 @@ import orjson
 from fastapi.responses import Response
 
 from services.search.api.deps import ArticleIndex
-from services.search.api.models import EntityOut, Hit
-from services.search.criteria import outlet_name
+from services.search.api.models import EntityOut, EntityToneOut, Hit, ToneOut
+from services.search.criteria import outlet_name, tone_counts
+from services.search.index import TONE_LABELS
 
 # The Hit fields computed here; every other one is the indexed field of the same name.
 COMPUTED = frozenset({"snippet", "highlights", "entities", "story"})
@@ -22,6 +23,9 @@ _LISTS = tuple(name for name in _STORED if Hit.model_fields[name].default_factor
 # Every field None, in the model's order: merging a source into it gives each field its place.
 _HIT = dict.fromkeys(Hit.model_fields)
 _ENTITY = dict.fromkeys(EntityOut.model_fields)
+# The index leaves out what is None (a headline tone without a title, a neutral tone's evidence).
+_TONE = dict.fromkeys(ToneOut.model_fields)
+_ENTITY_TONE = dict.fromkeys(EntityToneOut.model_fields)
 
 # What a hit reads from the index (the ``_source`` filter of search and stories): the stored
 # fields, and the entity mentions without offsets or surface text. No body and no keywords: a
@@ -43,6 +47,9 @@ def hit_dict(h: dict[str, Any], story: dict[str, Any] | None = None) -> dict[str
     hit["snippet"] = (hl.get("body") or [None])[0] or (" ".join(src.get("summary") or [])[:240] or None)
     hit["highlights"] = hl
     hit["entities"] = _entities(src.get("entities") or [])
+    if hit["tone"] is not None:
+        hit["tone"] = {**_TONE, **hit["tone"]}
+    hit["entity_tones"] = [{**_ENTITY_TONE, **t} for t in hit["entity_tones"]]
     hit["story"] = story
     return hit
 
@@ -104,6 +111,18 @@ def outlet_buckets(aggs: dict[str, Any], count: Callable[[dict[str, Any]], int] 
         key = str(b["key"])
         merged[key] = merged.get(key, 0) + int(count(b) if count else b["doc_count"])
     return sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def outlet_tones(aggs: dict[str, Any], count: str = "articles") -> dict[str, dict[str, int]]:
+    """The tone mix (:func:`~services.search.criteria.tone_counts`) of each outlet of an
+    :func:`outlet_aggs` answer whose buckets have a ``tone`` sub-aggregation, merged as
+    :func:`outlet_buckets` merges the counts."""
+    merged: dict[str, dict[str, int]] = {}
+    for b in [*aggs["outlets"]["buckets"], *aggs["unnamed"]["outlets"]["buckets"]]:
+        into = merged.setdefault(str(b["key"]), dict.fromkeys(TONE_LABELS, 0))
+        for label, n in tone_counts(b.get("tone"), count).items():
+            into[label] += n
+    return merged
 
 
 def display_form(key: str, bucket: dict[str, Any], path: str) -> str:

@@ -24,6 +24,7 @@ from services.search.query.nodes import (
     Phrase,
     Prefix,
     Term,
+    Tone,
 )
 from services.search.query.parser import (
     ERROR_CODES,
@@ -51,6 +52,7 @@ __all__ = [
     "QueryNotice",
     "QuerySyntaxError",
     "Term",
+    "Tone",
     "parse",
     "query_notices",
     "render",

@@ -4,7 +4,13 @@ It defines what a query *means*, independently of Elasticsearch (filter values a
 same :mod:`services.search.query.names` as in the compiler), and the property tests check
 that :func:`services.search.query.compiler.to_es_query` gives the same hit set. Documents are
 mappings with ``title`` and ``body`` (strings) and ``source``, ``outlet``, ``language``, ``entity_names``,
-``region_codes``, ``region_names`` (a string or a list of strings; missing means no value).
+``region_codes``, ``region_names`` (a string or a list of strings; missing means no value), and
+as the index stores tone: ``tone`` (a mapping with ``label``, ``headline`` and ``body``, each a
+label or None), ``tone_mismatch`` (a boolean) and ``entity_tone_keys`` (``"<canonical>|<label>"``
+strings). A document without them (enriched before tone existed) has no tone.
+
+An article-tone term next to ``entity:`` terms in an AND group is the tone toward those entities
+(the rule is :func:`services.search.query.nodes.tone_scope`).
 
 Span semantics follow Lucene's ``SpanNearQuery`` for clauses of fixed width (words and wildcards
 are one position wide, a phrase of k tokens is k wide):
@@ -33,6 +39,9 @@ from services.search.query.nodes import (
     Prefix,
     SpanOperand,
     Term,
+    Tone,
+    scopable_tone,
+    tone_scope,
 )
 from services.search.query.tokenizer import lowercase, tokenize
 
@@ -46,7 +55,8 @@ class AnalyzedDocument:
     keywords: Mapping[str, frozenset[str]]
 
 
-_KEYWORD_FIELDS = ("source", "outlet", "language", "entity_names", "region_codes", "region_names")
+_KEYWORD_FIELDS = ("source", "outlet", "language", "entity_names", "region_codes", "region_names", "entity_tone_keys")
+_TONE_PARTS = ("label", "headline", "body")
 
 
 def _keyword_values(raw: Any) -> frozenset[str]:
@@ -60,10 +70,15 @@ def analyze_document(
     document: Mapping[str, Any], *, text_fields: Sequence[str] = ("title", "body")
 ) -> AnalyzedDocument:
     """Tokenize ``document`` (which needs an ``id``) for :func:`matches`."""
+    tone = document.get("tone") or {}
+    keywords = {field: _keyword_values(document.get(field)) for field in _KEYWORD_FIELDS}
+    # Under the index's field names: tone.label, tone.headline, tone.body; tone_mismatch as "true".
+    keywords.update({f"tone.{part}": _keyword_values(tone.get(part)) for part in _TONE_PARTS})
+    keywords["tone_mismatch"] = frozenset({"true"}) if document.get("tone_mismatch") is True else frozenset()
     return AnalyzedDocument(
         doc_id=str(document["id"]),
         fields={field: tuple(tokenize(document.get(field) or "")) for field in text_fields},
-        keywords={field: _keyword_values(document.get(field)) for field in _KEYWORD_FIELDS},
+        keywords=keywords,
     )
 
 
@@ -115,6 +130,35 @@ def _filter(node: Filter, document: AnalyzedDocument) -> bool:
     return value in keywords["region_codes"] or value in keywords["region_names"]
 
 
+def _tone(node: Tone, document: AnalyzedDocument) -> bool:
+    """The article's own tone (never scoped)."""
+    if node.aspect == "mismatch":
+        return "true" in document.keywords["tone_mismatch"]
+    part = {"article": "label", "headline": "headline", "body": "body"}[node.aspect]
+    return node.label in document.keywords[f"tone.{part}"]
+
+
+def _tone_toward(scope: tuple[Filter, ...], label: str, document: AnalyzedDocument) -> bool:
+    """Whether the tone toward one of the entities of ``scope`` (any name it resolves to) is ``label``."""
+    keys = document.keywords["entity_tone_keys"]
+    return any(lowercase(f"{name}|{label}") in keys for f in scope for name in entity_names(f.value))
+
+
+def _and(node: And, document: AnalyzedDocument, fields: tuple[str, ...]) -> bool:
+    scope = tone_scope(node)
+    for child in node.children:
+        tone = scopable_tone(child) if scope else None
+        if tone is None:
+            matched = _matches(child, document, fields)
+        else:  # tone:x toward every entity sibling; NOT tone:x toward none of them
+            assert tone.label is not None
+            toward = [_tone_toward(entities, tone.label, document) for entities in scope]
+            matched = not any(toward) if isinstance(child, Not) else all(toward)
+        if not matched:
+            return False
+    return True
+
+
 def _matches(node: Node, document: AnalyzedDocument, fields: tuple[str, ...]) -> bool:
     if isinstance(node, Term | Phrase | Prefix):
         return any(_spans(node, document.fields[field]) for field in fields)
@@ -124,10 +168,12 @@ def _matches(node: Node, document: AnalyzedDocument, fields: tuple[str, ...]) ->
         return _matches(node.child, document, ("title",))
     if isinstance(node, Filter):
         return _filter(node, document)
+    if isinstance(node, Tone):
+        return _tone(node, document)
     if isinstance(node, Not):
         return not _matches(node.child, document, fields)
     if isinstance(node, And):
-        return all(_matches(child, document, fields) for child in node.children)
+        return _and(node, document, fields)
     if isinstance(node, Or):
         return any(_matches(child, document, fields) for child in node.children)
     raise TypeError(f"not a query node: {node!r}")

@@ -14,7 +14,12 @@ Semantics, mirrored by :mod:`services.search.query.brute`:
   do not contribute to the score. ``region:`` and ``entity:`` values are first resolved by
   :mod:`services.search.query.names` (a region name to its codes, an entity alias to its canonical
   name), the one resolution the brute-force evaluator uses too;
-- ``NOT x`` alone means "everything except x".
+- ``NOT x`` alone means "everything except x";
+- ``tone:x`` is the article's tone (``tone.label``), ``tone.judul:x``/``tone.isi:x`` the headline's
+  and the body's, ``tone:beda`` the ``tone_mismatch`` flag. In an AND group with ``entity:``
+  siblings (:func:`services.search.query.nodes.tone_scope`), ``tone:x`` and ``NOT tone:x`` are the
+  tone toward those entities instead: ``entity_tone_keys`` terms ``"<name>|<label>"`` for every
+  name the entity value resolves to.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ from services.search.query.nodes import (
     Prefix,
     SpanOperand,
     Term,
+    Tone,
+    scopable_tone,
+    tone_scope,
 )
 
 EsQuery = dict[str, Any]
@@ -47,7 +55,9 @@ class KeywordFields:
 
     ``region:`` matches a code in ``region_codes`` or a name in ``region_names`` (the article's
     regions), and also in ``region_mentioned_*`` (passing mentions) when those are set; ``source:`` a
-    domain in ``source`` (with or without ``www.``) or an outlet name in ``outlet``.
+    domain in ``source`` (with or without ``www.``) or an outlet name in ``outlet``. The ``tone_*``
+    fields hold tone labels, ``tone_mismatch`` is a boolean and ``entity_tone_keys`` holds one
+    ``"<canonical>|<label>"`` per entity tone.
     """
 
     source: str = "source"
@@ -58,6 +68,11 @@ class KeywordFields:
     region_names: str = "region_names"
     region_mentioned_codes: str | None = None
     region_mentioned_names: str | None = None
+    tone_label: str = "tone.label"
+    tone_headline: str = "tone.headline"
+    tone_body: str = "tone.body"
+    tone_mismatch: str = "tone_mismatch"
+    entity_tone_keys: str = "entity_tone_keys"
 
 
 DEFAULT_KEYWORD_FIELDS = KeywordFields()
@@ -77,6 +92,12 @@ def _any_of(queries: list[EsQuery]) -> EsQuery:
 
 def _keyword_term(field: str, value: str) -> EsQuery:
     return {"term": {field: {"value": value, "case_insensitive": True}}}
+
+
+def entity_tone_keys(scope: Sequence[Filter], label: str) -> list[str]:
+    """The ``entity_tone_keys`` values meaning "the tone toward one of the entities of ``scope``
+    is ``label``" (every name each ``entity:`` value resolves to, compared case-insensitively)."""
+    return list(dict.fromkeys(f"{name}|{label}" for f in scope for name in entity_names(f.value)))
 
 
 def _source_query(value: str, fields: KeywordFields) -> EsQuery:
@@ -104,6 +125,8 @@ class _Compiler:
             return self.node(node.child, (self.title_field,))
         if isinstance(node, Filter):
             return {"bool": {"filter": [self._filter(node)]}}
+        if isinstance(node, Tone):
+            return {"bool": {"filter": [self._tone(node)]}}
         if isinstance(node, Not):
             return {"bool": {"must": [MATCH_ALL], "must_not": [self.node(node.child, fields)]}}
         if isinstance(node, Or):
@@ -118,8 +141,14 @@ class _Compiler:
     def _and(self, node: And, fields: tuple[str, ...]) -> EsQuery:
         must: list[EsQuery] = []
         must_not: list[EsQuery] = []
+        scope = tone_scope(node)
         for child in node.children:
-            if isinstance(child, Not):
+            tone = scopable_tone(child) if scope else None
+            if tone is not None:
+                # The tone toward the entity siblings: toward each of them (one of each OR group).
+                toward = [self._toward(entities, tone) for entities in scope]
+                (must_not if isinstance(child, Not) else must).extend({"bool": {"filter": [q]}} for q in toward)
+            elif isinstance(child, Not):
                 must_not.append(self.node(child.child, fields))
             else:
                 must.append(self.node(child, fields))
@@ -170,6 +199,19 @@ class _Compiler:
                 "in_order": node.ordered,
             }
         }
+
+    def _tone(self, node: Tone) -> EsQuery:
+        fields = self.keyword_fields
+        if node.aspect == "mismatch":
+            return {"term": {fields.tone_mismatch: {"value": True}}}
+        field = {"article": fields.tone_label, "headline": fields.tone_headline, "body": fields.tone_body}[node.aspect]
+        assert node.label is not None
+        return _keyword_term(field, node.label)
+
+    def _toward(self, scope: Sequence[Filter], tone: Tone) -> EsQuery:
+        assert tone.label is not None
+        keys = entity_tone_keys(scope, tone.label)
+        return _any_of([_keyword_term(self.keyword_fields.entity_tone_keys, key) for key in keys])
 
     def _filter(self, node: Filter) -> EsQuery:
         fields = self.keyword_fields

@@ -13,6 +13,10 @@ names, and :func:`notices` says that no region has that name, with close names i
 canonical name it stands for (``Pemprov Jateng`` → ``Pemerintah Provinsi Jawa Tengah``): the
 index stores canonical names only.
 
+A ``tone:`` term next to ``entity:`` terms is the tone toward those entities
+(:func:`services.search.query.nodes.tone_scope`), and :func:`notices` says toward which, by their
+canonical names (``tone_entity_scope``).
+
 The gazetteer is read once per process, on first use (about a quarter of a second). Lookups are
 pure and cached; nothing here raises for any input text.
 """
@@ -28,10 +32,10 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Literal
 
-from services.search.query.nodes import And, Filter, InTitle, Node, Not, Or
+from services.search.query.nodes import And, Filter, InTitle, Node, Not, Or, Tone, scopable_tone, tone_scope
 from shared.gazetteer import ALIASES_JSON, normalize_alias, read_provinces
 
-NoticeCode = Literal["region_ambiguous", "region_unknown", "entity_alias"]
+NoticeCode = Literal["region_ambiguous", "region_unknown", "entity_alias", "tone_entity_scope"]
 
 # Words naming a region's kind, as written before its name, and the kind they select.
 _KIND_PREFIXES: dict[str, str] = {
@@ -65,20 +69,29 @@ class RegionResolution:
 class Notice:
     """Something the client should know about how a filter was read. ``message`` is English;
     ``code`` is stable, for translation; ``matches`` and ``suggestions`` are display names.
-    ``position`` is the filter's offset in the query, None for a filter parameter."""
+    ``position`` is the filter's offset in the query, None for a filter parameter.
+
+    A ``tone_entity_scope`` notice also has ``term`` (the tone term as written), ``label`` and
+    ``toward``: one tuple of canonical names per entity sibling, the tone holding toward each tuple
+    (toward one of its names); ``matches`` lists all those names."""
 
     code: NoticeCode
-    field: Literal["region", "entity"]
+    field: Literal["region", "entity", "tone"]
     value: str
     message: str
     matches: tuple[str, ...] = ()
     suggestions: tuple[str, ...] = ()
     position: int | None = None
+    term: str = ""
+    label: str = ""
+    toward: tuple[tuple[str, ...], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The search API's notice shape: ``code``, ``message``, ``position``, ``params``."""
-        params = {"field": self.field, "value": self.value, "matches": list(self.matches),
-                  "suggestions": list(self.suggestions)}  # fmt: skip
+        params: dict[str, Any] = {"field": self.field, "value": self.value, "matches": list(self.matches),
+                                  "suggestions": list(self.suggestions)}  # fmt: skip
+        if self.code == "tone_entity_scope":
+            params.update(term=self.term, label=self.label, toward=[list(names) for names in self.toward])
         return {"code": self.code, "message": self.message, "position": self.position, "params": params}
 
 
@@ -237,6 +250,33 @@ def filter_notice(field_name: str, value: str) -> Notice | None:
     return None
 
 
+def tone_notice(tone: Tone, scope: tuple[tuple[Filter, ...], ...]) -> Notice:
+    """The notice for an article-tone term scoped by ``scope`` (:func:`tone_scope`): the tone
+    toward which entities, by canonical name ("tone:negatif is the tone toward Pemerintah Kabupaten
+    Blora")."""
+    toward = tuple(tuple(dict.fromkeys(entity_names(f.value)[-1] for f in entities)) for entities in scope)
+    term = tone.text or f"tone:{tone.label}"
+    message = f"{term} is the tone toward " + " and toward ".join(" or ".join(names) for names in toward)
+    value = term.split(":", 1)[1].strip('"').strip()
+    matches = tuple(dict.fromkeys(name for names in toward for name in names))
+    return Notice("tone_entity_scope", "tone", value, message, matches=matches, position=tone.position,
+                  term=term, label=tone.label or "", toward=toward)  # fmt: skip
+
+
+def _tone_notices(node: Node) -> Iterator[Notice]:
+    if isinstance(node, And):
+        scope = tone_scope(node)
+        for child in node.children:
+            tone = scopable_tone(child) if scope else None
+            if tone is not None:
+                yield tone_notice(tone, scope)
+    if isinstance(node, And | Or):
+        for child in node.children:
+            yield from _tone_notices(child)
+    elif isinstance(node, InTitle | Not):
+        yield from _tone_notices(node.child)
+
+
 def _filters(node: Node) -> Iterator[Filter]:
     if isinstance(node, Filter):
         yield node
@@ -249,7 +289,8 @@ def _filters(node: Node) -> Iterator[Filter]:
 
 def notices(tree: Node | None, extra: Iterable[tuple[str, str]] = ()) -> list[Notice]:
     """Notices for the ``region:`` and ``entity:`` filters of ``tree`` and for the ``(field, value)``
-    pairs of ``extra`` (the filter parameters), each once, in query order."""
+    pairs of ``extra`` (the filter parameters), each once, and for each ``tone:`` term of ``tree``
+    that is the tone toward entities, in query order (the filter parameters last)."""
     found: list[tuple[str, str, int | None]] = [(f.field, f.value, f.position) for f in _filters(tree)] if tree else []
     found += [(field_name, value, None) for field_name, value in extra]
     out: list[Notice] = []
@@ -261,4 +302,9 @@ def notices(tree: Node | None, extra: Iterable[tuple[str, str]] = ()) -> list[No
             notice = filter_notice(field_name, value)
             if notice:
                 out.append(replace(notice, position=position))
+    if tree is not None:
+        tones = list(_tone_notices(tree))
+        if tones:  # in query order; the filter parameters' notices (no position) stay last
+            in_query = sorted([n for n in out if n.position is not None] + tones, key=lambda n: n.position or 0)
+            out = in_query + [n for n in out if n.position is None]
     return out

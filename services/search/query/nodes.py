@@ -16,6 +16,10 @@ from typing import Literal, TypeAlias
 
 FilterField: TypeAlias = Literal["source", "lang", "entity", "region"]
 FILTER_FIELDS: tuple[FilterField, ...] = ("source", "lang", "entity", "region")
+# What a ``tone`` term is about: the article overall, its headline, its body, or whether the
+# headline's tone differs from the body's.
+ToneAspect: TypeAlias = Literal["article", "headline", "body", "mismatch"]
+ToneLabel: TypeAlias = Literal["positive", "negative", "neutral"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,22 @@ class Filter:
 
 
 @dataclass(frozen=True, slots=True)
+class Tone:
+    """``tone:…``, ``tone.judul:…``/``tone.headline:…``, ``tone.isi:…``/``tone.body:…`` and
+    ``tone:beda``/``tone:mismatch``.
+
+    ``label`` is None for ``mismatch`` only. ``text`` is the term as written (``tone:negatif``), for
+    notices; like ``position`` it is ignored by ``==``. An ``article`` tone term next to ``entity:``
+    terms in an AND group means the tone toward those entities: see :func:`tone_scope`.
+    """
+
+    aspect: ToneAspect
+    label: ToneLabel | None = None
+    position: int = _field(default=0, compare=False)
+    text: str = _field(default="", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class And:
     """All children match. Always at least two children."""
 
@@ -101,4 +121,40 @@ class Not:
     position: int = _field(default=0, compare=False)
 
 
-Node: TypeAlias = Term | Phrase | Prefix | Near | InTitle | Filter | And | Or | Not
+Node: TypeAlias = Term | Phrase | Prefix | Near | InTitle | Filter | Tone | And | Or | Not
+
+
+def scopable_tone(node: Node) -> Tone | None:
+    """The article-tone term of ``node`` when ``node`` is ``tone:x`` or ``NOT tone:x`` (the only
+    tone terms an entity can scope), else None."""
+    inner = node.child if isinstance(node, Not) else node
+    return inner if isinstance(inner, Tone) and inner.aspect == "article" else None
+
+
+def _entity_filters(node: Node) -> tuple[Filter, ...] | None:
+    """The ``entity:`` filters of ``node`` if it is one, or an OR made only of them, else None."""
+    if isinstance(node, Filter):
+        return (node,) if node.field == "entity" else None
+    if isinstance(node, Or):
+        found: list[Filter] = []
+        for child in node.children:
+            filters = _entity_filters(child)
+            if filters is None:
+                return None
+            found.extend(filters)
+        return tuple(found)
+    return None
+
+
+def tone_scope(group: And) -> tuple[tuple[Filter, ...], ...]:
+    """The entities that scope the article-tone terms of the AND ``group``: one tuple per sibling
+    that is an ``entity:`` filter or an OR made only of ``entity:`` filters (its filters, any of
+    which the tone may be toward). Empty: the group's ``tone:`` terms are the article's tone.
+
+    The one rule shared by the compiler, the brute-force evaluator and the notices: an article-tone
+    term ``tone:x`` in ``group`` matches when, for every scope tuple, the tone toward one of its
+    entities is ``x``; ``NOT tone:x`` when, for every scope tuple, the tone toward none of its
+    entities is ``x``. ``tone.judul``, ``tone.isi`` and ``tone:beda`` are never scoped.
+    """
+    scopes = [_entity_filters(child) for child in group.children]
+    return tuple(scope for scope in scopes if scope)

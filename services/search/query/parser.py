@@ -10,11 +10,15 @@ by side mean AND; ``NEAR`` binds tightest)::
     primary  := "(" or ")"
               | "title:" ( operand | "(" or ")" )        # written right against its value
               | ( "source:" | "lang:" | "entity:" | "region:" ) ( bare-value | '"' text '"' )
+              | tone-field ( tone-value | '"' tone-value '"' )
               | operand [ ( "NEAR/" n | "ONEAR/" n ) operand ]
     operand  := word | '"' phrase '"' | word "*"
+    tone-field := "tone:" | "tone.judul:" | "tone.headline:" | "tone.isi:" | "tone.body:"
+    tone-value := "negatif" | "positif" | "netral" | "negative" | "positive" | "neutral"
+                | "beda" | "mismatch"                   # tone: only
 
 Operators are uppercase; ``and``, ``or``, ``not`` and ``near`` in lowercase are ordinary words.
-Field names are case-insensitive. Words and phrases are cut into tokens exactly like the index's
+Field names and tone values are case-insensitive. Words and phrases are cut into tokens exactly like the index's
 ``standard`` analyzer, so a bare word that the analyzer splits (``e-ktp``) becomes a phrase.
 """
 
@@ -40,10 +44,30 @@ from services.search.query.nodes import (
     Prefix,
     SpanOperand,
     Term,
+    Tone,
+    ToneAspect,
+    ToneLabel,
 )
 from services.search.query.tokenizer import analyze
 
-KNOWN_FIELDS: Final = ("title", *FILTER_FIELDS)
+# The tone fields, Indonesian and English, and the part of the article each is about.
+TONE_FIELDS: Final[dict[str, ToneAspect]] = {
+    "tone": "article",
+    "tone.judul": "headline",
+    "tone.headline": "headline",
+    "tone.isi": "body",
+    "tone.body": "body",
+}
+TONE_LABELS: Final[dict[str, ToneLabel]] = {
+    "negatif": "negative",
+    "positif": "positive",
+    "netral": "neutral",
+    "negative": "negative",
+    "positive": "positive",
+    "neutral": "neutral",
+}
+TONE_MISMATCH: Final = ("beda", "mismatch")  # tone: only: the headline's tone differs from the body's
+KNOWN_FIELDS: Final = ("title", *FILTER_FIELDS, *TONE_FIELDS)
 
 
 # The stable ``code`` of every QuerySyntaxError, with the ``params`` it carries: the API sends both
@@ -59,6 +83,7 @@ ERROR_CODES: Final[dict[str, tuple[str, ...]]] = {
     "wildcard_not_single_word": (),
     "unknown_field": ("field", "known"),
     "missing_field_value": ("field",),
+    "unknown_tone_value": ("field", "value", "accepted"),
     "title_needs_operand": (),
     "near_missing_distance": ("operator",),
     "near_distance_too_large": ("max",),
@@ -137,7 +162,7 @@ class _Lexeme:
     ordered: bool = False
 
 
-_FIELD_RE: Final = re.compile(r"([A-Za-z]+):")
+_FIELD_RE: Final = re.compile(r"((?i:tone)\.[A-Za-z]+|[A-Za-z]+):")
 _NEAR_RE: Final = re.compile(r"(O?NEAR)/(\d{1,6})")
 _NEAR_LIKE_RE: Final = re.compile(r"O?NEAR(/.*)?")
 _OPERATORS: Final = {"AND": _Kind.AND, "OR": _Kind.OR, "NOT": _Kind.NOT}
@@ -167,6 +192,29 @@ def _wildcard(word: str, pos: int, limits: QueryLimits) -> Prefix:
     if len(tokens[0].text) < limits.min_wildcard_prefix:
         raise QuerySyntaxError(too_short, pos, "wildcard_too_short", min=limits.min_wildcard_prefix)
     return Prefix(tokens[0].text, pos)
+
+
+def _tone(name: str, value: str, pos: int, value_pos: int, written: str) -> Tone:
+    """The tone term ``name:value`` (``name`` lowercased), or an error at ``value_pos`` listing the
+    values ``name`` accepts."""
+    aspect = TONE_FIELDS[name]
+    key = value.lower()
+    if key in TONE_LABELS:
+        return Tone(aspect, TONE_LABELS[key], pos, written)
+    if aspect == "article" and key in TONE_MISMATCH:
+        return Tone("mismatch", None, pos, written)
+    indonesian, english = list(TONE_LABELS)[:3], list(TONE_LABELS)[3:]
+    if aspect == "article":
+        indonesian, english = [*indonesian, TONE_MISMATCH[0]], [*english, TONE_MISMATCH[1]]
+    accepted = ", ".join(indonesian + english)
+    raise QuerySyntaxError(
+        f"{name}: does not accept {value!r}; accepted values: {accepted}",
+        value_pos,
+        "unknown_tone_value",
+        field=name,
+        value=value,
+        accepted=accepted,
+    )
 
 
 def _chunk_end(text: str, start: int) -> int:
@@ -255,6 +303,11 @@ def _lex(text: str, limits: QueryLimits) -> Iterator[_Lexeme]:
                     value = text[value_start:end]
                 if not value:
                     raise QuerySyntaxError(f"{name}: needs a value", index, "missing_field_value", field=name)
+                if name in TONE_FIELDS:
+                    tone = _tone(name, value, index, value_start, text[index:end])
+                    yield _Lexeme(_Kind.FILTER, index, end, text[index:end], tone)
+                    index = end
+                    continue
                 field_name: FilterField = name  # type: ignore[assignment]
                 yield _Lexeme(_Kind.FILTER, index, end, text[index:end], Filter(field_name, value, index))
             elif "*" in word:
@@ -588,6 +641,19 @@ def _render_filter_value(value: str) -> str:
     return value
 
 
+_TONE_RENDERED_FIELDS: Final[dict[ToneAspect, str]] = {
+    "article": "tone",
+    "headline": "tone.headline",
+    "body": "tone.body",
+}
+
+
+def _render_tone(node: Tone) -> str:
+    if node.aspect == "mismatch":
+        return "tone:mismatch"
+    return f"{_TONE_RENDERED_FIELDS[node.aspect]}:{node.label}"
+
+
 def render(node: Node) -> str:
     """A canonical query string for ``node``: ``parse(render(node)) == node`` for parsed trees.
 
@@ -600,6 +666,8 @@ def render(node: Node) -> str:
         return f"{_render_operand(node.left)} {operator}/{node.distance} {_render_operand(node.right)}"
     if isinstance(node, Filter):
         return f"{node.field}:{_render_filter_value(node.value)}"
+    if isinstance(node, Tone):
+        return _render_tone(node)
     if isinstance(node, InTitle):
         if isinstance(node.child, Term | Phrase | Prefix):
             return f"title:{_render_operand(node.child)}"

@@ -27,7 +27,8 @@ def query_index_mapping() -> dict[str, Any]:
     """``indices.create`` body (settings and mappings) with the fields the compiler queries.
 
     Text fields use the built-in ``standard`` analyzer; filter fields are plain ``keyword``s
-    (filters compare case-insensitively at query time, so no normalizer is needed).
+    (filters compare case-insensitively at query time, so no normalizer is needed), except
+    ``entity_tone_keys``, which has the built-in ``lowercase`` normalizer as in the real index.
     """
     keyword = {"type": "keyword"}
     return {
@@ -43,6 +44,12 @@ def query_index_mapping() -> dict[str, Any]:
                 "entity_names": keyword,
                 "region_codes": keyword,
                 "region_names": keyword,
+                "tone": {
+                    "type": "object",
+                    "properties": {"label": keyword, "score": {"type": "float"}, "headline": keyword, "body": keyword},
+                },
+                "tone_mismatch": {"type": "boolean"},
+                "entity_tone_keys": {"type": "keyword", "normalizer": "lowercase"},
             },
         },
     }
@@ -95,6 +102,13 @@ ENTITIES: Final = (
     "Polres Pati",
     "Dinas Pendidikan",
 )
+# entity: values a query may use besides ENTITIES: aliases of a canonical name (the corpus's
+# entity_tone_keys use either form) and a name no article has.
+ENTITY_QUERY_NAMES: Final = ("Pemkab Blora", "Kepolisian Resor Pati", "Arief Rohman")
+# The canonical names entity_tone_keys may use for an ENTITIES name (the index keys by canonical
+# name; the generated corpus mixes forms and letter cases to exercise resolution).
+_TONE_KEY_NAMES: Final = {"Polres Pati": ("Polres Pati", "Kepolisian Resor Pati", "POLRES PATI")}
+TONE_LABELS: Final = ("positive", "negative", "neutral")
 REGIONS: Final = (("3316", "Blora"), ("3318", "Pati"), ("3319", "Kudus"), ("33", "Jawa Tengah"))
 _SEPARATORS: Final = (" ", " ", " ", ", ", ". ", " - ", "! ")
 
@@ -106,6 +120,21 @@ def _text(rng: random.Random, low: int, high: int) -> str:
         parts.append(piece)
         parts.append(rng.choice(_SEPARATORS))
     return "".join(parts[:-1]) if parts else ""
+
+
+def _add_tone(rng: random.Random, document: dict[str, Any]) -> None:
+    """Tone fields as the index stores them: ``tone`` (no headline tone without a title),
+    ``tone_mismatch`` and one ``entity_tone_keys`` value for most of the article's entities."""
+    headline = rng.choice(TONE_LABELS) if document["title"] and rng.random() < 0.9 else None
+    body = rng.choice(TONE_LABELS)
+    label = body if rng.random() < 0.7 else rng.choice(TONE_LABELS)
+    document["tone"] = {"label": label, "score": round(rng.uniform(-1, 1), 3), "headline": headline, "body": body}
+    document["tone_mismatch"] = headline is not None and headline != body
+    document["entity_tone_keys"] = [
+        f"{rng.choice(_TONE_KEY_NAMES.get(name, (name, name.lower())))}|{rng.choice(TONE_LABELS)}"
+        for name in document["entity_names"]
+        if rng.random() < 0.85
+    ]
 
 
 def generate_corpus(seed: int, size: int) -> list[dict[str, Any]]:
@@ -127,6 +156,8 @@ def generate_corpus(seed: int, size: int) -> list[dict[str, Any]]:
         outlet = rng.choice(OUTLETS)
         if outlet is not None:
             document["outlet"] = outlet
+        if rng.random() < 0.85:  # the others were enriched before tone existed
+            _add_tone(rng, document)
         documents.append(document)
     return documents
 
@@ -199,13 +230,40 @@ def filters() -> st.SearchStrategy[str]:
 
     names = (*SOURCES, *(o for o in OUTLETS if o), "unknown.example", "www.klikjateng.com", "www.")
     source = st.sampled_from(names).flatmap(_case_variant)
-    entity = st.sampled_from(ENTITIES).flatmap(_case_variant)
+    entity = st.sampled_from((*ENTITIES, *ENTITY_QUERY_NAMES)).flatmap(_case_variant)
     region = st.sampled_from([value for pair in REGIONS for value in pair]).flatmap(_case_variant)
     return st.one_of(
         source.map(lambda value: f"source:{quoted(value)}"),
         st.sampled_from(LANGUAGES).map(lambda value: f"lang:{value}"),
         entity.map(lambda value: f'entity:"{value}"'),
         region.map(lambda value: f"region:{quoted(value)}"),
+    )
+
+
+_TONE_VALUES: Final = ("negatif", "positif", "netral", "negative", "positive", "neutral")
+
+
+def tones() -> st.SearchStrategy[str]:
+    """A tone term: ``tone:``, ``tone.judul:``/``tone.headline:``, ``tone.isi:``/``tone.body:``
+    with a label, or ``tone:beda``/``tone:mismatch``, in varying letter case."""
+    field = st.sampled_from(["tone", "tone", "tone", "tone.judul", "tone.headline", "tone.isi", "tone.body"])
+    labelled = st.tuples(field.flatmap(_case_variant), st.sampled_from(_TONE_VALUES).flatmap(_case_variant))
+    mismatch = st.sampled_from(["beda", "mismatch"]).flatmap(_case_variant).map(lambda value: f"tone:{value}")
+    return st.one_of(labelled.map(lambda pair: f"{pair[0]}:{pair[1]}"), mismatch)
+
+
+def entity_tones() -> st.SearchStrategy[str]:
+    """A tone term next to ``entity:`` terms (the tone toward them): one or two entity siblings,
+    one of them possibly an OR of entities, the tone term possibly negated."""
+    entity = st.sampled_from((*ENTITIES, *ENTITY_QUERY_NAMES)).flatmap(_case_variant).map(lambda v: f'entity:"{v}"')
+    sibling = st.one_of(entity, entity, st.tuples(entity, entity).map(lambda pair: f"({pair[0]} OR {pair[1]})"))
+    article = st.sampled_from(_TONE_VALUES).flatmap(_case_variant).map(lambda value: f"tone:{value}")
+    tone = st.tuples(st.sampled_from(["", "", "NOT ", "-"]), st.one_of(article, tones())).map("".join)
+    return st.builds(
+        lambda siblings, term, at: " ".join([*siblings[:at], term, *siblings[at:]]),
+        st.lists(sibling, min_size=1, max_size=2),
+        tone,
+        st.integers(min_value=0, max_value=2),
     )
 
 
@@ -218,6 +276,8 @@ def query_texts(max_leaves: int = 8) -> st.SearchStrategy[str]:
         wildcards(),
         nears(),
         filters(),
+        tones(),
+        entity_tones(),
         span_operands().map(lambda operand: f"title:{operand}"),
         nears().map(lambda near: f"title:({near})"),
     )
@@ -301,6 +361,8 @@ def evaluate_es_query(query: Mapping[str, Any], document: AnalyzedDocument) -> b
         if field in document.fields:
             return spec["value"] in document.fields[field]
         values = document.keywords.get(field, frozenset())
+        if isinstance(spec["value"], bool):  # a boolean field, kept as "true"/"false"
+            return ("true" if spec["value"] else "false") in values
         return lowercase(spec["value"]) in values if spec.get("case_insensitive") else (spec["value"] in values)
     if kind == "prefix":
         field, spec = _field_value(body)

@@ -88,6 +88,12 @@ def test_random_queries_match_brute_force(query_es: Elasticsearch, corpus_index:
         "lang:ID region:blora",
         'region:3316 OR region:"jawa tengah"',
         'entity:"bupati blora" lang:jv',
+        "tone:negatif OR tone.judul:POSITIVE",
+        "tone:beda -tone.isi:netral",
+        'entity:"Pemkab Blora" tone:negatif',
+        'entity:"Polres Pati" entity:"Pemerintah Kabupaten Blora" NOT tone:positif',
+        '(entity:"Polres Pati" OR entity:"Kepolisian Resor Pati") tone:netral',
+        'entity:"Bupati Blora" tone.headline:negative',
     ],
 )
 def test_examples_match_brute_force(query_es: Elasticsearch, corpus_index: str, text: str) -> None:
@@ -96,5 +102,7 @@ def test_examples_match_brute_force(query_es: Elasticsearch, corpus_index: str, 
 
 def test_examples_are_not_trivial() -> None:
     """Guards the corpus: the fixed examples must neither all miss nor all hit."""
-    sizes = [len(brute_hits(text)) for text in ["blora NEAR/0 blora", "pelayan*", "region:3316"]]
+    examples = ["blora NEAR/0 blora", "pelayan*", "region:3316", "tone:beda", 'entity:"Pemkab Blora" tone:negatif',
+                'entity:"Pemkab Blora" -tone:negatif', 'entity:"Polres Pati" tone:positif']  # fmt: skip
+    sizes = [len(brute_hits(text)) for text in examples]
     assert all(0 < size < CORPUS_SIZE for size in sizes)

@@ -6,15 +6,19 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import orjson
 import pytest
 
 from services.enrich import enrichment
 from services.enrich.enrichment import (
     MAX_ENTITIES_BYTES,
+    MAX_ENTITY_TONES_BYTES,
     MAX_KEYWORD_CHARS,
     MAX_REGIONS,
     MAX_SUMMARY_BYTES,
+    MAX_SUMMARY_SENTENCE_CHARS,
     bounded_entities,
+    bounded_entity_tones,
     enrich,
 )
 from services.enrich.nlp import entities as nlp_entities
@@ -62,7 +66,8 @@ def test_a_max_size_text_of_capitalised_words_enriches_to_a_record_under_the_lim
 
 def _adversarial_annotate(text: str, title: str | None = None) -> dict[str, Any]:
     """An NLP at its worst: every word an entity, the whole text as summary three times over,
-    keywords the size of the text, every region."""
+    keywords the size of the text, every region, a negative tone toward every entity with the
+    whole text as evidence."""
     entities = []
     pos = 0
     for word in text.split(" "):
@@ -70,8 +75,12 @@ def _adversarial_annotate(text: str, title: str | None = None) -> dict[str, Any]
                          "role": "Bupati Blora"})  # fmt: skip
         pos += len(word) + 1
     regions = [{"code": f"{i:04d}", "name": f"Kabupaten {i}", "level": "kabupaten_kota"} for i in range(600)]
+    tone = {"label": "negative", "score": -0.9, "headline": "negative" if title else None, "body": "negative"}
+    entity_tones = [{"type": "PER", "canonical": e["canonical"], "label": "negative", "score": -0.9, "mentions": 1,
+                     "evidence": text, "evidence_start": 0, "evidence_end": len(text)} for e in entities]  # fmt: skip
     return {"language": "id", "language_confidence": 0.9, "entities": entities, "regions": regions,
-            "summary": [text, text, text], "keywords": [text[:5000], "banjir", "x" * (MAX_KEYWORD_CHARS + 1)]}  # fmt: skip
+            "summary": [text, text, text], "keywords": [text[:5000], "banjir", "x" * (MAX_KEYWORD_CHARS + 1)],
+            "tone": tone, "entity_tones": entity_tones}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -95,6 +104,15 @@ def test_whatever_the_nlp_returns_the_record_fits(text: str) -> None:
     # Entity offsets still point into the body that is published.
     for e in enriched.entities:
         assert e.end <= len(enriched.body)
+    assert enriched.schema_version == 2 and enriched.tone is not None and enriched.tone.label == "negative"
+    # Tones toward the entities that are kept (a one-word text of 100,000 characters is no name).
+    assert bool(enriched.entity_tones) == bool(enriched.entities), "the bounds do not drop every tone"
+    assert len(orjson.dumps([t.model_dump(exclude_none=True) for t in enriched.entity_tones])) <= MAX_ENTITY_TONES_BYTES
+    named = {(e.type, e.canonical) for e in enriched.entities}
+    assert all((t.type, t.canonical) in named for t in enriched.entity_tones)
+    for t in enriched.entity_tones:
+        assert t.evidence is not None and len(t.evidence) <= MAX_SUMMARY_SENTENCE_CHARS + 1
+        assert t.evidence_end is not None and t.evidence_end <= len(enriched.body)
 
 
 def test_a_normal_article_is_not_touched_by_the_bounds() -> None:
@@ -109,6 +127,34 @@ def test_a_normal_article_is_not_touched_by_the_bounds() -> None:
     assert [e.model_dump(exclude_none=True) for e in enriched.entities] == nlp["entities"]
     assert enriched.summary == nlp["summary"] and enriched.keywords == nlp["keywords"]
     assert enriched.body == enrichment.normalize_body(text)
+    assert enriched.tone is not None and enriched.tone.model_dump() == nlp["tone"]
+    assert [t.model_dump() for t in enriched.entity_tones] == _one_per_entity(nlp["entity_tones"])
+
+
+def _one_per_entity(tones: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[tuple[str, str]] = set()
+    return [t for t in tones if (t["type"], t["canonical"]) not in seen and not seen.add((t["type"], t["canonical"]))]
+
+
+def test_capped_entity_tones_keep_the_most_mentioned_and_cut_long_evidence() -> None:
+    entities = [{"start": i, "end": i + 1, "type": "ORG", "text": f"E{i}", "canonical": f"E{i}"} for i in range(400)]
+    long_sentence = "Jalan rusak parah " * 200
+    tones = [{"type": "ORG", "canonical": f"E{i}", "label": "negative", "score": -0.5, "mentions": 1 + i % 7,
+              "evidence": long_sentence, "evidence_start": 0, "evidence_end": len(long_sentence)}
+             for i in range(400)]  # fmt: skip
+    tones.append({"type": "ORG", "canonical": "not an entity", "label": "neutral", "score": 0.0, "mentions": 9})
+    kept = bounded_entity_tones(tones, entities)
+    assert len(orjson.dumps(kept)) <= MAX_ENTITY_TONES_BYTES
+    assert 0 < len(kept) < 400
+    # The most-mentioned entities are kept, in the NLP's order; the one that is not an entity is not.
+    assert {t["mentions"] for t in kept} == {7}
+    assert [t["canonical"] for t in kept] == [f"E{i}" for i in range(400) if i % 7 == 6][: len(kept)]
+    for t in kept:
+        assert len(t["evidence"]) <= MAX_SUMMARY_SENTENCE_CHARS + 1 and t["evidence"].endswith("\u2026")
+        assert (t["evidence_start"], t["evidence_end"]) == (0, len(long_sentence))
+    # A normal article's tones pass untouched.
+    small = [{**t, "evidence": "Jalan rusak parah.", "evidence_end": 18} for t in tones[:3]]
+    assert bounded_entity_tones(small, entities) == small
 
 
 def test_capped_entities_keep_every_entity_before_repeating_one() -> None:

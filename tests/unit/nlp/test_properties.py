@@ -3,6 +3,7 @@ from hypothesis import strategies as st
 
 from services.enrich.nlp import annotate
 from services.enrich.nlp.text import split_sentences
+from shared.schemas import ArticleTone, EntityTone
 
 WORDS = st.sampled_from(
     [
@@ -41,10 +42,20 @@ TEXTS = st.lists(WORDS, max_size=60).map(" ".join)
 @given(TEXTS)
 def test_annotate_contract_holds_for_any_text(text: str) -> None:
     result = annotate(text)
-    assert set(result) == {
-        "language", "language_confidence", "entities", "regions", "regions_mentioned", "summary", "keywords", "dateline"
-    }  # fmt: skip
     dateline = result["dateline"]
+    assert set(result) == {
+        "language", "language_confidence", "entities", "regions", "regions_mentioned", "summary", "keywords", "dateline",
+        "tone", "entity_tones",
+    }  # fmt: skip
+    ArticleTone.model_validate(result["tone"])
+    assert result["tone"]["headline"] is None  # no title
+    keys = [(t["type"], t["canonical"]) for t in result["entity_tones"]]
+    assert len(keys) == len(set(keys)) and set(keys) == {(e["type"], e["canonical"]) for e in result["entities"]}
+    for t in result["entity_tones"]:
+        EntityTone.model_validate(t)
+        if "evidence" in t:
+            assert text[t["evidence_start"] : t["evidence_end"]] == t["evidence"]
+            assert dateline is None or t["evidence_start"] >= dateline["end"]
     if dateline is not None:
         assert 0 <= dateline["start"] < dateline["end"] <= len(text)
         assert all(e["start"] >= dateline["end"] for e in result["entities"])

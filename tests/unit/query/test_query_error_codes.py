@@ -13,6 +13,9 @@ from services.search.query import ERROR_CODES, QueryLimits, QuerySyntaxError, pa
 
 I18N = Path(__file__).resolve().parents[3] / "services" / "search" / "web" / "static" / "i18n.js"
 
+KNOWN = "title, source, lang, entity, region, tone, tone.judul, tone.headline, tone.isi, tone.body"
+TONE_ACCEPTED = "negatif, positif, netral, beda, negative, positive, neutral, mismatch"
+
 # One query per code (and a second where the code has two shapes), with the params it carries.
 CASES: list[tuple[str, QueryLimits | None, str, dict[str, object]]] = [
     ("", None, "empty_query", {}),
@@ -23,8 +26,15 @@ CASES: list[tuple[str, QueryLimits | None, str, dict[str, object]]] = [
     ("blora pel*an", None, "wildcard_not_trailing", {}),
     ("pe*", None, "wildcard_too_short", {"min": 3}),
     ("e-kt*", None, "wildcard_not_single_word", {}),
-    ("a foo:bar", None, "unknown_field", {"field": "foo", "known": "title, source, lang, entity, region"}),
+    ("a foo:bar", None, "unknown_field", {"field": "foo", "known": KNOWN}),
     ("source:", None, "missing_field_value", {"field": "source"}),
+    ("tone:marah", None, "unknown_tone_value", {"field": "tone", "value": "marah", "accepted": TONE_ACCEPTED}),
+    (
+        "tone.isi:beda",
+        None,
+        "unknown_tone_value",
+        {"field": "tone.isi", "value": "beda", "accepted": "negatif, positif, netral, negative, positive, neutral"},
+    ),
     ("title: x", None, "title_needs_operand", {}),
     ("a ONEAR b", None, "near_missing_distance", {"operator": "ONEAR"}),
     ("a NEAR/101 b", None, "near_distance_too_large", {"max": 100}),

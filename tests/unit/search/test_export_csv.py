@@ -36,6 +36,7 @@ def test_every_column_is_neutralised() -> None:
         "url": "=http://x", "language": "\tid", "regions": [{"name": "=R"}, {"name": "Blora"}],
         "entities": [{"canonical": "-Budi"}, {"canonical": "Ani"}], "story_id": "=s",
         "summary": ["@first sentence.", "second."],
+        "tone": {"label": "=t", "headline": "+h", "body": "-b"}, "entity_tones": [{"canonical": "@E", "label": "x"}],
     }  # fmt: skip
     row = export_row(src)
     assert len(row) == len(EXPORT_COLUMNS)
@@ -45,7 +46,7 @@ def test_every_column_is_neutralised() -> None:
 
 
 def test_missing_fields_are_empty_cells() -> None:
-    assert export_row({"id": "a1", "title": "Judul"}) == ["a1", "", "", "", "Judul", "", "", "", "", "", ""]
+    assert export_row({"id": "a1", "title": "Judul"}) == ["a1", "", "", "", "Judul", *[""] * 10]
 
 
 @given(st.dictionaries(st.sampled_from(["id", "title", "source", "url", "published_at"]), st.text()))

@@ -29,7 +29,8 @@ def test_a_hit_has_the_models_fields_in_its_order_and_validates() -> None:
         "highlights": {"body": ["<mark>Banjir</mark> melanda"]}, "summary": SOURCE["summary"],
         "entities": [{"type": "LOC", "canonical": "Blora", "role": "place"},
                      {"type": "PER", "canonical": "Arief Rohman", "role": None}],
-        "regions": SOURCE["regions"], "story_id": "s1", "story_size": 3, "story": None,
+        "regions": SOURCE["regions"], "story_id": "s1", "story_size": 3, "story": None, "tone": None,
+        "entity_tones": [],
     }  # fmt: skip
     assert [list(e) for e in hit["entities"]] == [["type", "canonical", "role"]] * 2
 

@@ -9,11 +9,12 @@ import pytest
 
 from services.enrich.enrichment import enrich
 from services.search.index import MAPPING, to_document
-from shared.contracts import examples, schema_path
+from shared.contracts import EXAMPLES, examples, schema_path
 from shared.schemas import (
     MODELS,
     SUPPORTED_VERSIONS,
     EnrichedArticle,
+    InvalidMessage,
     MessageError,
     RawArticle,
     UnknownSchemaVersion,
@@ -55,6 +56,55 @@ def test_enriched_examples_through_indexer_projection(path) -> None:  # type: ig
     assert set(doc["region_codes"]) == {r.code for r in article.regions}
     assert set(doc["region_mentioned_codes"]) == {r.code for r in article.regions_mentioned}
     assert set(doc["entity_names"]) == {e.canonical for e in article.entities}
+
+
+def _enriched_example(version: int) -> dict:  # type: ignore[type-arg]
+    return json.loads((EXAMPLES / "articles.enriched" / f"v{version}" / "enriched.json").read_bytes())
+
+
+def test_raw_examples_enrich_to_version_2_with_tone() -> None:
+    raw = decode(RawArticle, examples("articles.raw")[0].read_bytes())
+    enriched = decode(EnrichedArticle, enrich(raw).to_bytes())
+    assert enriched.schema_version == 2 and enriched.tone is not None
+    assert enriched.tone.label in {"positive", "negative", "neutral"}
+
+
+def test_version_2_requires_tone() -> None:
+    data = _enriched_example(2)
+    article = decode(EnrichedArticle, json.dumps(data).encode())
+    assert article.schema_version == 2 and article.tone is not None and article.entity_tones
+    del data["tone"]
+    for value in (json.dumps(data).encode(), data):
+        with pytest.raises(InvalidMessage, match="tone is required"):
+            decode(EnrichedArticle, value)
+
+
+def test_version_1_refuses_tone() -> None:
+    v1 = _enriched_example(1)
+    with_tone = {**v1, "tone": {"label": "positive", "score": 0.5, "headline": None, "body": "positive"}}
+    with_entity_tones = {**v1, "entity_tones": _enriched_example(2)["entity_tones"]}
+    for data in (with_tone, with_entity_tones):
+        with pytest.raises(InvalidMessage, match="need schema_version 2"):
+            decode(EnrichedArticle, json.dumps(data).encode())
+
+
+def test_version_1_without_tone_and_version_2_both_index() -> None:
+    old = decode(EnrichedArticle, json.dumps(_enriched_example(1)).encode())
+    assert old.schema_version == 1 and old.tone is None and old.entity_tones == []
+    doc = to_document(old, "2025-05-06T00:00:00Z")
+    _assert_fits_mapping(doc, MAPPING["properties"])
+    assert not {"tone", "tone_mismatch", "entity_tones", "entity_tone_keys"} & set(doc)
+
+    new = decode(EnrichedArticle, json.dumps(_enriched_example(2)).encode())
+    doc = to_document(new, "2025-05-06T00:00:00Z")
+    _assert_fits_mapping(doc, MAPPING["properties"])
+    assert doc["tone"] == {"label": "negative", "score": -0.21, "headline": "positive", "body": "negative"}
+    assert doc["tone_mismatch"] is True
+    assert "Dinas Pekerjaan Umum dan Penataan Ruang Kabupaten Blora|negative" in doc["entity_tone_keys"]
+    assert len(doc["entity_tones"]) == len(new.entity_tones)
+    for t in new.entity_tones:  # the evidence is the body's text at its offsets
+        if t.evidence is not None:
+            assert new.body[t.evidence_start : t.evidence_end] == t.evidence
 
 
 @pytest.mark.parametrize("topic", list(MODELS))

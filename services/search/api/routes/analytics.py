@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from services.search.api.deps import IndexDep, ReaderKey
-from services.search.api.models import Bucket, Timeline, TimelineParams, TopParams, TopResult
-from services.search.api.results import display_form, json_response, outlet_aggs, outlet_buckets
+from services.search.api.deps import ArticleIndex, IndexDep, ReaderKey
+from services.search.api.models import Bucket, Timeline, TimelineParams, ToneCounts, TopParams, TopResult, TopValue
+from services.search.api.results import display_form, json_response, outlet_aggs, outlet_buckets, outlet_tones
 from services.search.criteria import (
     JAKARTA,
     MAX_TIMELINE_BUCKETS,
@@ -28,7 +28,10 @@ from services.search.criteria import (
     timeline_aggs,
     timeline_span,
     timeline_window,
+    tone_aggs,
+    tone_counts,
 )
+from services.search.index import TONE_LABELS, entity_tone_key
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
@@ -38,7 +41,8 @@ async def timeline(p: Annotated[TimelineParams, Query()], index: IndexDep, _: Re
     """Matches per calendar interval, empty intervals included, from ``from`` (else the first
     match) to ``to`` (else the last). Never more than MAX_TIMELINE_BUCKETS buckets: a span that
     needs more at the requested interval is counted per the next coarser one that fits
-    (``interval``, ``interval_adjusted``, ``note``). ``interval=auto`` (the default) picks day,
+    (``interval``, ``interval_adjusted``, ``note``). Each bucket splits its count by overall tone
+    (``tone``, :func:`~services.search.criteria.tone_aggs`). ``interval=auto`` (the default) picks day,
     week or month from the span (:func:`~services.search.criteria.auto_interval`): from ``from``
     and ``to``, else from the first and last match, which costs one more request."""
     requested, count = p.interval, p.count
@@ -92,7 +96,8 @@ async def timeline(p: Annotated[TimelineParams, Query()], index: IndexDep, _: Re
     summary="Top values",
     description="The most frequent values of a field (`field`: outlet, entity, person, org, location, region: the "
     "articles' own regions, region_mentioned: regions named only in passing, language) among the matches of `q` and the filters, counting articles or stories, with the significant "
-    "terms of the matches. A malformed query is a 400 with `error`, `code` and its `position` "
+    "terms of the matches. Each value has its tone mix (`tone`): for entity, person, org and location the tone "
+    "toward that entity, for the other fields the overall tone of its articles. A malformed query is a 400 with `error`, `code` and its `position` "
     "(docs/query-language.md).",
 )
 async def top(p: Annotated[TopParams, Query()], index: IndexDep, _: ReaderKey) -> Any:
@@ -110,6 +115,9 @@ async def top(p: Annotated[TopParams, Query()], index: IndexDep, _: ReaderKey) -
     aggs: dict[str, Any] = {"sig": {"significant_terms": {"field": "keywords", "size": 10, "min_doc_count": 2}}}
     indexed = TOP_FIELDS[field]
     display = TOP_DISPLAY.get(indexed)
+    toward = field in ENTITY_TONE_FIELDS
+    if not toward:  # the overall tone of each value's matches, in the same request
+        sub = {**sub, "tone": tone_aggs(count)}
     if field == "source":
         aggs["top"] = {"filter": {"match_all": {}}, "aggs": outlet_aggs(size, sub, order)}
     else:
@@ -119,9 +127,50 @@ async def top(p: Annotated[TopParams, Query()], index: IndexDep, _: ReaderKey) -
                        **({"aggs": sub} if sub else {})}  # fmt: skip
     resp = await index.es.search(index=index.alias, size=0, query=query, aggs=aggs, timeout=index.search_timeout)
     if field == "source":
-        values = [Bucket(key=k, count=n) for k, n in outlet_buckets(resp["aggregations"]["top"], by_count)[:size]]
+        top_aggs = resp["aggregations"]["top"]
+        tones = outlet_tones(top_aggs, count)
+        values = [TopValue(key=k, count=n, tone=ToneCounts(**tones[k]))
+                  for k, n in outlet_buckets(top_aggs, by_count)[:size]]  # fmt: skip
     else:
-        values = [Bucket(key=display_form(str(b["key"]), b, display) if display else str(b["key"]), count=by_count(b))
-                  for b in resp["aggregations"]["top"]["buckets"]]  # fmt: skip
+        found = resp["aggregations"]["top"]["buckets"]
+        if toward:
+            by_key = await _tone_toward(index, query, [str(b["key"]) for b in found], count)
+        else:
+            by_key = {str(b["key"]): tone_counts(b["tone"], count) for b in found}
+        values = [TopValue(key=display_form(str(b["key"]), b, display) if display else str(b["key"]),
+                           count=by_count(b), tone=ToneCounts(**by_key[str(b["key"])])) for b in found]  # fmt: skip
     sig = [Bucket(key=str(b["key"]), count=b["doc_count"]) for b in resp["aggregations"]["sig"]["buckets"]]
     return TopResult(field=field, count=count, values=values, significant_terms=sig)
+
+
+# The fields whose values are entities: their tone mix is the tone TOWARD the entity, not the
+# overall tone of the articles that mention it.
+ENTITY_TONE_FIELDS = frozenset({"entity", "person", "org", "location"})
+
+
+async def _tone_toward(
+    index: ArticleIndex, query: dict[str, Any], values: list[str], count: str
+) -> dict[str, dict[str, int]]:
+    """The tone toward each entity in ``values`` (top-value keys) among the matches of ``query``.
+
+    The tone toward an entity is one term of ``entity_tone_keys``, "<canonical>|<label>". A
+    sub-aggregation of the top terms cannot name its parent's key, so this is a second request,
+    once the top values are known: a ``filters`` aggregation with a ``term`` query per value and
+    label (at most 3 x 100). A term query applies the field's lowercase normalizer to its value, so
+    a lower-cased key (entity_names) and a display-form one (persons, organizations) both match
+    exactly; no regular expression ever sees the entity's name. Counting stories, each filter
+    counts the distinct stories."""
+    out = {v: dict.fromkeys(TONE_LABELS, 0) for v in values}
+    if not values:
+        return out
+    filters = {f"{i}|{label}": {"term": {"entity_tone_keys": entity_tone_key(v, label)}}
+               for i, v in enumerate(values) for label in TONE_LABELS}  # fmt: skip
+    agg: dict[str, Any] = {"filters": {"filters": filters}}
+    if count == "stories":
+        agg["aggs"] = {"stories": STORY_COUNT}
+    resp = await index.es.search(index=index.alias, size=0, query=query, aggs={"toward": agg},
+                                 timeout=index.search_timeout)  # fmt: skip
+    for name, b in resp["aggregations"]["toward"]["buckets"].items():
+        i, _, label = name.partition("|")
+        out[values[int(i)]][label] += int(b["stories"]["value"] if count == "stories" else b["doc_count"])
+    return out

@@ -27,7 +27,8 @@ ARTICLE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 @router.get(
     "/articles/{article_id}",
     summary="Read an article",
-    description="One enriched article as indexed: text, summary, entities, regions, keywords and story. "
+    description="One enriched article as indexed: text, summary, entities, regions, keywords, story and tone "
+    "(`tone`, `tone_mismatch`, `entity_tones` with evidence; none for articles enriched before tone). "
     "Errors: 400 for a string that cannot be an article id; 404 if there is none.",
 )
 async def get_article(article_id: str, index: IndexDep, _: ReaderKey) -> Any:

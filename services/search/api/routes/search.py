@@ -33,6 +33,7 @@ async def search(p: Annotated[SearchParams, Query()], index: IndexDep, _: Reader
     notices = [{"code": n.code, "message": n.message, "position": n.position, "params": n.params}
                for n in query_notices(p.q)]  # fmt: skip
     notices += criteria.name_notices()  # how region and entity names were read
+    notices += criteria.tone_notices()  # the tone filter scoped to the entity filters
     if size == 0:  # count only: no sorting, highlighting, paging or collapsing
         aggs = {"stories": STORY_COUNT} if collapse else None
         resp = await index.es.search(index=index.alias, size=0, query=query, track_total_hits=True, aggs=aggs,

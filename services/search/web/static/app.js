@@ -4,6 +4,9 @@
   const I18N = window.WARTA_I18N;
   const TZ = "Asia/Jakarta";
   const PARAM_LISTS = ["source", "region", "language", "entity"];
+  const TONES = ["positive", "negative", "neutral"];
+  const TONE_ALIASES = { positive: "positive", negative: "negative", neutral: "neutral", positif: "positive", negatif: "negative", netral: "neutral" };
+  const TONE_QUERY = { positive: "positif", negative: "negatif", neutral: "netral" };  // the query language's words
   const store = {
     get key() { return sessionStorage.getItem("warta.key"); },
     get role() { return sessionStorage.getItem("warta.role"); },
@@ -286,10 +289,15 @@
       sort: params.get("sort") === "newest" ? "newest" : "relevance", collapse: params.get("collapse") !== "0",
       cursor: params.get("cursor") || "", page: parseInt(params.get("page") || "1", 10) || 1 };
     for (const k of PARAM_LISTS) st[k] = params.getAll(k).filter(Boolean);
+    // Tone: the API's labels in the URL (an Indonesian one is read as its label; anything else goes
+    // to the API as written, which answers it with a clear error), tone_mismatch=true|false.
+    st.tone = [...new Set(params.getAll("tone").filter(Boolean).map((v) => TONE_ALIASES[v.trim().toLowerCase()] || v))];
+    st.toneMismatch = ["true", "false"].includes(params.get("tone_mismatch")) ? params.get("tone_mismatch") : "";
     return st;
   }
   function criteriaParams(st) {
-    return { q: st.q, from: st.from, to: st.to, source: st.source, region: st.region, language: st.language, entity: st.entity };
+    return { q: st.q, from: st.from, to: st.to, source: st.source, region: st.region, language: st.language, entity: st.entity,
+      tone: st.tone, tone_mismatch: st.toneMismatch || null };
   }
   function searchUrl(st, changes = {}) {
     const n = Object.assign({}, st, changes);
@@ -303,13 +311,18 @@
   // The query language equivalent of the current query and filters (for monitors).
   function monitorQuery(st) {
     const quote = (v) => '"' + v.replace(/"/g, "") + '"';
-    const parts = st.q.trim() ? [st.source.length || st.region.length || st.language.length || st.entity.length ? "(" + st.q.trim() + ")" : st.q.trim()] : [];
+    const filtered = st.source.length || st.region.length || st.language.length || st.entity.length || st.tone.length || st.toneMismatch;
+    const parts = st.q.trim() ? [filtered ? "(" + st.q.trim() + ")" : st.q.trim()] : [];
     const group = (field, values) => {
       if (!values.length) return;
       const terms = values.map((v) => field + ":" + quote(v));
       parts.push(terms.length > 1 ? "(" + terms.join(" OR ") + ")" : terms[0]);
     };
     group("source", st.source); group("region", st.region); group("lang", st.language); group("entity", st.entity);
+    // Next to entity: terms, tone: is the tone toward those entities, as the tone filter is.
+    const tones = st.tone.map((v) => "tone:" + (TONE_QUERY[v] || quote(v)));
+    if (tones.length) parts.push(tones.length > 1 ? "(" + tones.join(" OR ") + ")" : tones[0]);
+    if (st.toneMismatch) parts.push((st.toneMismatch === "false" ? "NOT " : "") + "tone:beda");
     return parts.join(" ");
   }
   // A readable name for a monitor made from the search: the query's words and phrases without
@@ -327,10 +340,10 @@
       if (tok === "OR") { out.push("/"); continue; }
       if (tok === "NOT" || tok === "-") { negate = true; continue; }
       if (tok.startsWith("-")) continue;  // -word: not what the monitor is about
-      const field = /^([A-Za-z]+):/.exec(tok);
+      const field = /^([A-Za-z][A-Za-z.]*):/.exec(tok);
       if (field) {
         tok = tok.slice(field[0].length);
-        if (field[1].toLowerCase() === "lang") { dropValue = !tok; continue; }
+        if (/^(lang|tone(\.\w+)?)$/i.test(field[1])) { dropValue = !tok; continue; }
         if (!tok) continue;  // the value follows: a phrase or a group
       }
       if (negate || dropValue) { negate = dropValue = false; continue; }
@@ -400,6 +413,10 @@
       h("option", { value: "relevance", selected: st.sort === "relevance" }, t("sort_relevance")),
       h("option", { value: "newest", selected: st.sort === "newest" }, t("sort_newest")));
     const collapseIn = h("input", { id: "f-collapse", name: "collapse", type: "checkbox", checked: st.collapse });
+    const toneSel = h("select", { id: "f-tone", name: "tone" },
+      h("option", { value: "" }, t("any")),
+      TONES.map((v) => h("option", { value: v, selected: st.tone[0] === v }, t("tone_" + v))));
+    const mismatchIn = h("input", { id: "f-tone-mismatch", name: "tone_mismatch", type: "checkbox", checked: st.toneMismatch === "true" });
     const preset = (key, from, to) => h("button", { type: "button", class: "chip-btn", "aria-pressed": String(st.from === from && st.to === to),
       onclick: () => navigate(searchUrl(st, { from, to, cursor: "", page: 1 })) }, t(key));
     const splitList = (v) => v.split(",").map((x) => x.trim()).filter(Boolean);
@@ -437,7 +454,10 @@
         }
       }
       const langs = langSel.value ? [langSel.value, ...st.language.filter((l) => l !== langSel.value)] : [];
-      navigate(searchUrl(st, { q: qInput.value.trim(), from: parseDate(fromIn.value), to: parseDate(toIn.value),
+      // The select shows one tone; more in the URL (tone=negative&tone=neutral) stay until it changes.
+      const tones = !toneSel.value ? [] : toneSel.value === st.tone[0] ? st.tone : [toneSel.value];
+      const mismatch = mismatchIn.checked ? "true" : st.toneMismatch === "false" ? "false" : "";
+      navigate(searchUrl(st, { q: qInput.value.trim(), from: parseDate(fromIn.value), to: parseDate(toIn.value), tone: tones, toneMismatch: mismatch,
         source: splitList(document.getElementById("f-source").value), region: splitList(document.getElementById("f-region").value),
         entity: splitList(document.getElementById("f-entity").value), language: langs, sort: sortSel.value,
         collapse: collapseIn.checked, cursor: "", page: 1 }));
@@ -449,7 +469,7 @@
         h("button", { type: "submit", class: "primary", id: "search-submit" }, t("search_submit"))),
       h("div", { id: "q-help" }, syntaxHelp()),
       h("div", { id: "q-error-slot" }),
-      h("details", { class: "filters-box", open: window.innerWidth > 800 || st.from || st.to || PARAM_LISTS.some((k) => st[k].length) || st.sort !== "relevance" ? true : null },
+      h("details", { class: "filters-box", open: window.innerWidth > 800 || st.from || st.to || PARAM_LISTS.some((k) => st[k].length) || st.tone.length || st.toneMismatch || st.sort !== "relevance" ? true : null },
        h("summary", {}, t("filters")),
        h("fieldset", { class: "filters" },
         h("legend", { class: "visually-hidden" }, t("filters")),
@@ -462,6 +482,8 @@
           field("f-region", t("f_region"), suggestInto(textFilter("f-region", "region", st.region, "dl-region"), "region")),
           field("f-language", t("f_language"), langSel),
           field("f-entity", t("f_entity"), suggestInto(textFilter("f-entity", "entity", st.entity, "dl-entity"), "entity")),
+          field("f-tone", t("f_tone"), toneSel),
+          h("div", { class: "field check" }, mismatchIn, h("label", { for: "f-tone-mismatch" }, t("f_tone_mismatch"))),
           field("f-sort", t("sort"), sortSel),
           h("div", { class: "field check" }, collapseIn, h("label", { for: "f-collapse" }, t("collapse")))),
         dateError,
@@ -478,12 +500,21 @@
           "aria-label": t("remove_filter", { name: t(label[k]) + ": " + v }) }, t(label[k]) + ": " + v, h("span", { "aria-hidden": "true" }, " ×"))));
       }
     }
+    const chip = (href, text) => h("li", {}, h("a", { class: "chip removable", href, "aria-label": t("remove_filter", { name: text }) },
+      text, h("span", { "aria-hidden": "true" }, " ×")));
+    for (const v of st.tone) {
+      chips.push(chip(searchUrl(st, { tone: st.tone.filter((x) => x !== v), cursor: "", page: 1 }),
+        t("f_tone") + ": " + (TONES.includes(v) ? t("tone_" + v) : v)));
+    }
+    if (st.toneMismatch) {
+      chips.push(chip(searchUrl(st, { toneMismatch: "", cursor: "", page: 1 }), t(st.toneMismatch === "false" ? "f_tone_match" : "f_tone_mismatch")));
+    }
     if (st.from || st.to) {
       chips.push(h("li", {}, h("a", { class: "chip removable", href: searchUrl(st, { from: "", to: "", cursor: "", page: 1 }),
         "aria-label": t("remove_filter", { name: (showDate(st.from) || "…") + " – " + (showDate(st.to) || "…") }) }, (showDate(st.from) || "…") + " – " + (showDate(st.to) || "…"), h("span", { "aria-hidden": "true" }, " ×"))));
     }
     const chipBar = chips.length ? h("div", { class: "chipbar" }, h("h2", { class: "visually-hidden" }, t("active_filters")),
-      h("ul", { class: "chips" }, chips), h("a", { href: searchUrl({ ...st, source: [], region: [], language: [], entity: [], from: "", to: "" }), class: "small" }, t("reset"))) : null;
+      h("ul", { class: "chips" }, chips), h("a", { href: searchUrl({ ...st, source: [], region: [], language: [], entity: [], tone: [], toneMismatch: "", from: "", to: "" }), class: "small" }, t("reset"))) : null;
 
     const resultsCol = h("section", { class: "results", "aria-labelledby": "results-h" }, h("p", {}, t("loading")));
     const facetsCol = h("aside", { class: "facets", "aria-labelledby": "facets-h" });
@@ -572,7 +603,8 @@
       h("span", { class: "outlet" }, hit.outlet || hit.source), " · ",
       h("time", { datetime: hit.published_at || "" }, fmtTime(hit.published_at)),
       hit.regions && hit.regions.length ? [" · ", h("span", { class: "region" }, hit.regions.filter((r) => r.level !== "provinsi").concat(hit.regions.filter((r) => r.level === "provinsi")).map((r) => r.name).join(", "))] : null,
-      hit.language ? [" · ", h("span", { class: "lang" }, hit.language)] : null);
+      hit.language ? [" · ", h("span", { class: "lang" }, hit.language)] : null,
+      hit.tone ? [" · ", toneBadge(hit.tone)] : null);
     const ents = (hit.entities || []).slice(0, 8);
     const chips = ents.length ? h("ul", { class: "chips ents", "aria-label": t("entities") }, ents.map((e) =>
       h("li", {}, h("a", { class: "chip ent-" + e.type, href: withFilter(st, "entity", e.canonical), title: t("ent_" + e.type),
@@ -600,6 +632,53 @@
     return h("li", { class: "hit" }, h("article", {}, title, meta, story, snippet, summary, chips));
   }
 
+  // --- tone -------------------------------------------------------------------------------------
+
+  function toneName(label) { return TONES.includes(label) ? t("tone_" + label) : String(label || "–"); }
+  function fmtScore(x) {
+    return typeof x === "number" ? x.toLocaleString(lang === "en" ? "en-GB" : "id-ID", { maximumFractionDigits: 2, signDisplay: "exceptZero" }) : "–";
+  }
+  // An article's tone (hit.tone: label, score, headline, body) as one badge: the overall tone
+  // ("Negatif"), or both when the headline's tone differs from the body's ("Judul: Negatif · Isi:
+  // Positif"). The words are always there; the colour only repeats them. Screen readers get the
+  // whole reading, with the score, from the label.
+  function toneBadge(tone) {
+    if (!tone || !tone.label) return null;
+    const vars = { label: toneName(tone.label), score: fmtScore(tone.score), headline: toneName(tone.headline), body: toneName(tone.body) };
+    if (!tone.headline || !tone.body || tone.headline === tone.body) {
+      const title = t("tone_title", vars);
+      return h("span", { class: "badge tone tone-" + tone.label, role: "img", title, "aria-label": title, dataset: { tone: tone.label } }, vars.label);
+    }
+    const title = t("tone_title_parts", vars);
+    return h("span", { class: "badge tone tone-mixed", role: "img", title, "aria-label": title, dataset: { tone: tone.label, headline: tone.headline, body: tone.body } },
+      h("span", { class: "tone-part tone-" + tone.headline }, t("tone_headline") + ": " + vars.headline), " · ",
+      h("span", { class: "tone-part tone-" + tone.body }, t("tone_body") + ": " + vars.body));
+  }
+  // The badge of one label: `what` (the headline, an entity) is what the tone is of.
+  function labelBadge(label, score, what) {
+    const title = what + ": " + toneName(label) + (typeof score === "number" ? " (" + t("tone_score") + " " + fmtScore(score) + ")" : "");
+    return h("span", { class: "badge tone tone-" + label, role: "img", title, "aria-label": title, dataset: { tone: label } }, toneName(label));
+  }
+
+  // The article page's tone: overall, headline and body, then the tone toward each person and
+  // organisation with the sentence that decided it (none for a neutral one).
+  function toneSection(a) {
+    const tone = a.tone, ets = a.entity_tones || [];
+    if (!tone && !ets.length) return null;
+    const part = (key, label, score) => [h("span", { class: "tone-what" }, t(key) + ": "), labelBadge(label, score, t(key))];
+    return h("section", { class: "card", "aria-labelledby": "tone-h", id: "article-tone" }, h("h2", { id: "tone-h" }, t("article_tone")),
+      tone ? h("p", { class: "tone-line" }, part("article_tone_overall", tone.label, tone.score),
+        tone.headline ? [" · ", part("tone_headline", tone.headline)] : null, " · ", part("tone_body", tone.body)) : null,
+      h("h3", { id: "entity-tones-h" }, t("entity_tones")),
+      ets.length ? h("ul", { class: "entity-tones", id: "entity-tones", "aria-labelledby": "entity-tones-h" }, ets.map((e) => h("li", { dataset: { entity: e.canonical, tone: e.label } },
+        h("a", { class: "chip ent-" + e.type, href: "/search" + qs({ entity: e.canonical }), title: t("ent_" + e.type) }, e.canonical), " ",
+        labelBadge(e.label, e.score, e.canonical), " ",
+        h("span", { class: "help" }, t("entity_tone_mentions", { n: fmtNum(e.mentions || 0) })),
+        e.evidence ? h("blockquote", { class: "evidence tone-" + e.label },
+          h("span", { class: "visually-hidden" }, t("entity_tone_evidence") + ": "), "“" + e.evidence + "”") : null)))
+        : h("p", { class: "help" }, t("entity_tones_none")));
+  }
+
   // A hint of the API's `notices`, translated by code (qn_<code>), else its message; a lower-case
   // operator gets a link to the query with it in capitals.
   function noticeLine(n, st) {
@@ -607,6 +686,10 @@
     // List params (the regions a name matched, close names) read as "A dan B" / "A atau B".
     const vars = Object.fromEntries(Object.entries(p).map(([k, v]) => [k, Array.isArray(v)
       ? (v.length > 1 ? v.slice(0, -1).join(", ") + " " + t(k === "suggestions" ? "list_or" : "list_and") + " " + v[v.length - 1] : v.join("")) : v]));
+    if (n.code === "tone_entity_scope") {  // toward: one list of names per entity, the tone holding toward each
+      vars.toward = (p.toward || []).map((names) => names.join(" " + t("list_or") + " ")).join(" " + t("list_and") + " ");
+      if (n.position === null || n.position === undefined) vars.term = t("f_tone") + " “" + toneName(p.label) + "”";  // the filter, not q
+    }
     let text = I18N[lang]["qn_" + n.code] !== undefined ? t("qn_" + n.code, vars) : n.message;
     if (n.code === "region_unknown" && (p.suggestions || []).length) text += " " + t("qn_region_suggest", vars);
     let fix = null;
@@ -675,9 +758,26 @@
         d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
         key = d.toISOString().slice(0, 10);
       }
-      out.set(key, (out.get(key) || 0) + b.count);
+      const into = out.get(key) || { key, count: 0, tone: null };
+      into.count += b.count;
+      if (b.tone) into.tone = addTone(into.tone, b.tone);
+      out.set(key, into);
     }
-    return { unit: size, buckets: [...out].map(([key, count]) => ({ key, count })) };
+    return { unit: size, buckets: [...out.values()] };
+  }
+  // The sum of two tone splits ({positive, negative, neutral}); `into` is changed, or made when null.
+  function addTone(into, tone) {
+    const out = into || { positive: 0, negative: 0, neutral: 0 };
+    for (const k of TONES) out[k] += tone[k] || 0;
+    return out;
+  }
+  // A bar's segments, bottom up: each tone, then the articles without one (enriched before tone).
+  const STACK = ["negative", "neutral", "positive"];
+  function toneSegments(b) {
+    const parts = STACK.map((k) => [k, (b.tone && b.tone[k]) || 0]);
+    const toned = parts.reduce((a, [, n]) => a + n, 0);
+    parts.push(["none", Math.max(0, b.count - toned)]);
+    return { parts, sum: Math.max(b.count, toned) };  // counting stories, a story can have two tones
   }
 
   function timelineChart(raw, interval) {
@@ -688,17 +788,41 @@
     const total = buckets.reduce((a, b) => a + b.count, 0);
     const peak = buckets.reduce((a, b) => (b.count > a.count ? b : a), buckets[0]);
     const bw = (W - 2) / buckets.length;
-    const svg = s("svg", { viewBox: `0 0 ${W} ${H + pad}`, role: "img", "aria-label": t("chart_label", { unit: t("unit_" + unit), total: fmtNum(total), max: fmtNum(peak.count), at: fmtTime(peak.key, false) }), preserveAspectRatio: "none", class: "bars" });
+    // The tone mix, when the API splits the buckets by tone and any article has one; else plain bars.
+    const tones = buckets.reduce((a, b) => (b.tone ? addTone(a, b.tone) : a), null);
+    const toned = tones !== null && TONES.some((k) => tones[k] > 0);
+    const untoned = toned ? buckets.reduce((a, b) => a + toneSegments(b).parts[3][1], 0) : 0;
+    const legend = toned ? [...STACK.slice().reverse().map((k) => [k, tones[k]]), ...(untoned ? [["none", untoned]] : [])] : [];
+    const label = t("chart_label", { unit: t("unit_" + unit), total: fmtNum(total), max: fmtNum(peak.count), at: fmtTime(peak.key, false) })
+      + (toned ? t("chart_tone_label", { parts: legend.map(([k, n]) => t("tone_" + k).toLowerCase() + " " + fmtNum(n)).join(", ") }) : "");
+    const svg = s("svg", { viewBox: `0 0 ${W} ${H + pad}`, role: "img", "aria-label": label, preserveAspectRatio: "none", class: "bars" });
     buckets.forEach((b, i) => {
       const bh = b.count ? Math.max(2, (b.count / max) * (H - 4)) : 0;
-      const r = s("rect", { x: (1 + i * bw).toFixed(2), y: (H - bh).toFixed(2), width: Math.max(0.5, bw - (bw > 3 ? 1 : 0)).toFixed(2), height: bh.toFixed(2) });
-      r.append(s("title", {}, fmtTime(b.key, false) + ": " + b.count));
-      svg.append(r);
+      const x = (1 + i * bw).toFixed(2), width = Math.max(0.5, bw - (bw > 3 ? 1 : 0)).toFixed(2);
+      const tip = fmtTime(b.key, false) + ": " + b.count;
+      if (!toned || !b.count) {
+        const r = s("rect", { x, y: (H - bh).toFixed(2), width, height: bh.toFixed(2) });
+        r.append(s("title", {}, tip));
+        svg.append(r);
+        return;
+      }
+      const { parts, sum } = toneSegments(b);
+      const g = s("g", { class: "bucket" }, s("title", {}, tip + " (" + parts.filter(([, n]) => n).map(([k, n]) => t("tone_" + k) + " " + n).join(", ") + ")"));
+      let y = H;
+      for (const [k, n] of parts) {
+        if (!n) continue;
+        const sh = (n / sum) * bh;
+        y -= sh;
+        g.append(s("rect", { x, y: y.toFixed(2), width, height: sh.toFixed(2), class: "tone-" + k, "data-tone": k, "data-count": n }));
+      }
+      svg.append(g);
     });
     svg.append(s("line", { x1: 0, y1: H + 0.5, x2: W, y2: H + 0.5, class: "axis" }));
     const labels = h("div", { class: "chart-axis", "aria-hidden": "true" },
       h("span", {}, fmtTime(buckets[0].key, false)), h("span", {}, "max " + fmtNum(max)), h("span", {}, fmtTime(buckets[buckets.length - 1].key, false)));
-    return h("div", {}, svg, labels);
+    const key = toned ? h("ul", { class: "chart-legend", id: "timeline-legend", "aria-label": t("tone_legend") }, legend.map(([k, n]) =>
+      h("li", { dataset: { tone: k } }, h("span", { class: "swatch tone-" + k, "aria-hidden": "true" }), t("tone_" + k) + ": " + fmtNum(n)))) : null;
+    return h("div", {}, svg, labels, key);
   }
 
   function sparkline(buckets, label) {
@@ -785,6 +909,7 @@
       h("p", {}, h("a", { href: a.url, class: "button", target: "_blank", rel: "noopener noreferrer", id: "original-link" }, t("original_link") + " ↗"),
         store.role === "admin" ? [" ", h("button", { type: "button", class: "danger", id: "remove-article", onclick: () => removeArticleDialog(main, a) }, t("rm_action"))] : null),
       a.summary && a.summary.length ? h("section", { class: "card", "aria-labelledby": "sum-h" }, h("h2", { id: "sum-h" }, t("summary")), h("ul", {}, a.summary.map((x) => h("li", {}, x)))) : null,
+      toneSection(a),
       uniq.size ? h("section", { "aria-labelledby": "ent-h" }, h("h2", { id: "ent-h" }, t("entities")),
         h("ul", { class: "chips" }, [...uniq.values()].map((e) => h("li", {}, h("a", { class: "chip ent-" + e.type, href: "/search" + qs({ entity: e.canonical }), title: t("ent_" + e.type) }, e.canonical))))) : null,
       h("section", { "aria-labelledby": "body-h" }, h("h2", { id: "body-h" }, t("full_text")), highlightedBody(a.body || a.text || "", ents)),
