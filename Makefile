@@ -8,8 +8,8 @@ WARTA := $(BIN)/warta
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: up down status test test-unit test-chaos lint eval-extraction eval-nlp eval-dedup train-ner cv-ner train-summarizer train-regions train-tone eval-tone build-dictionary \
-        bench-search bench-pipeline bench-alerts contracts screenshots clean
+.PHONY: up down status test test-unit test-chaos lint eval-extraction eval-nlp eval-dedup eval-pickup eval-alerts train-ner cv-ner train-summarizer train-regions train-tone eval-tone build-dictionary \
+        bench-search bench-pipeline bench-alerts bench-report contracts screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (set PYTHON=...)"' \
@@ -61,6 +61,10 @@ cv-ner: $(STAMP)
 train-tone: $(STAMP)
 	$(BIN)/python -m services.enrich.nlp.train_tone
 
+# Spike alerts on generated streams: thresholds tuned on one, reported on another (docs/alerts.md).
+eval-alerts: $(STAMP)
+	$(BIN)/python -m evals.eval_alerts
+
 eval-tone: $(STAMP)
 	$(BIN)/python -m evals.eval_tone
 
@@ -85,6 +89,12 @@ eval-dedup: $(STAMP)
 	$(WARTA) stack up --infra-only
 	$(BIN)/python -m evals.eval_dedup
 
+# Press-release pickups (docs/pr-workflows.md): precision, recall and visibility on generated
+# releases and rewrites in a real Elasticsearch index; evals/results/pickup.json.
+eval-pickup: $(STAMP)
+	$(WARTA) stack up --infra-only
+	$(BIN)/python -m evals.eval_pickup
+
 bench-search: $(STAMP)
 	$(WARTA) stack up --infra-only
 	$(BIN)/python -m benchmarks.bench_search
@@ -96,6 +106,10 @@ bench-pipeline: $(STAMP)
 bench-alerts: $(STAMP)
 	$(WARTA) stack up --infra-only
 	$(BIN)/python -m benchmarks.bench_alerts
+
+bench-report: $(STAMP)
+	$(WARTA) stack up --infra-only
+	$(BIN)/python -m benchmarks.bench_report
 
 screenshots: $(STAMP)
 	$(BIN)/python -m tests.browser_setup

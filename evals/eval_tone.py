@@ -40,6 +40,7 @@ from services.enrich.nlp.train_tone import (
     macro_f1,
     read_jsonl,
     read_labels,
+    training_pairs,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results" / "tone.json"
@@ -67,7 +68,7 @@ def main() -> int:
     head_test = [r for r in rows if r["date"] >= HEADLINE_CUT]
     nusax_train = read_jsonl(SENTIMENT / "nusax-id-train.jsonl")
     nusax_valid = read_jsonl(SENTIMENT / "nusax-id-valid.jsonl")
-    train_pairs = list(labelled("train", read_labels(sorted((TONE_SETS / "labels").glob("train-*.jsonl")))))
+    train_pairs = training_pairs()
     eval_pairs = list(labelled("eval", read_labels([TONE_SETS / "eval-labels.jsonl"])))
 
     texts = [r["text"] for r in head_train] + [r["text"] for r in nusax_train]

@@ -28,13 +28,14 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 
-from shared.auth import Role, required_role
+from shared.auth import ROLE_RANK, Role, required_role
 
 ASSETS_DIR = Path(fastapi_offline.__file__).parent / "static"
 ASSETS_PATH = "/docs/assets"
 BEARER_SCHEME = "bearerAuth"
 ROLE_TEXT: dict[Role, str] = {
-    "reader": "Who may call it: any API key (role `reader` or `admin`).",
+    "reader": "Who may call it: any API key (role `reader`, `analyst` or `admin`).",
+    "analyst": "Who may call it: an API key with the `analyst` or `admin` role.",
     "admin": "Who may call it: an API key with the `admin` role.",
 }
 SWAGGER_UI_PARAMETERS: dict[str, Any] = {
@@ -81,7 +82,7 @@ def install_docs(app: FastAPI) -> None:
 def _role(dependant: Dependant) -> Role | None:
     """The highest role any dependency of ``dependant`` (at any depth) requires."""
     roles = [r for r in (required_role(dependant.call), *(_role(d) for d in dependant.dependencies)) if r]
-    return "admin" if "admin" in roles else (roles[0] if roles else None)
+    return max(roles, key=lambda r: ROLE_RANK[r or "reader"]) if roles else None
 
 
 def add_bearer_security(app: FastAPI, schema: dict[str, Any]) -> None:
@@ -92,7 +93,9 @@ def add_bearer_security(app: FastAPI, schema: dict[str, Any]) -> None:
         "scheme": "bearer",
         "bearerFormat": "API key (wk_...)",
         "description": "An API key: `Authorization: Bearer wk_...`. A `reader` key may search, read articles, "
-        "analytics and export; an `admin` key may do everything. A missing or unknown key is a 401, "
+        "analytics and export, and read its team's monitors; an `analyst` key also manages its team's "
+        "monitors; an `admin` key may do everything, for every team. Another team's resources answer 404. "
+        "A missing or unknown key is a 401, "
         "a key without the role an endpoint needs a 403, a key over its rate limit a 429.",
     }
     paths = schema.get("paths", {})

@@ -2,9 +2,14 @@
 
 - Keys look like ``wk_<40 url-safe chars>``; only their SHA-256 is stored (Elasticsearch index
   ``<prefix>warta-api-keys``, document id = the hash), so a leaked index does not leak keys.
-- Roles: ``reader`` (search, analytics, export) and ``admin`` (everything, including sources,
-  saved searches and keys). Send ``Authorization: Bearer <key>``; missing or unknown key -> 401,
-  wrong role -> 403.
+- Roles, ranked ``reader`` < ``analyst`` < ``admin``: a reader searches, analyses, exports and
+  reads its team's monitors and reports; an analyst also creates and manages its team's monitors,
+  reports, digests and pickups; an admin manages everything (sources, keys, every team). Send
+  ``Authorization: Bearer <key>``; missing or unknown key -> 401, wrong role -> 403.
+- Teams: every key belongs to one team (``"default"`` for keys stored without one, so keys made
+  before teams existed keep working). A team-owned resource stores the creating key's team; a
+  non-admin key sees only its team's (:func:`team_scope`, :func:`can_see`), and another team's
+  resource answers 404, like a missing one.
 - ``WARTA_ADMIN_KEY`` (if set) is ensured as an admin key at start-up: this is how ``make up`` and
   docker compose bootstrap the first key.
 - Verified keys are cached per process in a bounded LRU (valid keys for ``cache_s``, unknown and
@@ -46,9 +51,12 @@ from starlette.types import ASGIApp, Scope
 
 log = logging.getLogger(__name__)
 
-Role = Literal["reader", "admin"]
-ROLE_RANK = {"reader": 1, "admin": 2}
-KEY_MAPPING = {
+Role = Literal["reader", "analyst", "admin"]
+ROLE_RANK = {"reader": 1, "analyst": 2, "admin": 3}
+DEFAULT_TEAM = "default"
+# A team name: lower-case letters, digits, '-' and '_', starting with a letter or digit.
+TEAM_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+KEY_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
     "properties": {
         "name": {"type": "keyword"},
@@ -56,6 +64,7 @@ KEY_MAPPING = {
         "created_at": {"type": "date"},
         "disabled": {"type": "boolean"},
         "prefix": {"type": "keyword"},
+        "team": {"type": "keyword"},
     },
 }
 # Longer than any key Warta issues; a longer token is refused without hashing or a lookup.
@@ -76,6 +85,18 @@ class ApiKey:
     name: str
     role: Role
     disabled: bool = False
+    team: str = DEFAULT_TEAM
+
+
+def team_scope(key: ApiKey) -> str | None:
+    """The team whose resources ``key`` may see, or None (no filter) for an admin key."""
+    return None if key.role == "admin" else key.team
+
+
+def can_see(key: ApiKey, team: str | None) -> bool:
+    """Whether ``key`` may see a resource owned by ``team`` (a resource stored without a team
+    belongs to the default team)."""
+    return key.role == "admin" or (team or DEFAULT_TEAM) == key.team
 
 
 class _TtlLru:
@@ -188,20 +209,24 @@ class KeyStore:
             self.es.options(ignore_status=400).indices.create(
                 index=self.index, mappings=KEY_MAPPING, settings={"number_of_shards": 1, "number_of_replicas": 0}
             )
+        else:
+            # An index made before a field existed (e.g. ``team``) gets it; adding fields is safe.
+            self.es.indices.put_mapping(index=self.index, properties=KEY_MAPPING["properties"])
 
-    def create(self, name: str, role: Role, key: str | None = None) -> tuple[str, ApiKey]:
-        """Store a key (a new random one unless given). Returns the plaintext, shown once."""
+    def create(self, name: str, role: Role, key: str | None = None, team: str = DEFAULT_TEAM) -> tuple[str, ApiKey]:
+        """Store a key (a new random one unless given) for ``team``. Returns the plaintext, shown once."""
         key = key or new_key()
         h = hash_key(key)
         self.es.index(index=self.index, id=h, refresh="wait_for", document={
             "name": name, "role": role, "created_at": datetime.now(UTC).isoformat(), "disabled": False, "prefix": key[:7],
+            "team": team,
         })  # fmt: skip
         self._forget(h)
-        return key, ApiKey(h, name, role)
+        return key, ApiKey(h, name, role, team=team)
 
     def list(self) -> list[dict[str, Any]]:
         resp = self.es.search(index=self.index, size=1000, sort=[{"created_at": "asc"}])
-        return [{"id": h["_id"], **h["_source"]} for h in resp["hits"]["hits"]]
+        return [{"id": h["_id"], "team": DEFAULT_TEAM, **h["_source"]} for h in resp["hits"]["hits"]]
 
     def disable(self, key_id: str) -> bool:
         try:
@@ -258,7 +283,9 @@ class KeyStore:
         now = time.monotonic()
         try:
             src = self.es.get(index=self.index, id=h)["_source"]
-            found: ApiKey | None = ApiKey(h, src["name"], src["role"], bool(src.get("disabled")))
+            found: ApiKey | None = ApiKey(
+                h, src["name"], src["role"], bool(src.get("disabled")), src.get("team") or DEFAULT_TEAM
+            )
         except NotFoundError:
             found = None
         with self._lock:

@@ -21,6 +21,7 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("enrich", "worker"): ("services.enrich.cli", "worker"),
     ("search", "indexer"): ("services.search.cli", "indexer"),
     ("search", "alerts"): ("services.search.cli", "alerts"),
+    ("search", "digests"): ("services.search.cli", "digests"),
     ("search", "serve"): ("services.search.cli", "serve"),
     ("search", "reindex"): ("services.search.lifecycle", "reindex_main"),
     ("search", "retention"): ("services.search.lifecycle", "retention_main"),

@@ -4,12 +4,13 @@
 
 Articles: the demo sites' articles and the seed story (regional government news) and IndoSum
 news articles (``../shared/data/summarization/indosum/``). The **evaluation** set takes the demo
-articles, the seed story and articles of IndoSum ``dev.03``; the **training** set takes articles of
-``dev.01`` and ``dev.02`` only, so no article (nor a copy of one) is in both. Entities are the
+articles, the seed story and articles of IndoSum ``dev.03``; the **training** sets (``train`` and
+a second batch, ``train2``) take articles of ``dev.01`` and ``dev.02`` only, so no article (nor a
+copy of one) is in two sets. Entities are the
 persons and organisations the production tagger finds (``annotate``), grouped by canonical name,
 at most ``MAX_ENTITIES`` per article, most mentioned first.
 
-Writes ``evals/tone/{eval,train}-articles.jsonl``: one article per line, ``{"id", "title",
+Writes ``evals/tone/{eval,train,train2}-articles.jsonl``: one article per line, ``{"id", "title",
 "sentences": [...], "entities": [{"key", "name", "type", "sentences": [indices], "mentions": [[sentence, start, end]]}]}``
 (mention offsets within their sentence). The labels
 live beside them (``eval-labels.jsonl``, ``train-labels.jsonl``); see ``docs/tone.md``.
@@ -44,6 +45,8 @@ MAX_WORDS = 420
 QUOTAS = {
     "eval": {"tajuk utama": 170, "olahraga": 25, "teknologi": 15, "showbiz": 10},
     "train": {"tajuk utama": 260, "olahraga": 45, "teknologi": 25, "showbiz": 20},
+    # A second batch of training articles, labelled after the first (same sources, new articles).
+    "train2": {"tajuk utama": 300, "olahraga": 50, "teknologi": 40, "showbiz": 30, "hiburan": 30},
 }
 
 _SPACE_BEFORE = re.compile(r" ([.,;:!?%)\]])")
@@ -167,8 +170,14 @@ def main() -> int:
     for a in demo:
         seen.add(normalize_body(" ".join(a["sentences"]))[:200])
     eval_items = demo + select(indosum_articles(["dev.03.jsonl"]), QUOTAS["eval"], seen)
+    before_train = set(seen)
     train_items = select(indosum_articles(["dev.01.jsonl", "dev.02.jsonl"]), QUOTAS["train"], seen)
-    for name, items in (("eval", eval_items), ("train", train_items)):
+    # The second batch: the next articles of the same pool, not the first batch's.
+    taken = before_train | {normalize_body(" ".join(a["sentences"]))[:200] for a in train_items}
+    first_batch = {a["id"] for a in train_items}
+    pool = (a for a in indosum_articles(["dev.01.jsonl", "dev.02.jsonl"]) if a["id"] not in first_batch)
+    train2_items = select(pool, QUOTAS["train2"], taken)
+    for name, items in (("eval", eval_items), ("train", train_items), ("train2", train2_items)):
         path = HERE / f"{name}-articles.jsonl"
         with open(path, "w", encoding="utf-8") as fh:
             for item in items:

@@ -1,4 +1,4 @@
-"""CLI handlers for the search processes: ``warta search indexer|alerts|serve``."""
+"""CLI handlers for the search processes: ``warta search indexer|alerts|digests|serve``."""
 
 from __future__ import annotations
 
@@ -35,6 +35,22 @@ def alerts(argv: list[str]) -> int:
     if not settings.webhook_secret_set:
         log.warning("WARTA_WEBHOOK_SECRET is not set: alert webhooks are signed with a random secret no receiver "
                     "can verify; set it (make up does)")  # fmt: skip
+    serve_metrics(settings.metrics_port, settings.metrics_host)
+    run(settings, StopSignal())
+    return 0
+
+
+def digests(argv: list[str]) -> int:
+    argparse.ArgumentParser(prog="warta search digests").parse_args(argv)
+    from services.search.digests.runner import run
+    from services.search.settings import DigestSettings
+    from shared.metrics import serve_metrics
+    from shared.process import StopSignal
+
+    settings = DigestSettings()
+    configure_logging("search-digests", settings.log_level, settings.log_format)
+    if not settings.smtp_host:
+        log.warning("WARTA_SMTP_HOST is not set: e-mail digests fail (chat digests still go out)")
     serve_metrics(settings.metrics_port, settings.metrics_host)
     run(settings, StopSignal())
     return 0

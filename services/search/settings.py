@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from shared.settings import CommonSettings
 
@@ -73,7 +73,47 @@ class AlertsSettings(SearchSettings):
     # The process's nice increment: on a host it shares with the indexer and Elasticsearch, its CPU
     # goes to them first (a match may wait a little; indexing is not slowed). 0: equal priority.
     alerts_nice: int = Field(default=10, ge=0, le=19)
+    # How often the spike alerts are checked (services/search/alerts/spikes.py); 0: never.
+    alerts_spike_interval_s: float = Field(default=60.0, ge=0.0)
 
     @property
     def webhook_secret_set(self) -> bool:
         return "webhook_secret" in self.model_fields_set
+
+
+class DigestSettings(SearchSettings):
+    """The digest scheduler's settings (``warta search digests``, services/search/digests/): the
+    SMTP server the e-mail digests go through, and the loop's timing. Chat digests use the
+    webhook rules (``WARTA_WEBHOOK_ALLOW_HOSTS``). No SMTP host: e-mail digests fail with a clear
+    error in their delivery (chat digests still go out)."""
+
+    optional_secret_fields: ClassVar[tuple[str, ...]] = ("smtp_password",)
+
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    # starttls: plain connection upgraded with STARTTLS, refused if the server does not offer it
+    # (port 587); implicit: TLS from the first byte (port 465); none: no TLS (a relay on localhost).
+    smtp_security: Literal["starttls", "implicit", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Warta <warta@localhost>"
+    # Certificate authorities the SMTP server's certificate is verified against (a private CA);
+    # unset: the system's.
+    smtp_ca_file: str | None = None
+    smtp_timeout_s: float = Field(default=30.0, gt=0.0, le=300.0)
+    # How often the scheduler looks for due digests; a digest goes out at most this late.
+    digests_poll_s: float = Field(default=30.0, gt=0.0, le=3600.0)
+    # A claimed digest whose sender stopped answering is taken over after this long. Longer than
+    # one send can take (two channels, each bounded by smtp_timeout_s or 10 s for chat).
+    digests_lease_s: float = Field(default=300.0, gt=0.0)
+    # A digest whose channel failed is tried again after 1, 2, 4... minutes, this many times in all.
+    digests_max_attempts: int = Field(default=6, ge=1, le=20)
+    digests_retry_base_s: float = Field(default=60.0, gt=0.0)
+    # Where people open Warta: the links to the web app in a digest.
+    public_url: str = "http://127.0.0.1:8002"
+
+    @field_validator("smtp_username", "smtp_password", "smtp_ca_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # compose passes an unset variable as "": no authentication, not an empty password
+        return None if value == "" else value

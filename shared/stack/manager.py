@@ -127,6 +127,10 @@ def components(s: StackSettings, paths: Paths) -> list[Component]:
               {"WARTA_METRICS_PORT": str(s.metrics_base_port + 3)}),
         warta("search-alerts", ["search", "alerts"], s.metrics_base_port + 4, "/healthz",
               {"WARTA_METRICS_PORT": str(s.metrics_base_port + 4)}),
+        # The digest scheduler (docs/pr-workflows.md#digests); no SMTP server here: set WARTA_SMTP_* to mail.
+        warta("search-digests", ["search", "digests"], s.metrics_base_port + 5, "/healthz",
+              {"WARTA_METRICS_PORT": str(s.metrics_base_port + 5),
+               "WARTA_PUBLIC_URL": f"http://127.0.0.1:{s.search_port}"}),
         warta("demo-sites", ["demo", "sites", "--port", str(s.demo_sites_port)], s.demo_sites_port, "/robots.txt"),
     ]  # fmt: skip
     for i in range(s.workers):

@@ -59,7 +59,9 @@ def test_auth_roles_and_open_endpoints(loaded) -> None:  # type: ignore[no-untyp
     assert r.status_code == 201
     reader = {"Authorization": f"Bearer {r.json()['key']}"}
     assert httpx.get(f"{p.search_url}/v1/search", params={"q": token}, headers=reader).json()["total"] == 9
-    assert httpx.get(f"{p.search_url}/v1/saved-searches", headers=reader).status_code == 403
+    assert httpx.get(f"{p.search_url}/v1/saved-searches", headers=reader).status_code == 200  # its team's
+    monitor = {"name": "x", "query": token}
+    assert httpx.post(f"{p.search_url}/v1/saved-searches", json=monitor, headers=reader).status_code == 403
     assert httpx.post(f"{p.ingest_url}/v1/articles", json=corpus(token)[0], headers=reader).status_code == 403
     keys = httpx.get(f"{p.search_url}/v1/keys", headers=p.ns.auth).json()
     assert all("key" not in k for k in keys) and {k["role"] for k in keys} == {"admin", "reader"}

@@ -29,6 +29,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.search.reports.style import REPORT_STYLE_HASH
+from services.search.web import SHELL_CSP
 from shared.http import APP_CSP
 from shared.limits import MAX_PUSH_REQUEST_BYTES, MAX_REQUEST_BYTES
 from tests.pipeline import Pipeline
@@ -306,8 +308,10 @@ def test_every_answer_carries_the_security_headers(apis: Pipeline) -> None:
     for r in answers:
         for name, value in expected.items():
             assert r.headers.get(name) == value, (r.url, name, r.headers)
-        assert r.headers["content-security-policy"] == APP_CSP, r.url
+        # The pages' shell also allows the report's one stylesheet by its hash (the Laporan page).
+        assert r.headers["content-security-policy"] == (SHELL_CSP if r.url.path == "/" else APP_CSP), r.url
     assert "frame-ancestors 'none'" in APP_CSP and "script-src 'self';" in APP_CSP
+    assert SHELL_CSP == APP_CSP.replace("style-src 'self';", f"style-src 'self' {REPORT_STYLE_HASH};")
     # Swagger UI: its bundle from this server (no CDN), and its one inline script by hash (never 'unsafe-inline').
     for url in (p.search_url, p.ingest_url):
         r = httpx.get(f"{url}/docs")

@@ -25,7 +25,8 @@ ALERTS_DOC = Path(__file__).resolve().parents[2] / "docs" / "alerts.md"
 # The models a monitor or a source is made of, and what the webhook sends: each field described.
 DESCRIBED_MODELS = {
     "search": {"SavedSearch", "SavedSearchIn", "SavedSearchPatch", "Match", "Delivery", "AlertPayload",
-               "AlertSavedSearch", "AlertArticle", "ToneOut", "EntityToneOut", "ToneCounts"},
+               "AlertSavedSearch", "AlertArticle", "ToneOut", "EntityToneOut", "ToneCounts",
+               "Schedule", "Channels", "DigestDelivery", "ChannelState", "DigestList"},
     "ingest": {"Source", "SourceCreate", "SourceUpdate"},
 }  # fmt: skip
 ROLE_LINE = "\n\nWho may call it:"

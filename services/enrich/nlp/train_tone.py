@@ -4,8 +4,8 @@ Training data (nothing of the evaluation sets):
 - headline model: the CNBC Indonesia headlines dated before ``HEADLINE_CUT``
   (``../shared/data/sentiment/cnbci-headlines-dev.jsonl``); later dates are held out.
 - body model: NusaX train (``nusax-id-train.jsonl``; the valid file is held out) and the bodies of
-  the in-domain training set labelled by reading (``evals/tone/train-articles.jsonl`` +
-  ``labels/train-*.jsonl``).
+  the in-domain training sets labelled by reading (``evals/tone/train-articles.jsonl`` and
+  ``train2-articles.jsonl``, labels in ``labels/train-*.jsonl`` and ``labels/train2-*.jsonl``).
 - entity model: the article–entity pairs of that in-domain training set (NusaX has no entities;
   adding its sentences lowered the cross-validated entity score).
 
@@ -49,6 +49,7 @@ HEADLINE_DEV_CUT = "2024/10/01"  # the last two months before the cut select the
 C_GRID = (0.5, 2.0, 8.0)
 MIN_ABS_WEIGHT = 1e-3
 SEED = 13
+TRAINING_SETS = ("train", "train2")
 
 Example = tuple[list[str], str]
 
@@ -224,9 +225,17 @@ def training_data() -> tuple[list[Example], list[Example], list[tuple[str, Examp
     rows = headline_rows()
     headlines = [(headline_features(r["text"]), r["label"]) for r in rows if r["date"] < HEADLINE_CUT]
     nusax = [(plain_features(r["text"]), r["label"]) for r in read_jsonl(SENTIMENT / "nusax-id-train.jsonl")]
-    labels = read_labels(sorted((TONE_SETS / "labels").glob("train-*.jsonl")))
-    bodies, entities = in_domain_examples(list(labelled("train", labels)))
+    bodies, entities = in_domain_examples(training_pairs())
     return headlines, nusax, bodies, entities
+
+
+def training_pairs() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The labelled in-domain training articles: both batches (``train``, ``train2``)."""
+    out = []
+    for name in TRAINING_SETS:
+        labels = read_labels(sorted((TONE_SETS / "labels").glob(f"{name}-*.jsonl")))
+        out += list(labelled(name, labels))
+    return out
 
 
 def main() -> int:

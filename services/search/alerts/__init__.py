@@ -6,6 +6,8 @@ the search API.
 - :mod:`.matching`: matching a batch of indexed articles against every saved search, isolating
   the ones Elasticsearch rejects, recording matches and deliveries idempotently.
 - :mod:`.es`: the Elasticsearch side of the matching.
+- :mod:`.spikes`: spike alerts: the detector (pure) and the check that records one webhook
+  delivery per monitor and spiking window (a thread of the consumer).
 - :mod:`.consumer`: the process: ``articles.indexed`` in batches -> matching -> commit, with the
   webhook dispatcher thread (:mod:`.dispatcher`).
 

@@ -41,6 +41,7 @@ from kafka import TopicPartition
 from services.search.alerts.dispatcher import WebhookDispatcher
 from services.search.alerts.es import EsAlertBackend
 from services.search.alerts.matching import AlertMatcher, Outcome, Unavailable
+from services.search.alerts.spikes import SpikeChecker
 from services.search.alerts.store import AlertIndices, now_utc
 from services.search.indexer import make_es, until_es_ready
 from services.search.settings import AlertsSettings
@@ -252,12 +253,17 @@ def run(settings: AlertsSettings, stop: Stop) -> None:
         os.nice(settings.alerts_nice)
     es = make_es(settings)
     dispatcher: WebhookDispatcher | None = None
+    spikes: SpikeChecker | None = None
     try:
         if not wait_for_indices(es, settings, stop):
             return
         guard = SsrfGuard(allow_hosts=settings.webhook_allow_list)
         dispatcher = WebhookDispatcher(es, settings.index_prefix, settings.alias, settings.webhook_secret, guard)
         dispatcher.start()
+        if settings.alerts_spike_interval_s > 0:  # spike alerts: a thread, deliveries through the dispatcher
+            spikes = SpikeChecker(es, settings.index_prefix, settings.alias, interval_s=settings.alerts_spike_interval_s,
+                                  on_recorded=dispatcher.wake)  # fmt: skip
+            spikes.start()
         matcher = AlertMatcher(EsAlertBackend(es, settings.index_prefix, settings.alias),
                                retry_failing_s=settings.alerts_retry_failing_s, patient_size=BUSY_BATCH)  # fmt: skip
         consumer = make_consumer(settings, GROUP, max_poll_records=settings.alerts_batch_size,
@@ -265,6 +271,8 @@ def run(settings: AlertsSettings, stop: Stop) -> None:
         make_processor(settings, consumer, matcher, DlqPublisher(settings, Stage.SEARCH),
                        on_recorded=dispatcher.wake).run(stop)  # fmt: skip
     finally:
+        if spikes is not None:
+            spikes.stop()
         if dispatcher is not None:
             dispatcher.stop()
         es.close()

@@ -128,6 +128,8 @@ class WebhookDispatcher:
                 "articles": [d["_source"] for d in docs if d.get("found")],
                 "sent_at": now_utc().isoformat(),
             }
+            if delivery.get("kind") == "spike":  # services/search/alerts/spikes.py
+                payload |= {"kind": "spike", "spike": delivery.get("spike")}
             body = json.dumps(payload, ensure_ascii=False).encode()
             t0 = time.perf_counter()
             try:

@@ -150,7 +150,8 @@ class EsAlertBackend:
         for part in _chunks(sorted(wanted), LOOKUP_CHUNK):
             saved_ids = sorted({s for s, _ in part})
             article_ids = sorted({a for _, a in part})
-            query = {"bool": {"filter": [{"terms": {"saved_search_id": saved_ids}}, {"terms": {"article_ids": article_ids}}]}}  # fmt: skip
+            query = {"bool": {"filter": [{"terms": {"saved_search_id": saved_ids}}, {"terms": {"article_ids": article_ids}}],
+                              "must_not": [{"term": {"kind": "spike"}}]}}  # a spike's sample articles are no matches  # fmt: skip
             with _Guard("reading deliveries"):
                 # Deliveries are written with refresh=True, so a search sees them.
                 resp = self.es.options(ignore_status=404).search(

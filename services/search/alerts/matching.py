@@ -95,6 +95,7 @@ class Monitor:
     # that was edited since.
     seq_no: int | None = None
     primary_term: int | None = None
+    team: str = "default"  # the owning team, copied onto its matches and deliveries
 
 
 @dataclass(slots=True)
@@ -241,7 +242,7 @@ class AlertMatcher:
             es_query = compiled[query]
             if es_query is not None:
                 monitors.append(Monitor(s["id"], query, es_query, bool(s.get("webhook_url")), s.get("query_status"),
-                                        s.get("_seq_no"), s.get("_primary_term")))  # fmt: skip
+                                        s.get("_seq_no"), s.get("_primary_term"), s.get("team") or "default"))  # fmt: skip
         self._compiled = compiled
         self._cached = (version, monitors)
         return monitors
@@ -329,6 +330,7 @@ class AlertMatcher:
 
     def _record(self, monitors: list[Monitor], hits: dict[str, list[str]], outcome: Outcome, at: str) -> None:
         hooked = {m.id for m in monitors if m.webhook}
+        teams = {m.id: m.team for m in monitors}
         if not hits:
             return
         # Only a saved search with a webhook needs to know which of its matches are new before
@@ -341,8 +343,8 @@ class AlertMatcher:
         for saved_id, article_id in fresh:
             if (saved_id, article_id) not in covered:
                 new_ids.setdefault(saved_id, []).append(article_id)
-        deliveries = [{"id": delivery_id(saved_id, ids), "saved_search_id": saved_id, "article_ids": sorted(ids),
-                       "status": "pending", "attempts": 0, "created_at": at, "next_attempt_at": at, "log": []}
+        deliveries = [{"id": delivery_id(saved_id, ids), "saved_search_id": saved_id, "team": teams[saved_id],
+                       "article_ids": sorted(ids), "status": "pending", "attempts": 0, "created_at": at, "next_attempt_at": at, "log": []}
                       for saved_id, ids in new_ids.items()]  # fmt: skip
         if deliveries:
             self.backend.create_deliveries(deliveries)
@@ -350,7 +352,7 @@ class AlertMatcher:
             (saved_id, a) for saved_id, articles in hits.items() for a in articles if (saved_id, a) not in existing
         ]
         fields = self.backend.article_fields(sorted({a for _, a in pairs})) if pairs else {}
-        matches = [{"saved_search_id": saved_id, "article_id": a, "matched_at": at,
+        matches = [{"saved_search_id": saved_id, "team": teams[saved_id], "article_id": a, "matched_at": at,
                     **{k: fields.get(a, {}).get(k) for k in MATCH_FIELDS}} for saved_id, a in pairs]  # fmt: skip
         if matches:
             # Visible to the API at once when a webhook is about to announce them; otherwise at the

@@ -20,6 +20,7 @@ from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from services.search.alerts.webhooks import check_webhook_url
 from services.search.query import parse
+from shared.auth import DEFAULT_TEAM
 from shared.ssrf import SsrfGuard
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ SAVED_MAPPING: dict[str, Any] = {
     "properties": {
         "id": {"type": "keyword"},
         "name": {"type": "keyword"},
+        "team": {"type": "keyword"},  # the owning team (shared.auth); absent on monitors made before teams
         "query": {"type": "keyword", "index": False},
         "webhook_url": {"type": "keyword", "index": False},
         "enabled": {"type": "boolean"},
@@ -44,12 +46,26 @@ SAVED_MAPPING: dict[str, Any] = {
         "query_status": {"type": "keyword"},
         "query_error": {"type": "keyword", "index": False},
         "query_failed_at": {"type": "date"},
+        # The digest (services/search/digests/config.py): when, where, and since when the schedule
+        # holds (its first digest is at the first boundary after that).
+        "schedule": {
+            "type": "object",
+            "properties": {k: {"type": "keyword"} for k in ("frequency", "time", "timezone", "weekday", "language")},
+        },
+        "channels": {
+            "type": "object",
+            "properties": {"email": {"type": "keyword"}, "chat_webhook_url": {"type": "keyword", "index": False}},
+        },
+        "schedule_updated_at": {"type": "date"},
+        # Spike alerts (services/search/alerts/spikes.py): {"window": "hour"|"day", "sensitivity": ...}.
+        "spike": {"type": "object", "properties": {"window": {"type": "keyword"}, "sensitivity": {"type": "keyword"}}},
     },
 }
 MATCH_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
     "properties": {
         "saved_search_id": {"type": "keyword"},
+        "team": {"type": "keyword"},  # the monitor's team
         "article_id": {"type": "keyword"},
         "matched_at": {"type": "date"},
         "published_at": {"type": "date"},
@@ -64,7 +80,12 @@ DELIVERY_MAPPING: dict[str, Any] = {
     "properties": {
         "id": {"type": "keyword"},
         "saved_search_id": {"type": "keyword"},
+        "team": {"type": "keyword"},  # the monitor's team
         "article_ids": {"type": "keyword"},
+        # "spike" for a spike alert (services/search/alerts/spikes.py; its window and counts in
+        # "spike", stored, not searched); absent for a batch of new matches.
+        "kind": {"type": "keyword"},
+        "spike": {"type": "object", "enabled": False},
         "status": {"type": "keyword"},
         "attempts": {"type": "integer"},
         "created_at": {"type": "date"},
@@ -94,6 +115,17 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+def team_filter(team: str | None) -> dict[str, Any]:
+    """An Elasticsearch query for the documents of ``team`` (None: every team). Documents stored
+    before teams existed have no ``team`` and belong to the default team."""
+    if team is None:
+        return {"match_all": {}}
+    if team == DEFAULT_TEAM:
+        return {"bool": {"should": [{"term": {"team": team}}, {"bool": {"must_not": {"exists": {"field": "team"}}}}],
+                         "minimum_should_match": 1}}  # fmt: skip
+    return {"term": {"team": team}}
+
+
 class AlertIndices:
     def __init__(self, prefix: str) -> None:
         self.saved = f"{prefix}warta-saved-searches"
@@ -119,39 +151,50 @@ class SavedSearchStore:
     """CRUD for saved searches. The query is validated (parsed) and the webhook URL checked
     (:func:`check_webhook_url`, may block on DNS) before they are stored; ``create`` and ``update``
     raise ``ValueError`` (a :class:`~services.search.query.QuerySyntaxError` or
-    :class:`~services.search.alerts.webhooks.WebhookRefused`) for either."""
+    :class:`~services.search.alerts.webhooks.WebhookRefused`) for either.
+
+    Every saved search belongs to a team (``team``, :data:`shared.auth.DEFAULT_TEAM` if stored
+    without one). ``get``, ``list``, ``update`` and ``delete`` take ``team``: given, a saved search
+    of another team is treated as missing; None (an admin) reaches every team's."""
 
     def __init__(self, es: Elasticsearch, prefix: str, guard: SsrfGuard | None = None) -> None:
         self.es = es
         self.idx = AlertIndices(prefix)
         self.guard = guard or SsrfGuard()
 
-    def create(self, name: str, query: str, webhook_url: str | None) -> dict[str, Any]:
+    def create(self, name: str, query: str, webhook_url: str | None, *, team: str = DEFAULT_TEAM,
+               schedule: dict[str, Any] | None = None, channels: dict[str, Any] | None = None,
+               spike: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+        """``schedule`` and ``channels`` (the digest) are stored as given: the API validates them
+        (services/search/digests/config.py)."""
         parse(query)
         if webhook_url is not None:
             check_webhook_url(webhook_url, self.guard)
         saved_id = uuid.uuid4().hex[:16]
-        doc = {"id": saved_id, "name": name, "query": query, "webhook_url": webhook_url, "enabled": True,
+        doc = {"id": saved_id, "name": name, "team": team, "query": query, "webhook_url": webhook_url, "enabled": True,
                "created_at": now_utc().isoformat(), "updated_at": now_utc().isoformat(), **DELIVERY_STATE_RESET,
-               **QUERY_STATE_RESET}  # fmt: skip
+               **QUERY_STATE_RESET, "schedule": schedule, "channels": channels,
+               "schedule_updated_at": now_utc().isoformat() if schedule else None, "spike": spike}  # fmt: skip
         self.es.index(index=self.idx.saved, id=saved_id, document=doc, refresh="wait_for")
         return doc
 
-    def get(self, saved_id: str) -> dict[str, Any] | None:
+    def get(self, saved_id: str, team: str | None = None) -> dict[str, Any] | None:
         try:
-            return dict(self.es.get(index=self.idx.saved, id=saved_id)["_source"])
+            found = {"team": DEFAULT_TEAM, **self.es.get(index=self.idx.saved, id=saved_id)["_source"]}
         except NotFoundError:
             return None
+        return found if team is None or found["team"] == team else None
 
-    def list(self) -> list[dict[str, Any]]:
-        resp = self.es.search(index=self.idx.saved, size=1000, sort=[{"created_at": "asc"}])
-        return [h["_source"] for h in resp["hits"]["hits"]]
+    def list(self, team: str | None = None) -> list[dict[str, Any]]:
+        resp = self.es.search(index=self.idx.saved, size=1000, query=team_filter(team), sort=[{"created_at": "asc"}])
+        return [{"team": DEFAULT_TEAM, **h["_source"]} for h in resp["hits"]["hits"]]
 
-    def update(self, saved_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
-        """Apply ``changes`` (a partial document); None if there is no such saved search. A new
-        webhook URL clears the delivery state, and a new query the query state: they described
-        the old ones."""
-        current = self.get(saved_id)
+    def update(self, saved_id: str, changes: dict[str, Any], team: str | None = None) -> dict[str, Any] | None:
+        """Apply ``changes`` (a partial document); None if there is no such saved search (of
+        ``team``, if given). A new webhook URL clears the delivery state, and a new query the
+        query state: they described the old ones. The team never changes."""
+        changes = {k: v for k, v in changes.items() if k != "team"}
+        current = self.get(saved_id, team)
         if current is None:
             return None
         if "query" in changes and changes["query"] is not None:
@@ -163,13 +206,16 @@ class SavedSearchStore:
             doc.update(DELIVERY_STATE_RESET)
         if changes.get("query") is not None and changes["query"] != current.get("query"):
             doc.update(QUERY_STATE_RESET)
+        if "schedule" in changes and changes["schedule"] != current.get("schedule"):
+            # A new schedule starts now: its first digest is at its first boundary from now on.
+            doc["schedule_updated_at"] = now_utc().isoformat() if changes["schedule"] else None
         doc["updated_at"] = now_utc().isoformat()
         # A partial update, so the dispatcher's concurrent record_attempt is not overwritten.
         try:
             resp = self.es.update(index=self.idx.saved, id=saved_id, doc=doc, refresh="wait_for", source=True)
         except NotFoundError:
             return None
-        return dict(resp["get"]["_source"])
+        return {"team": DEFAULT_TEAM, **resp["get"]["_source"]}
 
     def record_attempt(self, saved_id: str, ok: bool, error: str | None, at: str) -> None:
         """Record the outcome of one delivery attempt on the saved search. A read and a write
@@ -229,7 +275,9 @@ class SavedSearchStore:
         log.warning("query state of saved search %s not recorded: too many concurrent updates", saved_id)
         return False
 
-    def delete(self, saved_id: str) -> bool:
+    def delete(self, saved_id: str, team: str | None = None) -> bool:
+        if team is not None and self.get(saved_id, team) is None:
+            return False
         try:
             self.es.delete(index=self.idx.saved, id=saved_id, refresh="wait_for")
             return True

@@ -61,6 +61,7 @@ SavedSearchesDep = Annotated[SavedSearchStore, Depends(get_saved_searches)]
 KeysDep = Annotated[KeyStore, Depends(get_keys)]
 RemovalsDep = Annotated[Removals, Depends(get_removals)]
 AuditDep = Annotated[AuditLog, Depends(get_audit)]
-# The caller's key, with at least this role (admin includes reader).
+# The caller's key, with at least this role (reader < analyst < admin).
 ReaderKey = Annotated[ApiKey, Depends(require("reader"))]
+AnalystKey = Annotated[ApiKey, Depends(require("analyst"))]
 AdminKey = Annotated[ApiKey, Depends(require("admin"))]

@@ -21,6 +21,7 @@ from services.search.api.routes import ROUTERS, health_router
 from services.search.api.webhooks import webhooks_router
 from services.search.criteria import BadRequest, rejection_message
 from services.search.index import ensure_index
+from services.search.pickups import Pickups, ensure_pickup_index
 from services.search.query import QuerySyntaxError
 from services.search.settings import SearchSettings
 from services.search.tombstones import Removals
@@ -46,6 +47,7 @@ def _ensure_indices(settings: SearchSettings) -> KeyStore:
     audit = AuditLog(es, settings.index_prefix)
     audit.ensure_index()
     Removals(es, settings.index_prefix, audit).ensure_index()
+    ensure_pickup_index(es, settings.index_prefix)
     keys.bootstrap_admin(settings.admin_key)
     return keys
 
@@ -59,6 +61,7 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         app.state.es = AsyncElasticsearch(settings.es_url, request_timeout=settings.request_timeout_s,
                                           serializer=OrjsonSerializer())  # fmt: skip
         app.state.index = ArticleIndex(app.state.es, settings.alias, settings.search_timeout)
+        app.state.index_prefix = settings.index_prefix  # the digest routes' indices
         app.state.sync_es = Elasticsearch(settings.es_url, request_timeout=settings.request_timeout_s)
         auth = Authenticator(app.state.sync_es, settings, api="search")
         auth.attach(app)
@@ -67,6 +70,8 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
                                            SsrfGuard(allow_hosts=settings.webhook_allow_list))  # fmt: skip
         app.state.audit = AuditLog(app.state.sync_es, settings.index_prefix)
         app.state.removals = Removals(app.state.sync_es, settings.index_prefix, app.state.audit)
+        app.state.pickups = Pickups(app.state.es, settings.alias, settings.index_prefix,
+                                    search_timeout=settings.search_timeout)  # fmt: skip
         try:
             await run_in_threadpool(_ensure_indices, settings)
         except Exception as exc:  # ES down at start-up: /readyz reports it; requests answer 503

@@ -23,7 +23,8 @@ from services.search.criteria import (
     Sort,
     time_zone,
 )
-from shared.auth import Role
+from services.search.digests.config import Channels, Schedule
+from shared.auth import DEFAULT_TEAM, TEAM_PATTERN, Role
 from shared.schemas import Region
 
 # --- errors -----------------------------------------------------------------------------------------
@@ -139,6 +140,18 @@ class ExportParams(CriteriaParams):
 
     def zone(self) -> ZoneInfo:
         return time_zone(self.tz)
+
+
+class ReportParams(CriteriaParams):
+    """GET /v1/reports: the articles the criteria select, as a report (services/search/reports)."""
+
+    format: Literal["html", "pdf"] = Field("html", description="html: one self-contained page; pdf: A4, paginated")
+    lang: Literal["id", "en"] = Field("id", description="The report's language: id (Indonesian, the default) or en")
+    title: str | None = Field(
+        None, max_length=200, description='The report\'s title (default "Laporan Pemberitaan" / "Coverage report")'
+    )
+    top: int = Field(10, ge=1, le=50, description="Values in each top list (outlets, people, institutions, regions)")
+    stories: int = Field(100, ge=1, le=500, description="Stories listed, the most widely carried first")
 
 
 # --- search, articles, stories --------------------------------------------------------------------
@@ -331,12 +344,47 @@ WEBHOOK_URL_HELP = (
 
 MONITOR_NAME_HELP = "The monitor's name, as shown on the Monitors page"
 MONITOR_QUERY_HELP = "A query in the Warta query language (docs/query-language.md); a malformed one is a 400"
+SCHEDULE_HELP = (
+    "When the monitor's digest is sent (`warta search digests`): daily, or weekly on `weekday`, at `time` in "
+    "`timezone` (default 07:00 Asia/Jakarta); each digest lists the matches since the previous one. Needs a channel "
+    "(422 otherwise). The first digest is at the first such time after the schedule is set (docs/pr-workflows.md)"
+)
+CHANNELS_HELP = (
+    "Where the digest goes: `email` (recipient addresses, sent through the deployment's SMTP server) and "
+    "`chat_webhook_url` (a Slack-compatible incoming webhook: Slack, Mattermost, Rocket.Chat; refused like a "
+    "webhook_url, with a 422 naming the reason)"
+)
+
+
+SPIKE_HELP = (
+    "Spike alerts: a webhook call when the monitor's story count (syndicated copies count once) in a `window` "
+    "(`hour` or `day`, Asia/Jakarta) is far above its baseline, the same window on the previous 14 days; "
+    "`sensitivity` low, medium (default) or high. Needs a webhook_url (422 otherwise); docs/alerts.md#spike-alerts"
+)
+
+
+class SpikeSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    window: Literal["hour", "day"] = Field("hour", description="Count stories per clock hour or per day (WIB)")
+    sensitivity: Literal["low", "medium", "high"] = Field(
+        "medium", description="How far above the baseline alerts: high alerts on smaller spikes, and more often"
+    )
 
 
 class SavedSearchIn(BaseModel):
     name: str = Field(min_length=1, max_length=200, description=MONITOR_NAME_HELP)
     query: str = Field(min_length=1, max_length=2000, description=MONITOR_QUERY_HELP)
     webhook_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://", description=WEBHOOK_URL_HELP)
+    team: str | None = Field(
+        default=None,
+        pattern=TEAM_PATTERN,
+        description="The team that owns the monitor: the creating key's team unless given. Only an admin key may "
+        "name another team (403 otherwise).",
+    )
+    schedule: Schedule | None = Field(None, description=SCHEDULE_HELP)
+    channels: Channels | None = Field(None, description=CHANNELS_HELP)
+    spike: SpikeSettings | None = Field(None, description=SPIKE_HELP)
 
 
 class SavedSearchPatch(BaseModel):
@@ -344,14 +392,24 @@ class SavedSearchPatch(BaseModel):
     query: str | None = Field(default=None, min_length=1, max_length=2000, description=MONITOR_QUERY_HELP)
     webhook_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://", description=WEBHOOK_URL_HELP)
     enabled: bool | None = Field(None, description="false pauses the monitor (no matches, no webhook calls)")
+    schedule: Schedule | None = Field(None, description=SCHEDULE_HELP + "; null stops the digest")
+    channels: Channels | None = Field(None, description=CHANNELS_HELP + "; given whole (it replaces the old one)")
+    spike: SpikeSettings | None = Field(None, description=SPIKE_HELP + "; given whole; null stops spike alerts")
 
 
 class SavedSearch(BaseModel):
     id: str = Field(description="The monitor's id")
     name: str = Field(description=MONITOR_NAME_HELP)
+    team: str = Field(DEFAULT_TEAM, description="The team that owns the monitor; only its keys (and admins) see it")
     query: str = Field(description=MONITOR_QUERY_HELP)
     webhook_url: str | None = Field(None, description="Where new matches are POSTed (the alert webhook); null: none")
     enabled: bool = Field(True, description="Whether the alerts consumer evaluates the monitor")
+    schedule: Schedule | None = Field(None, description="When the digest is sent; null: no digest")
+    channels: Channels | None = Field(None, description="Where the digest goes (email, chat_webhook_url)")
+    spike: SpikeSettings | None = Field(None, description="Spike alert settings; null: no spike alerts")
+    schedule_updated_at: datetime | None = Field(
+        None, description="When the schedule was set: the first digest is at the first scheduled time after it"
+    )
     created_at: datetime = Field(description="When the monitor was created")
     updated_at: datetime = Field(description="When it was last changed")
     delivery_status: Literal["ok", "failing"] | None = Field(
@@ -377,6 +435,7 @@ class SavedSearch(BaseModel):
 
 class Match(BaseModel):
     saved_search_id: str = Field(description="The monitor")
+    team: str = Field(DEFAULT_TEAM, description="The monitor's team")
     article_id: str = Field(description="The matched article (GET /v1/articles/{article_id})")
     matched_at: datetime = Field(description="When the alerts consumer recorded the match")
     published_at: datetime | None = Field(None, description="The article's publication time")
@@ -389,7 +448,10 @@ class Match(BaseModel):
 class Delivery(BaseModel):
     id: str = Field(description="The delivery id, sent as delivery_id and X-Warta-Delivery")
     saved_search_id: str = Field(description="The monitor")
-    article_ids: list[str] = Field(description="The matches this delivery carries")
+    team: str = Field(DEFAULT_TEAM, description="The monitor's team")
+    article_ids: list[str] = Field(description="The matches this delivery carries (a spike: one article per story)")
+    kind: Literal["match", "spike"] = Field("match", description="New matches, or a spike alert")
+    spike: dict[str, Any] | None = Field(None, description="A spike alert's window and counts (see AlertPayload)")
     status: str = Field(description="pending, delivering, delivered, failed (after 8 attempts) or cancelled")
     attempts: int = Field(description="Attempts made so far")
     created_at: datetime = Field(description="When the matches were recorded")
@@ -406,19 +468,34 @@ class Delivery(BaseModel):
 class KeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     role: Role
+    team: str = Field(
+        DEFAULT_TEAM,
+        pattern=TEAM_PATTERN,
+        description="The team the key belongs to: lower-case letters, digits, '-' and '_' (at most 63). "
+        "A non-admin key sees only its team's monitors and other team-owned resources.",
+    )
 
 
 class KeyCreated(BaseModel):
     id: str
     name: str
     role: Role
+    team: str = DEFAULT_TEAM
     key: str = Field(description="The plaintext key. It is shown once and stored only as a hash.")
+
+
+class KeySelf(BaseModel):
+    id: str = Field(description="The key's id (its hash)")
+    name: str = Field(description="The key's name")
+    role: Role = Field(description="reader, analyst or admin")
+    team: str = Field(description="The team whose monitors and other resources the key sees (admin: every team's)")
 
 
 class KeyInfo(BaseModel):
     id: str
     name: str
     role: Role
+    team: str = DEFAULT_TEAM
     created_at: datetime
     disabled: bool
     prefix: str | None = None
@@ -446,6 +523,20 @@ class AlertArticle(BaseModel):
     summary: list[str] = Field(default_factory=list, description="Summary sentences")
 
 
+class AlertSpike(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    window: Literal["hour", "day"] = Field(description="The monitor's spike window")
+    start: datetime = Field(description="The window's start (Asia/Jakarta)")
+    end: datetime = Field(description="The window's end")
+    stories: int = Field(description="Distinct stories in the window when the spike was found (it may grow)")
+    articles: int = Field(description="Articles in the window then (syndicated copies included)")
+    baseline: float = Field(description="The usual story count of this window: the previous 14 days, spikes left out")
+    threshold: int = Field(description="The smallest story count that is a spike at this sensitivity")
+    sensitivity: Literal["low", "medium", "high"] = Field(description="The monitor's sensitivity")
+    p_value: float = Field(description="How likely at least this many stories are in an ordinary window")
+
+
 class AlertPayload(BaseModel):
     """The JSON body of one alert webhook call: one batch of new matches of one monitor."""
 
@@ -458,6 +549,12 @@ class AlertPayload(BaseModel):
     saved_search: AlertSavedSearch = Field(description="The monitor whose query matched")
     articles: list[AlertArticle] = Field(description="The new matches. Articles deleted since the match are left out")
     sent_at: datetime = Field(description="When this attempt was made (it changes on each retry)")
+    kind: Literal["spike"] | None = Field(
+        None,
+        description="`spike` for a spike alert (then `articles` holds one article per story, largest first); "
+        "absent for new matches",
+    )
+    spike: AlertSpike | None = Field(None, description="A spike alert's window and counts; absent for new matches")
 
 
 # --- removals and the audit log ------------------------------------------------------------------

@@ -18,10 +18,12 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from services.search.reports.style import REPORT_STYLE_HASH
+from shared.http import APP_CSP
 from shared.settings import CommonSettings
 
 STATIC = Path(__file__).parent / "static"
-PAGES = ("/", "/login", "/search", "/monitors", "/sources")
+PAGES = ("/", "/login", "/search", "/monitors", "/sources", "/reports", "/pickups")
 
 # The ingest calls of the sources page (static/app.js), by method. The path is matched after
 # Starlette's percent-decoding, so an encoded '.', '/' or '%' (double encoding) can never match the
@@ -49,9 +51,16 @@ class WebSettings(CommonSettings):
     web_proxy_timeout_s: float = 15.0
 
 
+# The pages' policy (shared.http.APP_CSP) also allows the report's one stylesheet, by its hash: the
+# Laporan page shows a report in a srcdoc frame and opens it as a blob: page, which both inherit
+# this policy (services/search/reports/style.py).
+SHELL_CSP = APP_CSP.replace("style-src 'self'", f"style-src 'self' {REPORT_STYLE_HASH}", 1)
+
+
 def _shell() -> FileResponse:
     # The shell is tiny and changes with each release: always revalidate.
-    return FileResponse(STATIC / "index.html", media_type="text/html", headers={"Cache-Control": "no-cache"})
+    return FileResponse(STATIC / "index.html", media_type="text/html",
+                        headers={"Cache-Control": "no-cache", "Content-Security-Policy": SHELL_CSP})  # fmt: skip
 
 
 def web_router(settings: WebSettings | None = None) -> APIRouter:
@@ -62,6 +71,7 @@ def web_router(settings: WebSettings | None = None) -> APIRouter:
     for path in PAGES:
         router.add_api_route(path, _shell, methods=["GET"])
     router.add_api_route("/article/{article_id}", _shell, methods=["GET"])
+    router.add_api_route("/pickups/{release_id}", _shell, methods=["GET"])
 
     @router.api_route("/web/ingest/v1/sources{rest:path}", methods=["GET", "POST", "PATCH", "DELETE"])
     async def ingest_proxy(request: Request, rest: str) -> Response:

@@ -24,6 +24,7 @@ PROCESSES = {
     "enrich-worker": ("enrich", "worker"),
     "search-indexer": ("search", "indexer"),
     "search-alerts": ("search", "alerts"),
+    "search-digests": ("search", "digests"),
     "search-api": ("search", "serve"),
 }
 

@@ -10,8 +10,13 @@
   const store = {
     get key() { return sessionStorage.getItem("warta.key"); },
     get role() { return sessionStorage.getItem("warta.role"); },
-    set(key, role) { sessionStorage.setItem("warta.key", key); sessionStorage.setItem("warta.role", role); },
-    clear() { sessionStorage.removeItem("warta.key"); sessionStorage.removeItem("warta.role"); },
+    get team() { return sessionStorage.getItem("warta.team"); },
+    // reader < analyst < admin: an analyst manages its team's monitors, a reader only reads them.
+    get canManage() { return this.role === "analyst" || this.role === "admin"; },
+    set(key, role, team) {
+      sessionStorage.setItem("warta.key", key); sessionStorage.setItem("warta.role", role); sessionStorage.setItem("warta.team", team || "default");
+    },
+    clear() { for (const k of ["key", "role", "team"]) sessionStorage.removeItem("warta." + k); },
   };
   let lang = localStorage.getItem("warta.lang") === "en" ? "en" : "id";
   let timers = [];
@@ -179,8 +184,10 @@
     nav.replaceChildren();
     nav.setAttribute("aria-label", t("nav_label"));
     if (store.key) {
-      const items = [["/search", "nav_search", "search"]];
-      if (store.role === "admin") items.push(["/monitors", "nav_monitors", "monitors"], ["/sources", "nav_sources", "sources"]);
+      const items = [["/search", "nav_search", "search"], ["/reports", "nav_reports", "reports"]];
+      items.push(["/monitors", "nav_monitors", "monitors"]);
+      items.push(["/pickups", "nav_pickups", "pickups"]);
+      if (store.role === "admin") items.push(["/sources", "nav_sources", "sources"]);
       const ul = h("ul", {});
       for (const [href, key, name] of items) {
         ul.append(h("li", {}, h("a", { href, "aria-current": page === name ? "page" : null }, t(key))));
@@ -197,7 +204,8 @@
           await route();
           document.getElementById("lang-toggle").focus();
         } }, t("lang_toggle")),
-      store.key ? h("span", { class: "role" }, t("role_" + (store.role || "reader"))) : null,
+      store.key ? h("span", { class: "role", id: "key-role", title: t("team_label") + ": " + (store.team || "default") },
+        t("role_" + (store.role || "reader")) + (store.role !== "admin" && store.team && store.team !== "default" ? " · " + store.team : "")) : null,
       store.key ? h("button", { type: "button", class: "link", onclick: () => { store.clear(); navigate("/login"); } }, t("logout")) : null,
     ]);
     document.getElementById("skip").textContent = t("skip");
@@ -217,7 +225,7 @@
     if (page !== "login" && !store.key) {
       return navigate("/login" + qs({ next: path + location.search }), true);
     }
-    if ((page === "monitors" || page === "sources") && store.role !== "admin") {
+    if (page === "sources" && store.role !== "admin") {
       renderChrome(page);
       main.replaceChildren(alertBox(t("error_forbidden")));
       return markReady(page);
@@ -227,8 +235,10 @@
     try {
       if (page === "login") renderLogin(ctx);
       else if (page === "search") await renderSearch(ctx);
+      else if (page === "reports") await renderReports(ctx);
       else if (page === "article") await renderArticle(ctx, decodeURIComponent(path.split("/")[2] || ""));
       else if (page === "monitors") await renderMonitors(ctx);
+      else if (page === "pickups") await renderPickups(ctx, decodeURIComponent(path.split("/")[2] || ""));
       else if (page === "sources") await renderSources(ctx);
       else main.replaceChildren(h("h1", {}, t("not_found")));
     } catch (e) {
@@ -264,9 +274,9 @@
         input.focus();
         return;
       }
-      let role = "reader";
-      try { await api("/v1/saved-searches", {}, { key }); role = "admin"; } catch (e) { /* 403: reader */ }
-      store.set(key, role);
+      let me = { role: "reader", team: "default" };
+      try { me = await api("/v1/keys/me", {}, { key }); } catch (e) { /* an older API: read-only */ }
+      store.set(key, me.role, me.team);
       const next = params.get("next");
       navigate(next && next.startsWith("/") && !next.startsWith("//") ? next : "/search");
     } },
@@ -392,7 +402,6 @@
 
   async function renderSearch({ main, params, alive }) {
     const st = searchState(params);
-    const isAdmin = store.role === "admin";
     document.title = (st.q ? st.q + " · " : "") + t("search_title") + " · Warta";
 
     // Form
@@ -549,7 +558,7 @@
     const countText = res.total_stories !== null && res.total_stories !== undefined
       ? t("results_count_stories", { n: fmtNum(res.total), s: fmtNum(res.total_stories) }) : t("results_count", { n: fmtNum(res.total) });
     const exportLink = h("a", { class: "button", id: "export-csv", href: "/v1/export" + qs({ ...crit, format: "csv" }), onclick: (ev) => exportCsv(ev, crit) }, t("export_csv"));
-    const monitorBtn = isAdmin && (st.q.trim() || monitorQuery(st)) ? h("a", { class: "button", id: "save-monitor",
+    const monitorBtn = store.canManage && (st.q.trim() || monitorQuery(st)) ? h("a", { class: "button", id: "save-monitor",
       href: "/monitors" + qs({ new_q: monitorQuery(st), new_name: monitorName(st) }) }, t("save_monitor")) : null;
     const chartBox = h("figure", { class: "chart", id: "timeline" }, h("figcaption", {}, t("chart_title")), h("p", { class: "help" }, t("loading")));
     const list = h("ol", { class: "hits", id: "hits" }, res.hits.map((hit) => renderHit(hit, st)));
@@ -560,7 +569,7 @@
     resultsCol.replaceChildren(
       h("div", { class: "results-head" },
         h("h2", { id: "results-h" }, t("results"), " ", h("span", { class: "count", id: "result-count" }, countText)),
-        h("div", { class: "actions" }, exportLink, monitorBtn)),
+        h("div", { class: "actions" }, exportLink, h("a", { class: "button", id: "make-report", href: "/reports" + qs(crit) }, t("make_report")), monitorBtn)),
       chartBox,
       res.hits.length ? list : h("p", { class: "empty" }, t("no_results")),
       pager);
@@ -886,6 +895,124 @@
     return div;
   }
 
+  // --- reports (Laporan) ------------------------------------------------------------------------
+  // The clipping report of the current query and filters (the Search page's URL parameters), from
+  // GET /v1/reports: shown in a sandboxed frame, opened as its own page (a blob: URL, since a plain
+  // link cannot send the key) and downloaded as a PDF. The report is in the interface's language.
+  let reportBlobUrl = null;
+
+  function reportUrl(st, changes = {}) {
+    const n = Object.assign({}, st, changes);
+    return "/reports" + qs({ ...criteriaParams(n), title: n.title || null });
+  }
+
+  async function renderReports({ main, params, alive }) {
+    const st = searchState(params);
+    st.title = (params.get("title") || "").slice(0, 200);
+    document.title = t("reports_title") + " · Warta";
+    if (reportBlobUrl) { URL.revokeObjectURL(reportBlobUrl); reportBlobUrl = null; }
+    const crit = criteriaParams(st);
+    const reportParams = { ...crit, lang, title: st.title || null };
+
+    const qInput = h("input", { id: "r-q", name: "q", type: "search", value: st.q, placeholder: t("q_placeholder"), autocomplete: "off", spellcheck: "false" });
+    const dateIn = (id, iso) => h("input", { id, type: "text", value: showDate(iso), placeholder: t("date_placeholder"), inputmode: "numeric",
+      autocomplete: "off", maxlength: 10, size: 10, "aria-describedby": "r-date-error" });
+    const fromIn = dateIn("r-from", st.from), toIn = dateIn("r-to", st.to);
+    const titleIn = h("input", { id: "r-title", name: "title", type: "text", value: st.title, maxlength: 200, placeholder: t("report_title_placeholder") });
+    const dateError = h("div", { id: "r-date-error", "aria-live": "assertive" });
+    const field = (id, label, input) => h("div", { class: "field" }, h("label", { for: id }, label), input);
+    const preset = (key, from, to) => h("button", { type: "button", class: "chip-btn", "aria-pressed": String(st.from === from && st.to === to),
+      onclick: () => navigate(reportUrl(st, { from, to })) }, t(key));
+    const form = h("form", { id: "report-form", class: "search-form", onsubmit: (ev) => {
+      ev.preventDefault();
+      dateError.replaceChildren();
+      for (const el of [fromIn, toIn]) {
+        el.removeAttribute("aria-invalid");
+        if (parseDate(el.value) === null) {
+          el.setAttribute("aria-invalid", "true");
+          dateError.append(alertBox(t("date_invalid", { value: el.value.trim() })));
+          el.focus();
+          return;
+        }
+      }
+      navigate(reportUrl(st, { q: qInput.value.trim(), from: parseDate(fromIn.value), to: parseDate(toIn.value), title: titleIn.value.trim() }));
+    } },
+      h("h1", {}, t("reports_title")),
+      h("p", { class: "help" }, t("reports_intro")),
+      h("div", { class: "grid" },
+        field("r-q", t("q_label"), qInput),
+        field("r-from", t("date_from") + " (" + t("date_placeholder") + ")", fromIn),
+        field("r-to", t("date_to") + " (" + t("date_placeholder") + ")", toIn),
+        field("r-title", t("report_title_label"), titleIn)),
+      h("div", { class: "presets", role: "group", "aria-label": t("presets") },
+        preset("preset_yesterday", jakartaDate(-1), jakartaDate(-1)), preset("preset_today", jakartaDate(0), jakartaDate(0)),
+        preset("preset_7", jakartaDate(-6), jakartaDate(0)), preset("preset_30", jakartaDate(-29), jakartaDate(0))),
+      dateError,
+      h("div", { class: "actions" },
+        h("button", { type: "submit", class: "primary", id: "report-submit" }, t("report_submit")),
+        h("a", { href: searchUrl({ ...st, cursor: "", page: 1 }), id: "report-edit-filters" }, t("report_edit_filters"))));
+
+    const openLink = h("a", { class: "button", id: "report-open", target: "_blank", rel: "noopener", "aria-disabled": "true" }, t("report_open_html"));
+    const pdfBtn = h("button", { type: "button", id: "report-pdf", onclick: async () => {
+      pdfBtn.disabled = true;
+      pdfBtn.setAttribute("aria-busy", "true");
+      const old = pdfBtn.textContent;
+      pdfBtn.textContent = t("report_pdf_busy");
+      try {
+        const resp = await api("/v1/reports", { ...reportParams, format: "pdf" }, { raw: true });
+        const url = URL.createObjectURL(await resp.blob());
+        const dl = h("a", { href: url, download: t("report_file") + "-" + jakartaDate(0) + ".pdf", hidden: true });
+        document.body.append(dl);
+        dl.click();
+        dl.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 10000);
+        announce(t("report_pdf_done"));
+      } catch (e) {
+        actions.append(alertBox(e));
+      } finally {
+        pdfBtn.disabled = false;
+        pdfBtn.removeAttribute("aria-busy");
+        pdfBtn.textContent = old;
+      }
+    } }, t("report_download_pdf"));
+    const actions = h("div", { class: "actions report-actions" }, openLink, pdfBtn);
+    const view = h("section", { class: "report-view", "aria-labelledby": "report-view-h" },
+      h("h2", { id: "report-view-h", class: "visually-hidden" }, t("reports_title")), h("p", {}, t("loading")));
+    main.replaceChildren(form, actions, view);
+
+    let html;
+    try {
+      const resp = await api("/v1/reports", { ...reportParams, format: "html" }, { raw: true });
+      html = await resp.text();
+    } catch (e) {
+      if (!alive()) return;
+      if (e.status === 400 && e.position !== null) {
+        view.replaceChildren(queryErrorBox(st.q, e));
+        qInput.setAttribute("aria-invalid", "true");
+        return;
+      }
+      view.replaceChildren(alertBox(e));
+      return;
+    }
+    if (!alive()) return;
+    reportBlobUrl = URL.createObjectURL(new Blob([html], { type: "text/html" }));
+    openLink.href = reportBlobUrl;
+    openLink.removeAttribute("aria-disabled");
+    // No script runs in the frame (sandbox without allow-scripts); same origin only so that this
+    // page can size the frame to the report; the report's links open in a new tab.
+    const frame = h("iframe", { id: "report-frame", class: "report-frame", title: t("report_frame_label"),
+      sandbox: "allow-same-origin allow-popups allow-popups-to-escape-sandbox", srcdoc: html });
+    frame.addEventListener("load", () => {
+      const doc = frame.contentDocument;
+      if (doc && doc.documentElement) frame.height = String(doc.documentElement.scrollHeight + 24);
+      for (const a of doc ? doc.querySelectorAll("a[href]") : []) { a.target = "_blank"; a.rel = "noopener noreferrer"; }
+      if (alive()) frame.dataset.loaded = "true";
+    });
+    view.replaceChildren(frame);
+    const n = /id="report-articles" data-value="(\d+)"/.exec(html);
+    announce(t("report_ready", { n: n ? fmtNum(+n[1]) : "?" }));
+  }
+
   async function renderArticle({ main, alive }, id) {
     let a;
     try { a = await api("/v1/articles/" + encodeURIComponent(id)); } catch (e) {
@@ -962,6 +1089,174 @@
     reason.focus();
   }
 
+  // --- pickups (Bukti tayang) -------------------------------------------------------------------
+  // Press releases the team tracks (/v1/pickups): a form to track one (analyst), the list with how
+  // many outlets carried each, the partner scorecard over a period, and one release's pickups with
+  // their delay, the share kept, the title change and the lead's diff. Pickups are computed on every
+  // read, so an open release page refreshes itself while its window is open.
+
+  async function pickupDownload(ev, path, params, filename) {
+    ev.preventDefault();
+    const a = ev.currentTarget;
+    const old = a.textContent;
+    a.textContent = t("exporting");
+    a.setAttribute("aria-busy", "true");
+    try {
+      const blob = await (await api(path, params, { raw: true })).blob();
+      const url = URL.createObjectURL(blob);
+      const dl = h("a", { href: url, download: filename, hidden: true });
+      document.body.append(dl);
+      dl.click();
+      dl.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (e) {
+      a.parentElement.append(alertBox(e));
+    } finally {
+      a.textContent = old;
+      a.removeAttribute("aria-busy");
+    }
+  }
+  function fmtDelay(sec) {
+    if (sec === null || sec === undefined) return "–";
+    return (sec < 0 ? "−" : "") + fmtDuration(Math.abs(sec));
+  }
+  function fmtPct(x) { return Math.round((x || 0) * 100) + "%"; }
+
+  async function renderPickups(ctx, id) {
+    if (id) return renderPickup(ctx, id);
+    const { main, params, alive } = ctx;
+    document.title = t("pk_title") + " · Warta";
+    const from = parseDate(params.get("from") || "") || jakartaDate(-29);
+    const to = parseDate(params.get("to") || "") || jakartaDate(0);
+    const [releases, card] = await Promise.all([api("/v1/pickups"), api("/v1/pickups/scorecard", { from, to })]);
+    if (!alive()) return;
+    const field = (fid, label, input, help) => h("div", { class: "field" }, h("label", { for: fid }, label), input,
+      help ? h("p", { class: "help", id: fid + "-help" }, help) : null);
+    let form = h("p", { class: "notice hint", role: "status", id: "pickups-readonly" }, t("pk_readonly"));
+    if (store.canManage) {
+      const title = h("input", { id: "pk-title", type: "text", maxlength: 500 });
+      const text = h("textarea", { id: "pk-text", rows: 8, maxlength: 50000, "aria-describedby": "pk-text-help" });
+      const url = h("input", { id: "pk-url", type: "url", maxlength: 2000, "aria-describedby": "pk-url-help" });
+      const date = h("input", { id: "pk-date", type: "text", inputmode: "numeric", placeholder: t("date_placeholder"), maxlength: 10, size: 10 });
+      const time = h("input", { id: "pk-time", type: "text", inputmode: "numeric", placeholder: "09:00", maxlength: 5, size: 5 });
+      const days = h("input", { id: "pk-days", type: "number", min: 1, max: 31, value: 7 });
+      const err = h("div", { id: "pk-error", "aria-live": "assertive" });
+      form = h("details", { class: "card", id: "new-pickup", open: releases.length ? null : true },
+        h("summary", {}, h("h2", { class: "inline" }, t("pk_new"))),
+        h("form", { onsubmit: async (ev) => {
+          ev.preventDefault();
+          err.replaceChildren();
+          const body = { title: title.value.trim(), window_days: parseInt(days.value, 10) || 7 };
+          if (text.value.trim()) body.text = text.value;
+          if (url.value.trim()) body.url = url.value.trim();
+          const d = parseDate(date.value), tm = (time.value.trim() || "09:00");
+          if (d === null || (d && !/^\d{1,2}[:.]\d{2}$/.test(tm))) { err.append(alertBox(t("pk_bad_time"))); date.focus(); return; }
+          if (d) body.released_at = d + "T" + tm.replace(".", ":").padStart(5, "0") + ":00+07:00";
+          try {
+            const made = await api("/v1/pickups", {}, { method: "POST", body });
+            navigate("/pickups/" + encodeURIComponent(made.id));
+          } catch (e) { err.append(alertBox(e)); }
+        } },
+          field("pk-title", t("pk_field_title"), title),
+          field("pk-text", t("pk_field_text"), text, t("pk_text_help")),
+          field("pk-url", t("pk_field_url"), url, t("pk_url_help")),
+          h("div", { class: "grid" }, field("pk-date", t("pk_field_date"), date), field("pk-time", t("pk_field_time"), time),
+            field("pk-days", t("pk_field_days"), days)),
+          err,
+          h("button", { type: "submit", class: "primary", id: "pk-submit" }, t("pk_track"))));
+    }
+    const rows = releases.map((r) => h("tr", { id: "release-" + r.id },
+      h("td", { "data-label": t("pk_release") }, h("a", { href: "/pickups/" + encodeURIComponent(r.id) }, r.title || t("pk_untitled"))),
+      h("td", { "data-label": t("pk_released") }, fmtTime(r.released_at)),
+      h("td", { "data-label": t("pk_outlets"), class: "num" }, fmtNum(r.outlets)),
+      h("td", { "data-label": t("pk_articles"), class: "num" }, fmtNum(r.pickup_count)),
+      h("td", { "data-label": t("pk_status") }, h("span", { class: "badge " + (r.tracking ? "ok" : "muted") }, t(r.tracking ? "pk_tracking" : "pk_closed")))));
+    const list = releases.length ? h("div", { class: "table-wrap" }, h("table", { class: "stack", id: "release-list" },
+      h("thead", {}, h("tr", {}, ["pk_release", "pk_released", "pk_outlets", "pk_articles", "pk_status"].map((k) => h("th", { scope: "col" }, t(k))))),
+      h("tbody", {}, rows))) : h("p", { class: "empty", id: "release-list" }, t("pk_none"));
+
+    const fromIn = h("input", { id: "sc-from", type: "text", value: showDate(from), maxlength: 10, size: 10, inputmode: "numeric" });
+    const toIn = h("input", { id: "sc-to", type: "text", value: showDate(to), maxlength: 10, size: 10, inputmode: "numeric" });
+    const scErr = h("div", { id: "sc-error", "aria-live": "assertive" });
+    const scForm = h("form", { class: "inline-form", onsubmit: (ev) => {
+      ev.preventDefault();
+      scErr.replaceChildren();
+      const f = parseDate(fromIn.value), tt = parseDate(toIn.value);
+      if (f === null || tt === null) { scErr.append(alertBox(t("date_invalid", { value: (f === null ? fromIn : toIn).value }))); return; }
+      navigate("/pickups" + qs({ from: f, to: tt }));
+    } }, h("div", { class: "grid" }, field("sc-from", t("date_from"), fromIn), field("sc-to", t("date_to"), toIn)),
+      h("button", { type: "submit" }, t("pk_show")), scErr);
+    const scRows = card.outlets.map((o) => h("tr", {},
+      h("td", { "data-label": t("pk_outlet") }, o.outlet),
+      h("td", { "data-label": t("pk_carried"), class: "num" }, t("pk_carried_n", { n: fmtNum(o.releases_carried), of: fmtNum(card.releases), p: fmtPct(o.carried_share) })),
+      h("td", { "data-label": t("pk_articles"), class: "num" }, fmtNum(o.articles)),
+      h("td", { "data-label": t("pk_median_delay"), class: "num" }, fmtDelay(o.median_delay_s)),
+      h("td", { "data-label": t("pk_mean_kept"), class: "num" }, fmtPct(o.mean_kept))));
+    const scorecard = h("section", { class: "card", id: "scorecard", "aria-labelledby": "sc-h" },
+      h("h2", { id: "sc-h" }, t("pk_scorecard")), h("p", { class: "help" }, t("pk_scorecard_help", { n: fmtNum(card.releases) })), scForm,
+      card.outlets.length ? h("div", { class: "table-wrap" }, h("table", { class: "stack", id: "scorecard-table" },
+        h("thead", {}, h("tr", {}, ["pk_outlet", "pk_carried", "pk_articles", "pk_median_delay", "pk_mean_kept"].map((k) => h("th", { scope: "col" }, t(k))))),
+        h("tbody", {}, scRows))) : h("p", { class: "empty" }, t("pk_scorecard_none")),
+      h("p", {}, h("a", { class: "button", id: "scorecard-csv", href: "/v1/pickups/scorecard" + qs({ from, to, format: "csv" }),
+        onclick: (ev) => pickupDownload(ev, "/v1/pickups/scorecard", { from, to, format: "csv" }, "skor-media-" + from + "-" + to + ".csv") }, t("export_csv"))));
+    main.replaceChildren(h("h1", {}, t("pk_title")), h("p", { class: "help" }, t("pk_intro")), form,
+      h("h2", {}, t("pk_list")), list, scorecard);
+  }
+
+  function leadDiff(parts) {
+    const p = h("p", { class: "lead-diff" });
+    parts.forEach((part, i) => {
+      if (i) p.append(" ");
+      p.append(part.op === "delete" ? h("del", { title: t("pk_removed") }, part.text)
+        : part.op === "insert" ? h("ins", { title: t("pk_added") }, part.text) : document.createTextNode(part.text));
+    });
+    return p;
+  }
+
+  async function renderPickup({ main, alive }, id) {
+    const path = "/v1/pickups/" + encodeURIComponent(id);
+    const r = await api(path);
+    if (!alive()) return;
+    document.title = (r.title || t("pk_untitled")) + " · " + t("pk_title") + " · Warta";
+    const body = h("div", { id: "pickup-body" });
+    const fill = (rel) => {
+      const rows = rel.pickups.map((p, i) => h("tr", { id: "pickup-" + p.article_id },
+        h("td", { "data-label": t("pk_outlet") }, h("strong", {}, p.outlet || "–")),
+        h("td", { "data-label": t("pk_article") }, p.url ? h("a", { href: p.url, rel: "noopener noreferrer", target: "_blank" }, p.title || p.url) : (p.title || "–"),
+          p.title_changed ? [" ", h("span", { class: "badge warn title-changed" }, t("pk_title_changed"))] : null,
+          h("details", { class: "lead" }, h("summary", {}, t("pk_lead", { p: fmtPct(p.lead_similarity) })), leadDiff(p.lead_diff))),
+        h("td", { "data-label": t("pk_first_seen") }, fmtTime(p.first_seen)),
+        h("td", { "data-label": t("pk_delay"), class: "num delay" }, fmtDelay(p.delay_s)),
+        h("td", { "data-label": t("pk_kept"), class: "num kept" }, fmtPct(p.kept))));
+      body.replaceChildren(
+        h("p", { class: "count", id: "pickup-count", role: "status" }, t("pk_count", { n: fmtNum(rel.pickup_count), o: fmtNum(rel.outlets) })),
+        rel.pickups.length ? h("div", { class: "table-wrap" }, h("table", { class: "stack", id: "pickup-table" },
+          h("thead", {}, h("tr", {}, ["pk_outlet", "pk_article", "pk_first_seen", "pk_delay", "pk_kept"].map((k) => h("th", { scope: "col" }, t(k))))),
+          h("tbody", {}, rows))) : h("p", { class: "empty" }, t(rel.tracking ? "pk_waiting" : "pk_no_pickups")));
+    };
+    fill(r);
+    const name = "bukti-tayang-" + r.id;
+    const actions = h("div", { class: "actions" },
+      h("a", { class: "button", id: "pickup-csv", href: path + "/export?format=csv", onclick: (ev) => pickupDownload(ev, path + "/export", { format: "csv" }, name + ".csv") }, t("export_csv")),
+      h("a", { class: "button", id: "pickup-pdf", href: path + "/export?format=pdf", onclick: (ev) => pickupDownload(ev, path + "/export", { format: "pdf", lang }, name + ".pdf") }, t("pk_pdf")),
+      store.canManage ? h("button", { type: "button", id: "pickup-delete", onclick: async () => {
+        if (!confirm(t("pk_delete_confirm"))) return;
+        try { await api(path, {}, { method: "DELETE" }); navigate("/pickups"); } catch (e) { actions.append(alertBox(e)); }
+      } }, t("pk_delete")) : null);
+    main.replaceChildren(
+      h("p", {}, h("a", { href: "/pickups" }, "← " + t("pk_title"))),
+      h("h1", { id: "release-title" }, r.title || t("pk_untitled")),
+      h("p", { class: "help" }, t("pk_window", { at: fmtTime(r.released_at), d: r.window_days, end: fmtTime(r.window_end) }), " ",
+        h("span", { class: "badge " + (r.tracking ? "ok" : "muted") }, t(r.tracking ? "pk_tracking" : "pk_closed"))),
+      actions, body,
+      h("details", { class: "card" }, h("summary", {}, t("pk_release_text")), h("p", { class: "release-text" }, r.text)));
+    if (r.tracking) {
+      timers.push(setInterval(async () => {
+        try { const fresh = await api(path); if (alive()) fill(fresh); } catch (e) { /* the next refresh tries again */ }
+      }, 15000));
+    }
+  }
+
   // --- monitors ---------------------------------------------------------------------------------
 
   function queryFieldError(container, input, e) {
@@ -979,17 +1274,81 @@
     return { reason, msg: d.msg };
   }
 
+  // The scheduled digest of a monitor (schedule and channels; docs/pr-workflows.md#digests): off,
+  // daily or weekly at a time in a time zone, to e-mail addresses and/or a chat webhook. value()
+  // gives the request fields; showError() shows a 422 about them (true if it was one).
+  const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+  function digestFields(idp, values) {
+    const s = values.schedule || {}, c = values.channels || {};
+    const opt = (v, cur, label) => h("option", { value: v, selected: v === cur ? true : null }, label);
+    const freq = h("select", { id: idp + "-digest-frequency" }, ["off", "daily", "weekly"].map((v) => opt(v, s.frequency || "off", t("dg_" + v))));
+    const time = h("input", { id: idp + "-digest-time", type: "time", value: s.time || "07:00" });
+    const weekday = h("select", { id: idp + "-digest-weekday" }, WEEKDAYS.map((d) => opt(d, s.weekday || "monday", t("dg_day_" + d))));
+    const tz = h("input", { id: idp + "-digest-timezone", type: "text", maxlength: 64, value: s.timezone || "Asia/Jakarta" });
+    const language = h("select", { id: idp + "-digest-language" }, [opt("id", s.language || lang, "Bahasa Indonesia"), opt("en", s.language || lang, "English")]);
+    const emails = h("textarea", { id: idp + "-digest-email", rows: 2, spellcheck: "false", placeholder: "humas@contoh.go.id" }, (c.email || []).join("\n"));
+    const chat = h("input", { id: idp + "-digest-chat", type: "url", maxlength: 2048, value: c.chat_webhook_url || "", placeholder: "https://…" });
+    const err = h("div", { "aria-live": "assertive" });
+    const field = (input, key) => h("div", { class: "field" }, h("label", { for: input.id }, t(key)), input);
+    const dayField = field(weekday, "dg_weekday");
+    const details = h("div", { class: "digest-details" }, field(time, "dg_time"), dayField, field(tz, "dg_timezone"),
+      field(language, "dg_language"), field(emails, "dg_email"), field(chat, "dg_chat"));
+    const sync = () => { details.hidden = freq.value === "off"; dayField.hidden = freq.value !== "weekly"; };
+    freq.addEventListener("change", sync);
+    sync();
+    const inputs = { schedule: freq, frequency: freq, time, weekday, timezone: tz, language, channels: emails, email: emails, chat_webhook_url: chat };
+    return {
+      el: h("fieldset", { class: "digest", id: idp + "-digest" }, h("legend", {}, t("dg_title")), field(freq, "dg_frequency"), details, err),
+      value() {
+        const email = emails.value.split(/[\s,;]+/).map((x) => x.trim()).filter(Boolean);
+        const channels = email.length || chat.value.trim() ? { email, chat_webhook_url: chat.value.trim() || null } : null;
+        if (freq.value === "off") return { schedule: null, channels };
+        return { schedule: { frequency: freq.value, time: time.value, timezone: tz.value.trim(), language: language.value,
+          weekday: freq.value === "weekly" ? weekday.value : null }, channels };
+      },
+      showError(e) {
+        err.replaceChildren();
+        Object.values(inputs).forEach((x) => x.removeAttribute("aria-invalid"));
+        if (!e || e.status !== 422 || !Array.isArray(e.body.detail)) return false;
+        const d = e.body.detail.find((x) => (x.loc || []).includes("schedule") || (x.loc || []).includes("channels"));
+        if (!d) return false;
+        const type = String(d.type || ""), last = d.loc[d.loc.length - 1];
+        const reason = type.startsWith("webhook_refused.") ? "wr_" + type.slice("webhook_refused.".length) : null;
+        const msg = type === "value_error.digest_without_channel" ? t("dg_no_channel")
+          : reason && I18N[lang][reason] !== undefined ? t(reason) : d.msg;
+        const input = inputs[typeof last === "number" ? d.loc[d.loc.length - 2] : last] || freq;
+        err.replaceChildren(h("div", { class: "notice error", role: "alert", id: idp + "-digest-error" }, h("p", {}, t("dg_invalid", { msg })),
+          h("p", { class: "small" }, d.msg)));
+        input.setAttribute("aria-invalid", "true");
+        input.setAttribute("aria-describedby", idp + "-digest-error");
+        input.focus();
+        return true;
+      },
+    };
+  }
+  function digestLine(m) {
+    const s = m.schedule, c = m.channels || {};
+    if (!s) return h("p", { class: "help digest-line" }, t("dg_none"));
+    const when = s.frequency === "weekly" ? t("dg_when_weekly", { day: t("dg_day_" + s.weekday), time: s.time, tz: s.timezone })
+      : t("dg_when_daily", { time: s.time, tz: s.timezone });
+    const to = [...(c.email || []), c.chat_webhook_url ? t("dg_chat_short") : null].filter(Boolean).join(", ");
+    return h("p", { class: "help digest-line" }, t("dg_line", { when, to }));
+  }
+
   function monitorForm(idp, values, submitLabel, onSubmit, onCancel) {
     const name = h("input", { id: idp + "-name", type: "text", required: true, maxlength: 200, value: values.name || "" });
     const query = h("textarea", { id: idp + "-query", required: true, maxlength: 2000, rows: 2, spellcheck: "false" }, values.query || "");
     const hook = h("input", { id: idp + "-webhook", type: "url", maxlength: 2048, value: values.webhook_url || "", placeholder: "https://…" });
     const err = h("div", { "aria-live": "assertive" });
+    const digest = digestFields(idp, values);
     const form = h("form", { class: "monitor-form", onsubmit: async (ev) => {
       ev.preventDefault();
       err.replaceChildren();
       hook.removeAttribute("aria-invalid");
-      try { await onSubmit({ name: name.value.trim(), query: query.value.trim(), webhook_url: hook.value.trim() || null }); }
+      digest.showError(null);
+      try { await onSubmit({ name: name.value.trim(), query: query.value.trim(), webhook_url: hook.value.trim() || null, ...digest.value() }); }
       catch (e) {
+        if (digest.showError(e)) return;
         const refusal = webhookRefusal(e);
         if (!refusal) { queryFieldError(err, query, e); return; }
         const text = I18N[lang]["wr_" + refusal.reason] !== undefined ? t("wr_" + refusal.reason) : refusal.msg;
@@ -1003,6 +1362,7 @@
       h("div", { class: "field" }, h("label", { for: name.id }, t("m_name")), name),
       h("div", { class: "field" }, h("label", { for: query.id }, t("m_query")), query),
       h("div", { class: "field" }, h("label", { for: hook.id }, t("m_webhook")), hook),
+      digest.el,
       err,
       h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, submitLabel),
         onCancel ? h("button", { type: "button", onclick: onCancel }, t("m_cancel")) : null));
@@ -1015,7 +1375,8 @@
     if (!alive()) return;
     const status = h("div", { id: "monitor-status" });
     const newQ = params.get("new_q");
-    const create = h("details", { class: "card", open: newQ || !list.length ? true : null, id: "new-monitor" },
+    const create = !store.canManage ? h("p", { class: "notice hint", role: "status", id: "monitors-readonly" }, t("m_readonly")) :
+      h("details", { class: "card", open: newQ || !list.length ? true : null, id: "new-monitor" },
       h("summary", {}, h("h2", { class: "inline" }, t("new_monitor"))),
       monitorForm("new", { name: params.get("new_name") || "", query: newQ || "" }, t("m_create"), async (body) => {
         const made = await api("/v1/saved-searches", {}, { method: "POST", body });
@@ -1034,7 +1395,7 @@
       refreshers.push(fillMonitor(card, m, from, alive));
     }
     await Promise.all(refreshers.map((r) => r.first));
-    if (newQ) document.getElementById("new-name").focus();
+    if (newQ && store.canManage) document.getElementById("new-name").focus();
     timers.push(setInterval(async () => {
       refreshers.forEach((r) => r.refresh());
       try {  // one request for the delivery and query states of every monitor
@@ -1092,12 +1453,13 @@
       h("p", {}, h("code", { class: "q" }, m.query)),
       querySlot,
       hookSlot,
+      digestLine(m),
       h("h3", {}, t("m_matches")),
       matchesBox,
       deliveries,
       h("div", { class: "actions" },
         h("a", { class: "button", href: "/search" + qs({ q: m.query, sort: "newest" }) }, t("m_open_search")),
-        h("button", { type: "button", onclick: edit }, t("m_edit")),
+        !store.canManage ? null : [h("button", { type: "button", onclick: edit }, t("m_edit")),
         h("button", { type: "button", onclick: async () => {
           m = await api("/v1/saved-searches/" + m.id, {}, { method: "PATCH", body: { enabled: !m.enabled } }).catch((e) => { card.prepend(alertBox(e)); return m; });
           view();
@@ -1110,7 +1472,7 @@
             card.remove();
             flash(main, t("m_deleted"));
           } catch (e) { card.prepend(alertBox(e)); }
-        } }, t("m_delete"))));
+        } }, t("m_delete"))]));
     function edit() {
       card.replaceChildren(h("h2", {}, m.name), monitorForm("edit-" + m.id, m, t("m_save"), async (body) => {
         m = await api("/v1/saved-searches/" + m.id, {}, { method: "PATCH", body });
