@@ -143,7 +143,13 @@ def main() -> int:
 
     agreement = {kind: kappa([x for _, x, _ in r], [y for _, _, y in r]) for kind, r in pairs().items()}
     speed = _speed(eval_pairs)
-    result = {"table": table, "kappa_before_adjudication": agreement, "tone_ms_per_article": speed}
+    throughput = _annotate_throughput()
+    result = {
+        "table": table,
+        "kappa_before_adjudication": agreement,
+        "tone_ms_per_article": speed,
+        "annotate_articles_per_second_per_core": throughput,
+    }
     RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"{'set':<40} {'n':>5} {'model':>7} {'floor':>7}")
     for name, r in table.items():
@@ -151,6 +157,7 @@ def main() -> int:
         print(f"{name:<40} {r['n']:>5} {r['model']:>7} {r['floor']:>7}{extra}")
     print(f"agreement (Cohen's kappa) before adjudication: {agreement}")
     print(f"tone stage: {speed} ms per in-domain article (process time)")
+    print(f"warta nlp annotate, articles/s per core: {throughput}")
     print(f"wrote {RESULTS}")
     return 0
 
@@ -158,6 +165,32 @@ def main() -> int:
 def _words(article: dict[str, Any]) -> list[str]:
     _, _, toks = article_layout(article)
     return words_of([t.text for ts in toks for t in ts])
+
+
+def _annotate_throughput(rounds: int = 3) -> dict[str, float]:
+    """Articles/s per core through ``annotate_main`` (``warta nlp annotate``) on the held-out
+    IndoSum articles of ``make eval-nlp``, with the tone stage and with it replaced by a constant,
+    in alternating rounds of one run; medians."""
+    import services.enrich.nlp as nlp
+    from evals.eval_nlp import eval_throughput
+
+    data_root = Path(__file__).resolve().parents[2] / "shared" / "data"
+    real = nlp.tone_of
+
+    def no_tone(*args: Any, **kwargs: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        return {"label": "neutral", "score": 0.0, "headline": None, "body": "neutral"}, []
+
+    with_tone: list[float] = []
+    without: list[float] = []
+    try:
+        for _ in range(rounds):
+            nlp.tone_of = no_tone  # type: ignore[assignment]
+            without.append(eval_throughput(data_root)["articles_per_second_per_core"])
+            nlp.tone_of = real
+            with_tone.append(eval_throughput(data_root)["articles_per_second_per_core"])
+    finally:
+        nlp.tone_of = real
+    return {"with_tone": sorted(with_tone)[rounds // 2], "without_tone": sorted(without)[rounds // 2]}
 
 
 def _speed(eval_pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> float:

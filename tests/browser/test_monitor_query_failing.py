@@ -52,7 +52,7 @@ def test_monitor_shows_a_query_elasticsearch_rejects(pipeline_factory, page) -> 
     # The owner fixes the query: the badge goes at once, and the next article matches.
     card = page.locator("#monitor-list > li", has_text=f"Dalam {token}")
     card.get_by_role("button", name="Ubah").click()
-    card.locator("textarea").fill(f"{token} AND tanggul")
+    card.locator('textarea[id$="-query"]').fill(f"{token} AND tanggul")
     page.get_by_role("button", name="Simpan").click()
     card = page.locator("#monitor-list > li", has_text=f"Dalam {token}")
     expect(card.locator(".query-badge")).to_have_count(0)

@@ -46,6 +46,9 @@ BACK_REFERENCES = frozenset("ia dia beliau pihaknya mereka politisi politikus pr
 LEFT_WINDOW = 4
 RIGHT_WINDOW = 6
 SENTENCE_WINDOW = 20
+# Tone is toward persons and organisations (what the model is trained and measured on); a place's
+# coverage is the tone of the articles about it (the region filters with ``tone``).
+TONE_ENTITY_TYPES = frozenset({"PER", "ORG"})
 # At most this many entities (the most mentioned) get a tone: enrich keeps 32 KiB of entity tones,
 # and a text with thousands of distinct "names" is not an article.
 MAX_TONE_ENTITIES = 64
@@ -344,7 +347,8 @@ def tone_of(
     entities: Sequence[dict[str, Any]],
     model: ToneModel | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The article's tone and the tone toward each entity (grouped by type and canonical name).
+    """The article's tone and the tone toward each person and organisation (grouped by type and
+    canonical name).
 
     Returns ``({"label", "score", "headline", "body"}, [{"type", "canonical", "label", "score",
     "mentions", "evidence", "evidence_start", "evidence_end"}])``. The overall label is the
@@ -366,7 +370,8 @@ def tone_of(
 
     groups: dict[tuple[str, str], list[tuple[int, int]]] = {}
     for e in entities:
-        groups.setdefault((e["type"], e["canonical"]), []).append((e["start"], e["end"]))
+        if e["type"] in TONE_ENTITY_TYPES:
+            groups.setdefault((e["type"], e["canonical"]), []).append((e["start"], e["end"]))
     polarity = lexicon_polarity(words)
     most = max((len(v) for v in groups.values()), default=0)
     first_end = sentences[0][1] if sentences else 0
