@@ -4,13 +4,13 @@
 
 Articles: the demo sites' articles and the seed story (regional government news) and IndoSum
 news articles (``../shared/data/summarization/indosum/``). The **evaluation** set takes the demo
-articles, the seed story and articles of IndoSum ``dev.03``; the **training** sets (``train`` and
-a second batch, ``train2``) take articles of ``dev.01`` and ``dev.02`` only, so no article (nor a
+articles, the seed story and articles of IndoSum ``dev.03``; the **training** sets (``train``, and
+further batches ``train2`` and ``train3``) take articles of ``dev.01`` and ``dev.02`` only, so no article (nor a
 copy of one) is in two sets. Entities are the
 persons and organisations the production tagger finds (``annotate``), grouped by canonical name,
 at most ``MAX_ENTITIES`` per article, most mentioned first.
 
-Writes ``evals/tone/{eval,train,train2}-articles.jsonl``: one article per line, ``{"id", "title",
+Writes ``evals/tone/{eval,train,train2,train3}-articles.jsonl``: one article per line, ``{"id", "title",
 "sentences": [...], "entities": [{"key", "name", "type", "sentences": [indices], "mentions": [[sentence, start, end]]}]}``
 (mention offsets within their sentence). The labels
 live beside them (``eval-labels.jsonl``, ``train-labels.jsonl``); see ``docs/tone.md``.
@@ -47,6 +47,8 @@ QUOTAS = {
     "train": {"tajuk utama": 260, "olahraga": 45, "teknologi": 25, "showbiz": 20},
     # A second batch of training articles, labelled after the first (same sources, new articles).
     "train2": {"tajuk utama": 300, "olahraga": 50, "teknologi": 40, "showbiz": 30, "hiburan": 30},
+    # A third batch: what is left of the news, and more of the other categories.
+    "train3": {"tajuk utama": 300, "olahraga": 110, "teknologi": 70, "showbiz": 60, "hiburan": 60, "inspirasi": 6},
 }
 
 _SPACE_BEFORE = re.compile(r" ([.,;:!?%)\]])")
@@ -176,8 +178,14 @@ def main() -> int:
     taken = before_train | {normalize_body(" ".join(a["sentences"]))[:200] for a in train_items}
     first_batch = {a["id"] for a in train_items}
     pool = (a for a in indosum_articles(["dev.01.jsonl", "dev.02.jsonl"]) if a["id"] not in first_batch)
-    train2_items = select(pool, QUOTAS["train2"], taken)
-    for name, items in (("eval", eval_items), ("train", train_items), ("train2", train2_items)):
+    # ``select`` marks every article it looks at as seen: later batches start from a copy.
+    train2_items = select(pool, QUOTAS["train2"], set(taken))
+    taken |= {normalize_body(" ".join(a["sentences"]))[:200] for a in train2_items}
+    earlier = first_batch | {a["id"] for a in train2_items}
+    pool = (a for a in indosum_articles(["dev.01.jsonl", "dev.02.jsonl"]) if a["id"] not in earlier)
+    train3_items = select(pool, QUOTAS["train3"], taken)
+    batches = (("eval", eval_items), ("train", train_items), ("train2", train2_items), ("train3", train3_items))
+    for name, items in batches:
         path = HERE / f"{name}-articles.jsonl"
         with open(path, "w", encoding="utf-8") as fh:
             for item in items:

@@ -4,14 +4,16 @@ Training data (nothing of the evaluation sets):
 - headline model: the CNBC Indonesia headlines dated before ``HEADLINE_CUT``
   (``../shared/data/sentiment/cnbci-headlines-dev.jsonl``); later dates are held out.
 - body model: NusaX train (``nusax-id-train.jsonl``; the valid file is held out) and the bodies of
-  the in-domain training sets labelled by reading (``evals/tone/train-articles.jsonl`` and
-  ``train2-articles.jsonl``, labels in ``labels/train-*.jsonl`` and ``labels/train2-*.jsonl``).
+  the in-domain training sets labelled by reading (``evals/tone/train-articles.jsonl``,
+  ``train2-articles.jsonl`` and ``train3-articles.jsonl``; labels in ``labels/<set>-*.jsonl``).
 - entity model: the article–entity pairs of that in-domain training set (NusaX has no entities;
   adding its sentences lowered the cross-validated entity score).
 
 Model selection: the regularisation ``C`` and class weighting of each model are chosen by
 cross-validation on training data only (the headline model on its last two months before the
-cut, the body and entity models by 5-fold cross-validation over in-domain training articles). The choice and the cross-validated scores are written to the model file.
+cut, the body and entity models by 5-fold cross-validation over in-domain training articles,
+which also sets offsets on the neutral and positive scores for the best cross-validated
+macro-F1). The choice and the cross-validated scores are written to the model file.
 scikit-learn is needed here only; the product reads the weights with :mod:`.tone`.
 """
 
@@ -49,7 +51,7 @@ HEADLINE_DEV_CUT = "2024/10/01"  # the last two months before the cut select the
 C_GRID = (0.5, 2.0, 8.0)
 MIN_ABS_WEIGHT = 1e-3
 SEED = 13
-TRAINING_SETS = ("train", "train2")
+TRAINING_SETS = ("train", "train2", "train3")
 
 Example = tuple[list[str], str]
 
@@ -169,7 +171,8 @@ def macro_f1(gold: Sequence[str], pred: Sequence[str]) -> float:
     return round(float(f1_score(gold, pred, labels=list(LABELS), average="macro", zero_division=0)), 4)
 
 
-def export(vec: CountVectorizer, clf: LogisticRegression) -> dict[str, Any]:
+def export(vec: CountVectorizer, clf: LogisticRegression, offsets: Sequence[float] = (0.0, 0.0, 0.0)) -> dict[str, Any]:
+    """The weights and the bias, with the cross-validated ``offsets`` added to the bias."""
     coef = clf.coef_  # (3, n_features), classes in LABELS order
     assert list(clf.classes_) == [0, 1, 2]
     weights = {}
@@ -177,7 +180,33 @@ def export(vec: CountVectorizer, clf: LogisticRegression) -> dict[str, Any]:
         w = coef[:, j]
         if np.abs(w).max() >= MIN_ABS_WEIGHT:
             weights[feature] = [round(float(v), 4) for v in w]
-    return {"bias": [round(float(v), 4) for v in clf.intercept_], "weights": weights}
+    bias = [round(float(b + o), 4) for b, o in zip(clf.intercept_, offsets, strict=True)]
+    return {"bias": bias, "weights": weights}
+
+
+def tune_offsets(
+    general: Sequence[Example], in_domain: Sequence[tuple[str, Example]], c: float, balanced: bool
+) -> tuple[list[float], float]:
+    """Offsets added to the neutral and positive scores (negative's fixed at 0) that maximise the
+    cross-validated macro-F1 of the chosen model: the class weighting of logistic regression
+    balances recall, not macro-F1. Returns (offsets, macro-F1 with them)."""
+    gold: list[str] = []
+    scores = []
+    for part in folds([i for i, _ in in_domain]):
+        vec, clf = fit(list(general) + [e for i, e in in_domain if i not in part], c, balanced)
+        test = [e for i, e in in_domain if i in part]
+        gold += [y for _, y in test]
+        scores.append(clf.decision_function(design(vec, [f for f, _ in test])))
+    s = np.vstack(scores)
+    grid = [round(x, 1) for x in np.arange(-1.0, 1.01, 0.1)]
+    best = (-1.0, [0.0, 0.0, 0.0])
+    for dn in grid:
+        for dp in grid:
+            pred = [LABELS[k] for k in (s + np.array([0.0, dn, dp])).argmax(axis=1)]
+            f1 = macro_f1(gold, pred)
+            if f1 > best[0]:
+                best = (f1, [0.0, dn, dp])
+    return best[1], best[0]
 
 
 def select_headline(rows: Sequence[dict[str, Any]]) -> tuple[float, bool, dict[str, float]]:
@@ -250,12 +279,20 @@ def main() -> int:
     print(f"body model: C={bc} balanced={bb} (5-fold CV macro-F1 {bscores[f'C={bc},balanced={bb}']})")
     ec, eb, escores = select_cv([], entities)
     print(f"entity model: C={ec} balanced={eb} (5-fold CV macro-F1 {escores[f'C={ec},balanced={eb}']})")
+    boffsets, bf1 = tune_offsets(nusax, bodies, bc, bb)
+    eoffsets, ef1 = tune_offsets([], entities, ec, eb)
+    print(f"score offsets: body {boffsets} (CV macro-F1 {bf1}), entity {eoffsets} (CV macro-F1 {ef1})")
     hvec, hclf = fit(headlines, hc, hb)
     bvec, bclf = fit(list(nusax) + [e for _, e in bodies], bc, bb)
     evec, eclf = fit([e for _, e in entities], ec, eb)
     model = {
         "labels": list(LABELS),
-        "selection": {"headline": hscores, "body_cv": bscores, "entity_cv": escores},
+        "selection": {
+            "headline": hscores,
+            "body_cv": bscores,
+            "entity_cv": escores,
+            "offsets": {"body": boffsets, "body_cv": bf1, "entity": eoffsets, "entity_cv": ef1},
+        },
         "training": {
             "headlines": len(headlines),
             "nusax": len(nusax),
@@ -263,8 +300,8 @@ def main() -> int:
             "entity_pairs": len(entities),
         },
         "headline": export(hvec, hclf),
-        "body": export(bvec, bclf),
-        "entity": export(evec, eclf),
+        "body": export(bvec, bclf, boffsets),
+        "entity": export(evec, eclf, eoffsets),
     }
     with open(MODEL_PATH, "w", encoding="utf-8") as fh:
         json.dump(model, fh, ensure_ascii=False, separators=(",", ":"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_val
 MAX_RELEASE_CHARS = 50_000
 MIN_RELEASE_WORDS = 20
 MAX_WINDOW_DAYS = 31
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 
 
 class PickupIn(BaseModel):
@@ -32,6 +33,14 @@ class PickupIn(BaseModel):
         "for a `url`, else now. Delays are measured from it.",
     )
     window_days: int = Field(7, ge=1, le=MAX_WINDOW_DAYS, description="How long to track the release, in days")
+
+    @field_validator("released_at")
+    @classmethod
+    def _plausible_time(cls, v: datetime | None) -> datetime | None:
+        # Delays are computed from it, and a window around year 1 or 9999 overflows.
+        if v is not None and not EARLIEST <= v <= datetime.now(UTC) + timedelta(days=366):
+            raise ValueError("must be after 1990 and at most a year from now")
+        return v
 
     @field_validator("title")
     @classmethod

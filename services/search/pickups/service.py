@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
-from elasticsearch import AsyncElasticsearch, ConflictError, Elasticsearch, NotFoundError
+from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+from elasticsearch import ApiError, AsyncElasticsearch, ConflictError, Elasticsearch, NotFoundError
 
 from services.search.pickups.matching import (
     CANDIDATE_SOURCE,
@@ -331,8 +332,10 @@ class Pickups:
         resp = await self.es.msearch(searches=searches)
         answers: list[list[dict[str, Any]]] = []
         for answer in resp["responses"]:
-            if "error" in answer:
-                raise RuntimeError(f"pickup candidate search failed: {str(answer['error'])[:500]}")
+            if "error" in answer:  # as if that search alone had failed: the API answers it 400 or 503
+                meta = ApiResponseMeta(status=int(answer.get("status") or 500), http_version="1.1",
+                                       headers=HttpHeaders(), duration=0.0, node=NodeConfig("http", "msearch", 0))  # fmt: skip
+                raise ApiError("pickup candidate search failed", meta=meta, body=answer["error"])
             answers.append([h["_source"] for h in answer["hits"]["hits"]])
 
         def score_all() -> list[list[dict[str, Any]]]:

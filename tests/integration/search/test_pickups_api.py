@@ -325,6 +325,7 @@ def test_teams_and_bad_input(es: Elasticsearch, alias: str, api: Api) -> None:
             ({"text": RELEASE_TEXT, "window_days": 40}, "window_days"),
             ({"text": RELEASE_TEXT, "released_at": "2025-06-02T09:00:00"}, "released_at"),  # no zone
             ({"url": "ftp://blorakab.example/x"}, "url"),
+            ({"text": RELEASE_TEXT, "released_at": "0001-01-01T00:00:00+00:00"}, "after 1990"),
         ]
         for body, needle in bad:
             r = await call("POST", "/v1/pickups", json=body)

@@ -85,7 +85,10 @@ async def list_pickups(pickups: PickupsDep, key: ReaderKey, size: Annotated[int,
 
 def _period(date_from: str | None, date_to: str | None) -> tuple[datetime, datetime]:
     hi = parse_when(date_to, "to", end=True) or datetime.now(UTC)
-    lo = parse_when(date_from, "from") or hi - timedelta(days=30)
+    try:
+        lo = parse_when(date_from, "from") or hi - timedelta(days=30)
+    except OverflowError as exc:  # "to" in the first month of year 1
+        raise BadRequest("to: too early", code="invalid_date", params={"name": "to", "value": date_to}) from exc
     if lo > hi:
         raise BadRequest("from is after to", code="date_range_reversed")
     return lo, hi
