@@ -22,21 +22,29 @@ is a false alert. The thresholds of each sensitivity are chosen on a **tuning** 
 :data:`TUNE_SEED`) by a grid search and reported on a **fresh** stream (seed :data:`TEST_SEED`);
 the same detector on article counts instead of story counts is reported alongside, to show why
 stories are counted. Writes ``evals/results/alerts.json``.
+
+``--sweep`` chooses the hourly detector's structure (:data:`SWEEP`: days of baseline, the news
+level's hours and prior) the same way, on the tuning stream only: for each, the grid search picks
+medium's thresholds, and the structure with the highest tuning recall under medium's cap wins (then
+fewer false alerts, then the recall of all sizes). Writes ``evals/results/alerts-sweep.json``
+(several minutes); the winner is what ``services/search/alerts/spikes.py`` ships.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.search.alerts import spikes
 from services.search.alerts.spikes import (
     SENSITIVITIES,
     SENSITIVITY,
@@ -47,6 +55,10 @@ from services.search.alerts.spikes import (
 )
 
 RESULTS = Path("evals/results/alerts.json")
+SWEEP_RESULTS = Path("evals/results/alerts-sweep.json")
+# The hourly detector's structure tried by --sweep: (days of baseline, news-level hours, news-level
+# prior); news-level hours 0 is no news level (the detector before it).
+SWEEP: tuple[tuple[int, int, float], ...] = tuple(itertools.product((14, 28), (0, 6, 12), (10.0, 30.0)))
 TUNE_SEED = 1801
 TEST_SEED = 1802
 MONITORS = 16
@@ -280,7 +292,11 @@ def tune(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--sweep", action="store_true", help=f"choose the hourly structure; writes {SWEEP_RESULTS}")
     args = parser.parse_args()
+    if args.sweep:
+        sweep(SWEEP_RESULTS)
+        return
     t0 = time.perf_counter()
     tuning = generate(TUNE_SEED)
     tuning_judged = judge_all(tuning)
@@ -359,6 +375,48 @@ def main() -> None:
                   f"false alerts/monitor-week {r['false_alerts_per_monitor_week']} (on bursts {r['false_alerts_on_syndication_bursts']}); "
                   f"counting articles: recall {a['recall']}, false {a['false_alerts_per_monitor_week']}")  # fmt: skip
     print(f"targets (medium): {report['targets']}; {report['seconds']} s; wrote {args.out}")
+
+
+@contextlib.contextmanager
+def structure(days: int, level_hours: int, level_prior: float) -> Iterator[None]:
+    """The hourly detector with another structure, for the sweep (the module's constants, restored after)."""
+    saved = (dict(spikes.BASELINE_DAYS), spikes.LEVEL_HOURS, spikes.LEVEL_PRIOR)
+    spikes.BASELINE_DAYS["hour"] = days
+    spikes.LEVEL_HOURS, spikes.LEVEL_PRIOR = level_hours, level_prior
+    try:
+        yield
+    finally:
+        spikes.BASELINE_DAYS.clear()
+        spikes.BASELINE_DAYS.update(saved[0])
+        spikes.LEVEL_HOURS, spikes.LEVEL_PRIOR = saved[1], saved[2]
+
+
+def sweep(out: Path) -> None:
+    """Choose the hourly structure on the tuning stream (see the module docstring)."""
+    t0 = time.perf_counter()
+    tuning = generate(TUNE_SEED)
+    rows = []
+    for days, hours, prior in SWEEP:
+        if hours == 0 and prior != SWEEP[0][2]:
+            continue  # no news level: the prior does not matter
+        with structure(days, hours, prior):
+            judged = judge_all(tuning)
+        chosen, _ = tune(tuning, judged, "hour")
+        sc = score(tuning, judged, lambda j, t=chosen["medium"]: is_alert(j, t))["hour"]
+        rows.append({"baseline_days": days, "level_hours": hours, "level_prior": prior if hours else None,
+                     "medium": vars_of(chosen["medium"]), "recall": sc["recall"],
+                     "recall_all_sizes": sc["recall_all_sizes"],
+                     "false_alerts_per_monitor_week": sc["false_alerts_per_monitor_week"]})  # fmt: skip
+        print(json.dumps(rows[-1]), flush=True)
+    best = max(rows, key=lambda r: (r["recall"], -r["false_alerts_per_monitor_week"], r["recall_all_sizes"]))
+    shipped = {"baseline_days": spikes.BASELINE_DAYS["hour"], "level_hours": spikes.LEVEL_HOURS,
+               "level_prior": spikes.LEVEL_PRIOR}  # fmt: skip
+    matches = all(best[k] == v for k, v in shipped.items())
+    report = {"tune_seed": TUNE_SEED, "window": "hour", "false_alert_cap_medium": FALSE_ALERT_CAPS["medium"],
+              "best": best, "shipped": shipped, "shipped_matches_best": matches, "rows": rows,
+              "seconds": round(time.perf_counter() - t0, 1)}  # fmt: skip
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"best on tuning: {best}; shipped matches: {matches}; wrote {out}")
 
 
 def vars_of(t: Thresholds) -> dict[str, Any]:

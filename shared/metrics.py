@@ -37,6 +37,12 @@ PAUSED = Gauge(
     ["stage"],
     multiprocess_mode="max",
 )
+REBALANCE_RECOVERIES = Counter(
+    "warta_consumer_rebalance_recoveries_total",
+    "Group rebalances a consumer gave up waiting for (shared.consumer), by the recovery taken: rejoin "
+    "the group, re-create the Kafka client, or stop the process",
+    ["stage", "action"],
+)
 FRESHNESS = Histogram(
     "warta_freshness_seconds",
     "End-to-end freshness: index time minus ingest time",

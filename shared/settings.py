@@ -44,6 +44,9 @@ class CommonSettings(BaseSettings):
     # Consumers stop (DlqRatioExceeded) when more than this share of recent records went to the
     # DLQ: most likely a bad deploy, better stopped than quarantining everything (arroyo DlqLimit).
     dlq_max_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
+    # A consumer whose group rebalance has not handed it partitions this long after it began (its
+    # partitions revoked, none assigned back) recovers: it rejoins, then re-creates its Kafka client.
+    rebalance_timeout_s: float = Field(default=20.0, gt=0.0)
 
     # Fields holding secrets this process needs: outside dev and test they must be set, not to a
     # placeholder, and be at least MIN_SECRET_CHARS long.

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import tempfile
+from functools import partial
 
 from shared.logs import configure_logging
 
@@ -30,14 +31,16 @@ def bridge(argv: list[str]) -> int:
     def dispatch(outcomes: Outcomes) -> EnrichDispatch:
         return EnrichDispatch(outcomes, settings, app)
 
+    consumer = partial(make_consumer, settings, "enrich-bridge", max_poll_records=POLL_BATCH)
     processor: StreamProcessor[RawArticle] = StreamProcessor(
-        make_consumer(settings, "enrich-bridge", max_poll_records=POLL_BATCH),
+        consumer(),
         Topic.ARTICLES_RAW,
         settings,
         dispatch,
         DlqPublisher(settings, Stage.ENRICH),
         commit_interval_s=settings.commit_interval_s,
         max_poll_records=POLL_BATCH,
+        consumer_factory=consumer,  # replaces the client after a stuck rebalance
     )
     processor.run(StopSignal())
     return 0

@@ -43,6 +43,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from elastic_transport import ConnectionError as ESConnectionError
@@ -116,8 +117,8 @@ def run(settings: SearchSettings, stop: Stop) -> None:
     try:
         if not wait_for_index(es, settings, stop):
             return
-        consumer = make_consumer(settings, "search-indexer", max_poll_records=settings.batch_size)
-        make_processor(settings, es, consumer, make_producer(settings)).run(stop)
+        consumer = partial(make_consumer, settings, "search-indexer", max_poll_records=settings.batch_size)
+        make_processor(settings, es, consumer(), make_producer(settings), consumer_factory=consumer).run(stop)
     finally:
         es.close()
 
@@ -131,6 +132,7 @@ def make_processor(
     pause_after_s: float = PAUSE_AFTER_S,
     clock: Callable[[], float] = time.monotonic,
     tombstones: TombstoneGate | None = None,
+    consumer_factory: Callable[[], Consumer] | None = None,
 ) -> StreamProcessor[EnrichedArticle]:
     """The indexer's consumer. ``producer`` writes both ``articles.indexed`` and ``search.dlq``; the
     processor closes it (through the DLQ publisher) when it stops. ``tombstones`` defaults to the
@@ -146,6 +148,7 @@ def make_processor(
         max_poll_records=settings.batch_size,
         poll_timeout_ms=50,
         pause_after_s=pause_after_s,
+        consumer_factory=consumer_factory,  # replaces the client after a stuck rebalance
         clock=clock,
     )
 

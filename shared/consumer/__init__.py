@@ -26,7 +26,7 @@ from shared.consumer.apply import Apply
 from shared.consumer.batch import Batch
 from shared.consumer.dlq import DlqReason, dlq_reason
 from shared.consumer.message import Message
-from shared.consumer.processor import Consumer, StreamProcessor
+from shared.consumer.processor import Consumer, RebalanceStuck, StreamProcessor
 from shared.consumer.run_in_thread import RunInThread
 from shared.consumer.strategy import MessageRejected, Outcomes, Strategy, StrategyFactory
 
@@ -38,6 +38,7 @@ __all__ = [
     "Message",
     "MessageRejected",
     "Outcomes",
+    "RebalanceStuck",
     "RunInThread",
     "Strategy",
     "StrategyFactory",

@@ -27,6 +27,20 @@ new assignment is known; then the partitions lost are forgotten by the tracker, 
 and the strategy. kafka-python 2.3 restarts every assigned partition, kept ones included, from its
 committed offset, so records still in flight here are delivered again: the processor drops those
 re-deliveries (it knows the next offset it expects per partition) instead of registering them twice.
+Nothing is committed between a revocation and the next assignment.
+
+A rebalance must finish. kafka-python 2.3.3 starts one when its view of the topic's partitions
+differs from the one the group was assigned with, but only while that difference lasts: when the
+next metadata response restores the view before the JoinGroup/SyncGroup exchange completes, it
+never applies the new assignment (no ``on_partitions_assigned``) while fetching on as before, so
+the processor would never commit again (the Java client's KAFKA-9815). The revocation callback
+therefore asks the coordinator for a rejoin, which keeps the rebalance going until it completes.
+And a rebalance that has not assigned partitions ``rebalance_timeout_s`` after its revocation is
+recovered: first by requesting a rejoin, then, every further ``rebalance_timeout_s``, by closing
+the Kafka client and subscribing a new one from ``consumer_factory`` (without one the processor
+raises :class:`RebalanceStuck`, a fatal error). Each recovery is logged and counted
+(``warta_consumer_rebalance_recoveries_total``). Delivery stays at least once: the partitions are
+treated as revoked throughout, and the new client's re-deliveries are dropped like a rebalance's.
 
 Metrics carry one stage name, the DLQ publisher's (``enrich`` or ``search``) unless the consumer
 names its own (``stage``): the DLQ counter, the messages counter, the lag, the in-flight and the
@@ -52,7 +66,7 @@ from shared.consumer.dlq import DlqReason, dlq_reason
 from shared.consumer.message import Message
 from shared.consumer.strategy import MessageRejected, Outcomes, Strategy, T
 from shared.kafka import DlqLimit, DlqPublisher, OffsetTracker, consumer_lag, wait_for_topic
-from shared.metrics import CONSUMER_LAG, DLQ, IN_FLIGHT, MESSAGES, PAUSED
+from shared.metrics import CONSUMER_LAG, DLQ, IN_FLIGHT, MESSAGES, PAUSED, REBALANCE_RECOVERIES
 from shared.process import beat, freeze_startup_heap
 from shared.schemas import MODELS, MessageError, decode
 from shared.settings import CommonSettings
@@ -61,6 +75,12 @@ from shared.topics import Topic
 log = logging.getLogger(__name__)
 
 LAG_INTERVAL_S = 5.0
+CLOSE_TIMEOUT_MS = 5_000  # closing a client replaced after a stuck rebalance
+
+
+class RebalanceStuck(Exception):
+    """A group rebalance did not assign partitions in time and the processor cannot re-create its
+    Kafka client (no ``consumer_factory``). Fatal: the process restarts from the committed offsets."""
 
 
 class Stop(Protocol):
@@ -135,6 +155,9 @@ class StreamProcessor(Generic[T]):
     - ``join_timeout_s``: bounds the strategy's join at shutdown.
     - ``commit_timeout_ms`` / ``revoke_commit_timeout_ms``: bound one commit (kafka-python's
       default is to retry until it succeeds), in normal running and in the revocation callback.
+    - ``consumer_factory``: builds a replacement for ``consumer`` (same settings) when a rebalance
+      is stuck; see the module docstring. ``rebalance_timeout_s`` (default
+      ``settings.rebalance_timeout_s``): how long a rebalance may take before it is recovered.
     """
 
     def __init__(
@@ -155,6 +178,8 @@ class StreamProcessor(Generic[T]):
         join_timeout_s: float = 30.0,
         commit_timeout_ms: int = 10_000,
         revoke_commit_timeout_ms: int = 5_000,
+        consumer_factory: Callable[[], Consumer] | None = None,
+        rebalance_timeout_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if topic.value not in MODELS:
@@ -174,6 +199,10 @@ class StreamProcessor(Generic[T]):
         self._join_timeout_s = join_timeout_s
         self._commit_timeout_ms = commit_timeout_ms
         self._revoke_commit_timeout_ms = revoke_commit_timeout_ms
+        self._consumer_factory = consumer_factory
+        self._rebalance_timeout_s = (
+            rebalance_timeout_s if rebalance_timeout_s is not None else settings.rebalance_timeout_s
+        )
         self._clock = clock
 
         self._tracker = OffsetTracker()
@@ -183,6 +212,8 @@ class StreamProcessor(Generic[T]):
         self._paused = False
         self._rejected_since: float | None = None
         self._revoked: set[TopicPartition] = set()  # revoked in a rebalance still in progress
+        self._rebalance_since: float | None = None  # when the rebalance in progress (or its last recovery) began
+        self._recoveries = 0  # of the rebalance in progress
         self._callback_error: Exception | None = None
         self._progress = threading.Event()
         self._owner: int | None = None
@@ -230,7 +261,7 @@ class StreamProcessor(Generic[T]):
         wait_for_topic(self._consumer, self._topic, stop)
         if stop.is_set():
             return False
-        self._consumer.subscribe([self._topic], listener=_Listener(self))
+        self._consumer.subscribe([self._topic], listener=_Listener(self, self._consumer))
         log.info("consumer started", extra={"topic": self._topic, "stage": self._stage})
         return True
 
@@ -291,6 +322,7 @@ class StreamProcessor(Generic[T]):
             if records:
                 self._intake(records)
                 self._submit_held()
+        self._check_rebalance()
         self._commit()
         self._report()
         beat(self._settings.health_file)
@@ -420,6 +452,12 @@ class StreamProcessor(Generic[T]):
     # --- rebalancing (called inside consumer.poll) ---------------------------------------------
 
     def _on_revoked(self, revoked: set[TopicPartition]) -> None:
+        # Make kafka-python finish this rebalance even if the metadata difference that started it
+        # is gone before the join completes (the module docstring). The coordinator clears the
+        # request when the join completes, so it causes no extra rebalance.
+        _request_rejoin(self._consumer)
+        if self._rebalance_since is None:
+            self._rebalance_since = self._clock()
         if not revoked:
             return  # the first join of the group
         self._revoked |= revoked
@@ -429,11 +467,51 @@ class StreamProcessor(Generic[T]):
 
     def _on_assigned(self, assigned: set[TopicPartition]) -> None:
         lost, self._revoked = self._revoked - assigned, set()
+        self._rebalance_since, self._recoveries = None, 0
         if lost:
             self._forget(lost)
         if self._paused and assigned:
             self._consumer.pause(*assigned)  # a new assignment starts unpaused
         log.info("partitions assigned", extra={"stage": self._stage, "count": len(assigned)})
+
+    def _check_rebalance(self) -> None:
+        """Recover a rebalance that has not assigned partitions within ``rebalance_timeout_s``."""
+        if self._rebalance_since is None or self._clock() - self._rebalance_since < self._rebalance_timeout_s:
+            return
+        self._rebalance_since = self._clock()  # the next recovery, if needed, one timeout later
+        self._recoveries += 1
+        extra = {"stage": self._stage, "count": len(self._revoked), "attempt": self._recoveries}
+        if self._recoveries == 1 and _request_rejoin(self._consumer):
+            action = "rejoin"
+        elif self._consumer_factory is not None:
+            action = "recreate"
+        else:
+            REBALANCE_RECOVERIES.labels(self._stage, "stop").inc()
+            log.error("rebalance stuck; no way to re-create the consumer: stopping", extra=extra)
+            raise RebalanceStuck(f"no partitions assigned {self._rebalance_timeout_s:g} s after a rebalance began")
+        REBALANCE_RECOVERIES.labels(self._stage, action).inc()
+        log.warning(f"rebalance stuck: recovering ({action})", extra=extra)
+        if action == "recreate":
+            self._recreate_consumer()
+
+    def _recreate_consumer(self) -> None:
+        """Replace the Kafka client: build a new one, let the old one commit what is done (best
+        effort) and leave the group, then subscribe the new one (it joins as a new member). A
+        failure to build the new one is logged and retried at the next recovery."""
+        assert self._consumer_factory is not None
+        try:
+            consumer = self._consumer_factory()
+        except Exception:
+            log.exception("re-creating the consumer failed; retried later", extra={"stage": self._stage})
+            return
+        try:
+            self._commit_now(self._revoke_commit_timeout_ms)  # a failure is logged; the offsets are kept
+            self._consumer.close(autocommit=False, timeout_ms=CLOSE_TIMEOUT_MS)
+        except Exception:
+            log.exception("closing the replaced consumer failed", extra={"stage": self._stage})
+        # The new client starts unpaused; _on_assigned pauses what it gets while the strategy is full.
+        self._consumer = consumer
+        consumer.subscribe([self._topic], listener=_Listener(self, consumer))
 
     def _forget(self, lost: Collection[TopicPartition]) -> None:
         self._tracker.forget(lost)
@@ -461,12 +539,26 @@ class StreamProcessor(Generic[T]):
                 self._callback_error = exc
 
 
+def _request_rejoin(consumer: Consumer) -> bool:
+    """Ask a kafka-python consumer's group coordinator to (re)join the group at the next poll. False
+    for a consumer without one (an in-memory consumer, a consumer without a group)."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    request_rejoin = getattr(coordinator, "request_rejoin", None)
+    if request_rejoin is None or getattr(coordinator, "group_id", None) is None:
+        return False
+    request_rejoin()
+    return True
+
+
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # kafka-python is untyped
-    def __init__(self, processor: StreamProcessor[Any]) -> None:
+    def __init__(self, processor: StreamProcessor[Any], consumer: Consumer) -> None:
         self._processor = processor
+        self._consumer = consumer
 
     def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
-        self._processor._callback(self._processor._on_revoked, set(revoked))
+        if self._consumer is self._processor._consumer:  # not a client replaced after a stuck rebalance
+            self._processor._callback(self._processor._on_revoked, set(revoked))
 
     def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
-        self._processor._callback(self._processor._on_assigned, set(assigned))
+        if self._consumer is self._processor._consumer:
+            self._processor._callback(self._processor._on_assigned, set(assigned))

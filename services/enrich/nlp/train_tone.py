@@ -198,7 +198,7 @@ def tune_offsets(
         gold += [y for _, y in test]
         scores.append(clf.decision_function(design(vec, [f for f, _ in test])))
     s = np.vstack(scores)
-    grid = [round(x, 1) for x in np.arange(-1.0, 1.01, 0.1)]
+    grid = [round(float(x), 1) for x in np.arange(-1.0, 1.01, 0.1)]
     best = (-1.0, [0.0, 0.0, 0.0])
     for dn in grid:
         for dp in grid:

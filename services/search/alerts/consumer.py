@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from elasticsearch import Elasticsearch
 from kafka import TopicPartition
@@ -217,6 +218,7 @@ def make_processor(
     on_recorded: Callable[[], None] | None = None,
     pause_after_s: float = PAUSE_AFTER_S,
     clock: Callable[[], float] = time.monotonic,
+    consumer_factory: Callable[[], Consumer] | None = None,
 ) -> StreamProcessor[IndexedArticle]:
     """The alerts consumer on ``consumer``; the processor closes ``consumer`` and ``dlq``."""
 
@@ -236,6 +238,7 @@ def make_processor(
         max_poll_records=settings.alerts_batch_size,
         poll_timeout_ms=50,
         pause_after_s=pause_after_s,
+        consumer_factory=consumer_factory,  # replaces the client after a stuck rebalance
         clock=clock,
     )
 
@@ -266,10 +269,10 @@ def run(settings: AlertsSettings, stop: Stop) -> None:
             spikes.start()
         matcher = AlertMatcher(EsAlertBackend(es, settings.index_prefix, settings.alias),
                                retry_failing_s=settings.alerts_retry_failing_s, patient_size=BUSY_BATCH)  # fmt: skip
-        consumer = make_consumer(settings, GROUP, max_poll_records=settings.alerts_batch_size,
-                                 fetch_max_bytes=FETCH_MAX_BYTES, receive_message_max_bytes=RECEIVE_MAX_BYTES)  # fmt: skip
-        make_processor(settings, consumer, matcher, DlqPublisher(settings, Stage.SEARCH),
-                       on_recorded=dispatcher.wake).run(stop)  # fmt: skip
+        consumer = partial(make_consumer, settings, GROUP, max_poll_records=settings.alerts_batch_size,
+                           fetch_max_bytes=FETCH_MAX_BYTES, receive_message_max_bytes=RECEIVE_MAX_BYTES)  # fmt: skip
+        make_processor(settings, consumer(), matcher, DlqPublisher(settings, Stage.SEARCH),
+                       on_recorded=dispatcher.wake, consumer_factory=consumer).run(stop)  # fmt: skip
     finally:
         if spikes is not None:
             spikes.stop()

@@ -5,8 +5,10 @@ Two halves:
 
 - **The detector** (pure, no I/O): :func:`judge` takes a monitor's story counts per window and
   says whether one window is a spike: its baseline is the same hour (or the day) on the previous
-  :data:`BASELINE_DAYS` days, without the values that are themselves spikes (median and MAD decide,
-  so a past spike cannot hide the next one); the count is judged by its upper tail probability
+  :data:`BASELINE_DAYS` days (28 for an hour, 14 for a day), without the values that are themselves
+  spikes (median and MAD decide, so a past spike cannot hide the next one); for an hour, scaled by
+  the **news level** of the preceding hours (:func:`news_level`: a busy news day or a quiet Sunday
+  moves every hour of it, which 28 days of one hour cannot know); the count is judged by its upper tail probability
   under a negative binomial with that mean and an over-dispersion pooled over the 24 hours of the
   day (:func:`dispersion`; a Poisson when there is none), plus a minimum number of stories and a
   minimum ratio to the baseline (:func:`detect`, :data:`SENSITIVITY`). Why this and not median +
@@ -53,7 +55,18 @@ Sensitivity = Literal["low", "medium", "high"]
 WINDOWS: tuple[Window, ...] = ("hour", "day")
 SENSITIVITIES: tuple[Sensitivity, ...] = ("low", "medium", "high")
 ZONE = ZoneInfo("Asia/Jakarta")
-BASELINE_DAYS = 14
+# Days of history of the baseline: 28 for an hour (28 values of one clock hour, not 14: mostly 0 to 5
+# stories, they estimate its mean poorly), 14 for a day. Chosen on the tuning stream of
+# `make eval-alerts` (evals/results/alerts-sweep.json).
+BASELINE_DAYS: dict[Window, int] = {"hour": 28, "day": 14}
+# The news level of an hour (news_level): the LEVEL_HOURS hours before it, against their own
+# baselines, shrunk toward 1 by LEVEL_PRIOR stories of "as usual"; an hour counts at most
+# LEVEL_CAP x its baseline + 2 (a spike an hour ago does not raise the next hours' baselines much),
+# and the level stays within LEVEL_RANGE. Chosen on the tuning stream, like BASELINE_DAYS.
+LEVEL_HOURS = 6
+LEVEL_PRIOR = 30.0
+LEVEL_CAP = 3.0
+LEVEL_RANGE = (0.3, 3.0)
 # Fewer windows of history than this (a new index): no judgement, rather than a baseline of zeros.
 MIN_HISTORY = 7
 # A baseline is never below this many stories per window: two weeks of silence say "rare", not "never".
@@ -86,9 +99,9 @@ class Thresholds:
 # the highest under 2 among those flagging everything medium does. So the levels are monotone.
 SENSITIVITY: dict[Window, dict[Sensitivity, Thresholds]] = {
     "hour": {
-        "low": Thresholds(alpha=1e-3, min_stories=5, min_ratio=4.0),
-        "medium": Thresholds(alpha=5e-3, min_stories=5, min_ratio=3.0),
-        "high": Thresholds(alpha=5e-2, min_stories=5, min_ratio=3.0),
+        "low": Thresholds(alpha=1.5e-2, min_stories=5, min_ratio=4.0),
+        "medium": Thresholds(alpha=1.5e-2, min_stories=5, min_ratio=2.5),
+        "high": Thresholds(alpha=5e-2, min_stories=5, min_ratio=2.5),
     },
     "day": {
         "low": Thresholds(alpha=1e-1, min_stories=8, min_ratio=2.0),
@@ -114,18 +127,21 @@ class Verdict:
     p_value: float | None  # P(X >= count) under the baseline
 
 
-def baseline(history: Sequence[int], dispersion: float | None = None) -> Baseline | None:
+def baseline(history: Sequence[int], dispersion: float | None = None, level: float = 1.0) -> Baseline | None:
     """The mean and variance of ``history`` without its own spikes: values more than
     :data:`REJECT_Z` robust standard deviations above the median (the larger of 1.4826 MAD and the
     Poisson sqrt(max(median, 1))) are left out, at most a third of them. A median and a MAD, not a
     first fit, decide what is left out, so a large past spike cannot mask itself by inflating the
     variance; one last week does not hide the next one for two weeks. With a ``dispersion`` phi
     (see :func:`dispersion`) the variance is mean + phi mean^2, else the history's own. None if
-    fewer than :data:`MIN_HISTORY` windows."""
+    fewer than :data:`MIN_HISTORY` windows. ``level`` (see :func:`news_level`) scales the mean
+    (and the history's own variance with its square)."""
     kept = _kept(history)
     if kept is None:
         return None
     mean, variance = _fit(kept)
+    if level != 1.0:
+        mean, variance = max(mean * level, MIN_RATE), variance * level * level
     if dispersion is not None:
         variance = mean + dispersion * mean * mean
     return Baseline(mean, variance, len(history))
@@ -184,11 +200,11 @@ def threshold(base: Baseline, limits: Thresholds) -> int:
 
 
 def detect(history: Sequence[int], count: int, sensitivity: Sensitivity = "medium", window: Window = "hour",
-           phi: float | None = None) -> Verdict:  # fmt: skip
+           phi: float | None = None, level: float = 1.0) -> Verdict:  # fmt: skip
     """Whether ``count`` stories in a ``window`` is a spike given ``history``, the counts of the
-    same window on the previous days (any order), and the monitor's over-dispersion ``phi`` (None:
-    from ``history`` alone). Pure."""
-    base = baseline(history, phi)
+    same window on the previous days (any order), the monitor's over-dispersion ``phi`` (None:
+    from ``history`` alone) and the news ``level`` of the day (:func:`news_level`; 1: usual). Pure."""
+    base = baseline(history, phi, level)
     if base is None:
         return Verdict(False, count, None, None, None)
     limit = threshold(base, SENSITIVITY[window][sensitivity])
@@ -238,17 +254,41 @@ def judge(count_at: Callable[[int], int | None], index: int, window: Window,
     """The verdict on window number ``index`` (hours or days since any fixed origin, in
     Asia/Jakarta), given ``count_at(i)``, the story count of window ``i`` (None: unknown, before the
     data begins). The baseline is the same hour (or the day) on the previous :data:`BASELINE_DAYS`
-    days; for an hour, the dispersion is pooled over the 24 hours of the day. Pure."""
+    days; for an hour, the dispersion is pooled over the 24 hours of the day and the mean scaled by
+    the news level of the :data:`LEVEL_HOURS` hours before (:func:`news_level`). Pure."""
     per_day = 24 if window == "hour" else 1
-
-    def known(values: list[int | None]) -> list[int]:
-        return [v for v in values if v is not None]
+    days = BASELINE_DAYS[window]
 
     def days_before(i: int) -> list[int]:
-        return known([count_at(i - d * per_day) for d in range(BASELINE_DAYS, 0, -1)])
+        return [v for v in (count_at(i - d * per_day) for d in range(days, 0, -1)) if v is not None]
 
-    phi = dispersion([days_before(index - o) for o in range(24)]) if window == "hour" else None
-    return detect(days_before(index), count_at(index) or 0, sensitivity, window, phi)
+    count = count_at(index) or 0
+    if window == "day":
+        return detect(days_before(index), count, sensitivity, window)
+    histories = [days_before(index - o) for o in range(max(24, LEVEL_HOURS + 1))]
+    phi = dispersion(histories[:24])
+    level = news_level([count_at(index - o) for o in range(1, LEVEL_HOURS + 1)], histories[1 : LEVEL_HOURS + 1])
+    return detect(histories[0], count, sensitivity, window, phi, level)
+
+
+def news_level(counts: Sequence[int | None], histories: Sequence[Sequence[int]]) -> float:
+    """How busy the news is, from ``counts``, the story counts of the hours just before the judged
+    one (None: unknown), against ``histories``, the same hours on the previous days: (observed +
+    :data:`LEVEL_PRIOR`) / (usual + :data:`LEVEL_PRIOR`), each hour counting at most
+    :data:`LEVEL_CAP` x its usual count + 2, within :data:`LEVEL_RANGE`. A day when everything is
+    in the news (or a quiet Sunday) raises (lowers) every hour's baseline, so a news cycle is not
+    a string of spikes and a weekend spike is not missed; the shrinkage keeps a few stories at
+    night from moving it much. Pure."""
+    observed = usual = 0.0
+    for count, history in zip(counts, histories, strict=True):
+        kept = _kept(history) if count is not None else None
+        if count is None or kept is None:
+            continue
+        mean = sum(kept) / len(kept)  # not floored at MIN_RATE: silent hours are silent as usual
+        usual += mean
+        observed += min(count, LEVEL_CAP * mean + 2)
+    low, high = LEVEL_RANGE
+    return min(max((observed + LEVEL_PRIOR) / (usual + LEVEL_PRIOR), low), high)
 
 
 def window_index(window: Window, start: datetime) -> int:
@@ -398,10 +438,10 @@ class SpikeChecker:
     def _histogram(self, m: SpikeMonitor, now: datetime) -> dict[str, Any]:
         step = window_step(m.window)
         current = window_start(m.window, now)
-        # the previous window's baseline, and for an hour the 23 hours before each of its days
-        first = (
-            current - step - timedelta(days=BASELINE_DAYS) - (timedelta(hours=23) if m.window == "hour" else step * 0)
-        )
+        # the previous window's baseline, and for an hour the 23 hours before each of its days (the
+        # dispersion; the news level needs LEVEL_HOURS of them)
+        before = timedelta(hours=max(23, LEVEL_HOURS)) if m.window == "hour" else step * 0
+        first = current - step - timedelta(days=BASELINE_DAYS[m.window]) - before
         return {
             "size": 0,
             "track_total_hits": False,

@@ -87,7 +87,9 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
         version="1",
         description="Search, analytics, export and alerts over Indonesian regional news. "
         "Authenticate with `Authorization: Bearer <key>` (the **Authorize** button): a `reader` key may search, "
-        "read, analyse and export; an `admin` key may also manage monitors and keys. An error answers "
+        "read, analyse, export and make reports, and read its team's monitors and tracked releases; an `analyst` "
+        "key also manages its team's monitors, digests and tracked releases; an `admin` key manages everything, "
+        "for every team, keys and sources included. An error answers "
         '`{"error": "..."}` with a sentence; a malformed query adds `code` (stable, to translate by), `params` '
         "and `position`. The query language is "
         "described in docs/query-language.md. A monitor with a webhook is called as the `alert` webhook below.",

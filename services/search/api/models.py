@@ -531,7 +531,10 @@ class AlertSpike(BaseModel):
     end: datetime = Field(description="The window's end")
     stories: int = Field(description="Distinct stories in the window when the spike was found (it may grow)")
     articles: int = Field(description="Articles in the window then (syndicated copies included)")
-    baseline: float = Field(description="The usual story count of this window: the previous 14 days, spikes left out")
+    baseline: float = Field(
+        description="The usual story count of this window: the same hour on the previous 28 days "
+        "(scaled by the day's news level) or the previous 14 days, spikes left out"
+    )
     threshold: int = Field(description="The smallest story count that is a spike at this sensitivity")
     sensitivity: Literal["low", "medium", "high"] = Field(description="The monitor's sensitivity")
     p_value: float = Field(description="How likely at least this many stories are in an ordinary window")

@@ -31,7 +31,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "tone": "Nada: {positive} positif, {neutral} netral, {negative} negatif",
         "none": "Tidak ada artikel baru untuk monitor ini pada periode ini.",
         "outlets": "Dimuat {n} media",
-        "open": "Buka di Warta", "more": "…dan {n} cerita lain.", "see_all": "Lihat semua di Warta",
+        "open": "Buka di Warta", "more": "…dan {n} cerita lain.", "see_all": "Lihat kecocokan monitor ini di Warta",
         "query": "Kueri", "period": "Periode",
         "footer": "Anda menerima ringkasan ini karena alamat Anda tercantum pada monitor “{name}” di Warta. "
                   "Jadwal dan penerima diatur di halaman Monitor:",
@@ -43,7 +43,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "tone": "Tone: {positive} positive, {neutral} neutral, {negative} negative",
         "none": "No new articles for this monitor in this period.",
         "outlets": "Carried by {n} outlets",
-        "open": "Open in Warta", "more": "…and {n} more stories.", "see_all": "See everything in Warta",
+        "open": "Open in Warta", "more": "…and {n} more stories.", "see_all": "See this monitor's matches in Warta",
         "query": "Query", "period": "Period",
         "footer": "You receive this digest because your address is on the monitor “{name}” in Warta. "
                   "Its schedule and recipients are set on the Monitors page:",
@@ -98,6 +98,12 @@ def local_time(at: datetime | None, zone: str, lang: str, with_day: bool = False
     return f"{DAYS[lang][local.weekday()]}, {text}" if with_day else text
 
 
+def monitor_url(base: str, saved_id: str) -> str:
+    """The monitor's card on the Monitors page, scrolled to and with its latest matches: what a
+    digest counted (by when it matched, not by when the articles were published)."""
+    return f"{base}/monitors?{urlencode({'monitor': saved_id})}"
+
+
 def local_date(at: datetime, zone: str, lang: str) -> str:
     local = at.astimezone(ZoneInfo(zone))
     return f"{local.day} {MONTHS[lang][local.month - 1]} {local.year}"
@@ -111,8 +117,6 @@ def render(digest: Digest) -> Rendered:
     name = str(digest.saved_search["name"])
     zone = s.timezone
     base = digest.public_url
-    start_day = digest.period.start.astimezone(ZoneInfo(zone)).date().isoformat()
-    end_day = digest.period.end.astimezone(ZoneInfo(zone)).date().isoformat()
     context = {
         "w": words,
         "lang": lang,
@@ -128,8 +132,10 @@ def render(digest: Digest) -> Rendered:
         "chat_more": max(0, digest.story_count - MAX_CHAT_STORIES),
         "time": lambda at: local_time(at, zone, lang),
         "article_url": lambda article_id: f"{base}/article/{quote(article_id, safe='')}",
-        "search_url": f"{base}/search?"
-        + urlencode({"q": digest.saved_search["query"], "from": start_day, "to": end_day, "sort": "newest"}),
+        # The digest lists what the monitor *matched* in the period (matched_at), which for an article
+        # crawled late is days after its publication: a search of the period by publication date
+        # would miss it. The monitor's card lists its matches, newest match first.
+        "monitor_url": monitor_url(base, str(digest.saved_search["id"])),
         "monitors_url": f"{base}/monitors",
         "footer": words["footer"].format(name=name),
     }

@@ -48,7 +48,7 @@ LABELS: dict[str, dict[str, str]] = {
         "title": "Judul dan tautan",
         "first_seen": "Tayang",
         "delay": "Jeda",
-        "kept": "Isi dimuat",
+        "kept": "Isi dipertahankan",
         "title_changed": "Judul diubah",
         "yes": "ya",
         "no": "tidak",
@@ -88,7 +88,7 @@ LABELS: dict[str, dict[str, str]] = {
         "page": "Page",
         "minutes": "min",
         "hours": "h",
-        "days": "days",
+        "days": "d",
     },
 }
 
@@ -144,18 +144,28 @@ def _when(lang: Lang) -> Any:
     return when
 
 
-def _duration(lang: Lang) -> Any:
+def delay_text(seconds: float | None, lang: Lang = "id") -> str:
+    """A pickup's delay to the minute, as the web app's release page shows it (``fmtDelay`` in
+    ``app.js``): "35 mnt", "2 jam 20 mnt", "3 hari 4 jam" ("2 h 20 min", "3 d 4 h" in English),
+    "−10 mnt" before the release. A proof of publication names the minute: decimal hours would show
+    2 h 15 and 2 h 20 alike."""
+    if seconds is None:
+        return "–"
     labels = LABELS[lang]
+    total = round(abs(seconds) / 60)
+    days, hours, minutes = total // 1440, total % 1440 // 60, total % 60
+    if days:
+        parts = [f"{days} {labels['days']}"] + ([f"{hours} {labels['hours']}"] if hours else [])
+    elif hours:
+        parts = [f"{hours} {labels['hours']}"] + ([f"{minutes} {labels['minutes']}"] if minutes else [])
+    else:
+        parts = [f"{minutes} {labels['minutes']}"]
+    return ("\u2212" if seconds < 0 and total else "") + " ".join(parts)
 
-    def duration(seconds: int | None) -> str:
-        if seconds is None:
-            return "–"
-        sign, s = ("-" if seconds < 0 else ""), abs(seconds)
-        if s < 3600:
-            return f"{sign}{round(s / 60)} {labels['minutes']}"
-        if s < 2 * 86400:
-            return f"{sign}{s / 3600:.1f} {labels['hours']}"
-        return f"{sign}{s / 86400:.1f} {labels['days']}"
+
+def _duration(lang: Lang) -> Any:
+    def duration(seconds: float | None) -> str:
+        return delay_text(seconds, lang)
 
     return duration
 

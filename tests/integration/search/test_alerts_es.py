@@ -22,7 +22,7 @@ from services.search.index import ensure_index
 from services.search.query import parse, to_es_query
 from shared.schemas import IndexedArticle
 from shared.settings import articles_alias
-from tests.pipeline import ES_URL, new_prefix
+from tests.pipeline import new_prefix
 
 pytestmark = [pytest.mark.elasticsearch]
 
@@ -56,13 +56,6 @@ def deep_query(levels: int) -> str:
     every article about ``banjir``."""
     text = "(banjir OR " + "".join(f"(kata{i} " + ("AND " if i % 2 else "OR ") for i in range(1, levels))
     return text + "banjir" + ")" * levels
-
-
-@pytest.fixture
-def es() -> Iterator[Elasticsearch]:
-    client = Elasticsearch(ES_URL, request_timeout=60)
-    yield client
-    client.close()
 
 
 @pytest.fixture

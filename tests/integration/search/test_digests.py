@@ -48,13 +48,6 @@ ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts" / "test-logs"
 
 
 @pytest.fixture
-def es() -> Iterator[Elasticsearch]:
-    client = Elasticsearch(ES_URL, request_timeout=60)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def prefix(es: Elasticsearch, namespace: Namespace) -> str:
     ensure_index(es, namespace.prefix)
     AlertIndices(namespace.prefix).ensure(es)

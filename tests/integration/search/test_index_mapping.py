@@ -5,7 +5,6 @@ it. Real Elasticsearch, own index prefix."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,25 +14,10 @@ from elasticsearch import Elasticsearch
 from services.search.index import MAPPING, SETTINGS, ensure_index, index_name, to_document
 from shared.schemas import EnrichedArticle
 from shared.settings import articles_alias
-from tests.pipeline import ES_URL, new_prefix
 
 pytestmark = [pytest.mark.elasticsearch]
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "shared/contracts/examples/articles.enriched/v1/enriched-dateline.json"
-
-
-@pytest.fixture
-def es() -> Iterator[Elasticsearch]:
-    client = Elasticsearch(ES_URL, request_timeout=60)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def prefix(es: Elasticsearch) -> Iterator[str]:
-    p = new_prefix()
-    yield p
-    es.options(ignore_status=404).indices.delete(index=f"{p}*", expand_wildcards="all")
 
 
 def test_an_index_created_before_the_dateline_field_accepts_an_article_with_one(es: Elasticsearch, prefix: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,23 +21,9 @@ from services.search.lifecycle import (
     reindex_main,
     retention_main,
 )
-from tests.pipeline import ES_URL, new_prefix
+from tests.pipeline import ES_URL
 
 pytestmark = [pytest.mark.elasticsearch]
-
-
-@pytest.fixture
-def es() -> Iterator[Elasticsearch]:
-    client = Elasticsearch(ES_URL, request_timeout=60)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def prefix(es: Elasticsearch) -> Iterator[str]:
-    p = new_prefix()
-    yield p
-    es.options(ignore_status=404).indices.delete(index=f"{p}*", expand_wildcards="all")
 
 
 def doc(i: int, version_ms: int, published: datetime | None = None, ingested: datetime | None = None,

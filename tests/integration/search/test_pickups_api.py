@@ -15,14 +15,16 @@ import asyncio
 import codecs
 import csv
 import io
+import re
 import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pypdf
 import pytest
 from elasticsearch import Elasticsearch, helpers
 
@@ -43,7 +45,7 @@ from tests.integration.search.pickup_corpus import (
     document,
     original,
 )
-from tests.pipeline import ES_URL, new_prefix
+from tests.pipeline import ES_URL
 
 pytestmark = [pytest.mark.elasticsearch]
 
@@ -77,20 +79,6 @@ class Api:
                     await scenario(Client(http, self.keys))
 
         asyncio.run(main())
-
-
-@pytest.fixture
-def es() -> Iterator[Elasticsearch]:
-    client = Elasticsearch(ES_URL, request_timeout=60)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def prefix(es: Elasticsearch) -> Iterator[str]:
-    p = new_prefix()
-    yield p
-    es.options(ignore_status=404).indices.delete(index=f"{p}*", expand_wildcards="all")
 
 
 @pytest.fixture
@@ -294,6 +282,12 @@ def test_csv_and_pdf_exports(es: Elasticsearch, alias: str, api: Api) -> None:
             pdf = await call("GET", f"/v1/pickups/{release['id']}/export", params={"format": "pdf", "lang": lang})
             assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
             assert pdf.content.startswith(b"%PDF-") and len(pdf.content) > 5000
+            # the delays to the minute, as on the release page, never decimal hours; the page's term
+            text = " ".join(" ".join(p.extract_text().split()) for p in pypdf.PdfReader(io.BytesIO(pdf.content)).pages)
+            want = {"id": ["35 mnt", "3 jam", "1 hari 2 jam", "Isi dipertahankan"],
+                    "en": ["35 min", "3 h", "1 d 2 h", "Text kept"]}[lang]  # fmt: skip
+            assert all(w in text for w in want), (want, text[:800])
+            assert not re.search(r"\d\.\d (jam|h|hari|days)\b", text), text[:800]
 
     api.run(scenario)
 

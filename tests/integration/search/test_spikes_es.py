@@ -24,19 +24,12 @@ from services.search.api.models import AlertPayload
 from services.search.index import ensure_index
 from shared.settings import articles_alias
 from shared.ssrf import SsrfGuard
-from tests.pipeline import ES_URL, new_prefix
+from tests.pipeline import new_prefix
 from tests.webhooks import Receiver
 
 pytestmark = [pytest.mark.elasticsearch]
 
 SECRET = "spike-test-secret"
-
-
-@pytest.fixture
-def es() -> Iterator[Elasticsearch]:
-    client = Elasticsearch(ES_URL, request_timeout=60)
-    yield client
-    client.close()
 
 
 @pytest.fixture

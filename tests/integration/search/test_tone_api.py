@@ -14,7 +14,6 @@ import codecs
 import csv
 import io
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from services.search.index import MAPPING, SETTINGS, ensure_index, index_name, t
 from services.search.settings import SearchSettings
 from shared.schemas import EnrichedArticle
 from shared.settings import articles_alias
-from tests.pipeline import ES_URL, new_prefix
+from tests.pipeline import ES_URL
 
 pytestmark = [pytest.mark.elasticsearch]
 
@@ -92,20 +91,6 @@ class Api:
                     return [await http.get(path, params=params) for path, params in calls]
 
         return asyncio.run(run())
-
-
-@pytest.fixture
-def es() -> Iterator[Elasticsearch]:
-    client = Elasticsearch(ES_URL, request_timeout=60)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def prefix(es: Elasticsearch) -> Iterator[str]:
-    p = new_prefix()
-    yield p
-    es.options(ignore_status=404).indices.delete(index=f"{p}*", expand_wildcards="all")
 
 
 @pytest.fixture

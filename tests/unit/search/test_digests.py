@@ -129,7 +129,9 @@ def test_render_escapes_and_links() -> None:
     assert "Nada: 0 positif, 1 netral, 1 negatif" in r.text
     assert "Minggu, 3 Mei 2026 07.00 WIB – Senin, 4 Mei 2026 07.00 WIB" in r.text
     assert "https://suarablora.example/a3" in r.text and "https://warta.example/article/a3" in r.text
-    assert "https://warta.example/search?q=Blora&from=2026-05-03&to=2026-05-04&sort=newest" in r.text
+    assert "Lihat kecocokan monitor ini di Warta: https://warta.example/monitors?monitor=m1" in r.text
+    assert "/search?" not in r.text + r.html + r.chat  # not a search of the period by publication date
+    assert "<https://warta.example/monitors?monitor=m1|Lihat kecocokan monitor ini di Warta>" in r.chat
     # Slack mrkdwn: the link syntax, and the reserved characters escaped in the text
     assert "<https://suarablora.example/a1|Banjir &lt;script&gt;alert(1)&lt;/script&gt; &amp; tanggul>" in r.chat
     en = render(_digest("en"))

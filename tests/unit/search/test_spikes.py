@@ -17,6 +17,7 @@ from services.search.alerts.spikes import (
     baseline,
     detect,
     judge,
+    news_level,
     spike_key,
     threshold,
     window_index,
@@ -89,6 +90,25 @@ def test_judge_pools_the_dispersion_over_the_hours_of_the_day() -> None:
     calm = judge(lambda i: steady[i] if i >= 0 else None, 24 * 14 + 5, "hour")
     assert bursty.threshold is not None and calm.threshold is not None
     assert bursty.threshold > calm.threshold
+
+
+def test_a_busy_news_day_raises_the_hours_baseline_and_a_quiet_one_lowers_it() -> None:
+    # 4 stories every hour for four weeks; today the hours before the judged one had 12 (a news
+    # day), 4 (as usual) or 0 (a quiet Sunday)
+    index = 24 * 29 + 14
+
+    def verdict(recent: int, count: int) -> tuple[bool, float | None]:
+        v = judge(lambda i: None if i < 0 else (recent if index - 6 <= i < index else count if i == index else 4),
+                  index, "hour")  # fmt: skip
+        return v.spike, v.baseline
+
+    usual, busy, quiet = verdict(4, 11), verdict(12, 11), verdict(0, 11)
+    assert usual[0] and not busy[0], (usual, busy)  # 11 stories: a spike on a usual day, not on a news day
+    assert quiet[1] is not None and usual[1] is not None and busy[1] is not None
+    assert quiet[1] < usual[1] == 4.0 < busy[1]
+    # a spike an hour ago counts at most 3 x its usual count + 2: it does not hide the next one
+    assert news_level([60, 4, 4, 4, 4, 4], [[4] * 28] * 6) < news_level([14, 14, 4, 4, 4, 4], [[4] * 28] * 6)
+    assert news_level([None] * 6, [[4] * 28] * 6) == 1.0  # nothing known: as usual
 
 
 def test_windows_follow_jakarta_time() -> None:

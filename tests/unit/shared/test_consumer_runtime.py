@@ -14,7 +14,7 @@ from kafka import TopicPartition
 from prometheus_client import REGISTRY
 
 from shared import contracts
-from shared.consumer import Message, MessageRejected, Outcomes, Strategy, StreamProcessor, dlq_reason
+from shared.consumer import Message, MessageRejected, Outcomes, RebalanceStuck, Strategy, StreamProcessor, dlq_reason
 from shared.consumer.dlq import DlqReason
 from shared.kafka import DlqLimit, DlqPublisher, DlqRatioExceeded
 from shared.schemas import DlqRecord, InvalidMessage, RawArticle, UnknownSchemaVersion, decode
@@ -519,3 +519,19 @@ def test_metrics_and_dlq_records_name_the_same_stage() -> None:
     assert sample("warta_messages_total", stage="enrich", outcome="dlq") == dlq_before + 1
     assert REGISTRY.get_sample_value("warta_consumer_lag", {"stage": "enrich", "partition": "0"}) == 0
     assert sample("warta_in_flight", stage="enrich") == 0
+
+
+def test_a_rebalance_that_never_assigns_stops_a_processor_that_cannot_replace_its_client() -> None:
+    h = Harness(partitions=2, rebalance_timeout_s=20.0)
+    h.produce(P0, raw(0))
+    h.processor.step()
+    h.work.finish(*h.work.in_flight)
+    stopped = sample("warta_consumer_rebalance_recoveries_total", stage="enrich", action="stop")
+    h.consumer.listener.on_partitions_revoked({P0, P1})  # and no assignment ever follows
+    assert h.committed() == {P0: 1}, "what was done is committed on revocation"
+    h.clock.now += 19.9
+    h.processor.step()
+    h.clock.now += 0.1
+    with pytest.raises(RebalanceStuck, match="20 s"):
+        h.processor.step()
+    assert sample("warta_consumer_rebalance_recoveries_total", stage="enrich", action="stop") == stopped + 1

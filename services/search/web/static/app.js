@@ -1116,9 +1116,14 @@
       a.removeAttribute("aria-busy");
     }
   }
+  // A pickup's delay to the minute ("2 jam 20 mnt", "3 hari 4 jam"): whole hours would show 2 h 15
+  // and 2 h 20 alike, and round 1 h 31 up to 2 h, on a page that is the proof of it.
   function fmtDelay(sec) {
     if (sec === null || sec === undefined) return "–";
-    return (sec < 0 ? "−" : "") + fmtDuration(Math.abs(sec));
+    const min = Math.round(Math.abs(sec) / 60), d = Math.floor(min / 1440), hr = Math.floor((min % 1440) / 60), mn = min % 60;
+    const u = lang === "en" ? [" d", " h", " min"] : [" hari", " jam", " mnt"];
+    const parts = d ? [d + u[0], hr ? hr + u[1] : null] : hr ? [hr + u[1], mn ? mn + u[2] : null] : [mn + u[2]];
+    return (sec < 0 ? "−" : "") + parts.filter(Boolean).join(" ");
   }
   function fmtPct(x) { return Math.round((x || 0) * 100) + "%"; }
 
@@ -1335,20 +1340,61 @@
     return h("p", { class: "help digest-line" }, t("dg_line", { when, to }));
   }
 
+  // The spike alert of a monitor (docs/alerts.md#spike-alerts): off, or a window (hour, day) and a
+  // sensitivity; sent to the monitor's webhook. value() gives the request field; showError() shows
+  // a 422 about it (true if it was one), e.g. spike_needs_webhook.
+  function spikeFields(idp, values) {
+    const s = values.spike || {};
+    const opt = (v, cur, label) => h("option", { value: v, selected: v === cur ? true : null }, label);
+    const win = h("select", { id: idp + "-spike-window" }, ["off", "hour", "day"].map((v) => opt(v, s.window || "off", t("sp_" + v))));
+    const level = h("select", { id: idp + "-spike-sensitivity" }, ["low", "medium", "high"].map((v) => opt(v, s.sensitivity || "medium", t("sp_" + v))));
+    const err = h("div", { "aria-live": "assertive" });
+    const field = (input, key) => h("div", { class: "field" }, h("label", { for: input.id }, t(key)), input);
+    const levelField = field(level, "sp_sensitivity");
+    const sync = () => { levelField.hidden = win.value === "off"; };
+    win.addEventListener("change", sync);
+    sync();
+    return {
+      el: h("fieldset", { class: "digest spike", id: idp + "-spike" }, h("legend", {}, t("sp_title")),
+        h("p", { class: "help" }, t("sp_help")), field(win, "sp_window"), levelField, err),
+      value() { return { spike: win.value === "off" ? null : { window: win.value, sensitivity: level.value } }; },
+      showError(e) {
+        err.replaceChildren();
+        win.removeAttribute("aria-invalid");
+        if (!e || e.status !== 422 || !Array.isArray(e.body.detail)) return false;
+        const d = e.body.detail.find((x) => (x.loc || []).includes("spike"));
+        if (!d) return false;
+        const msg = d.type === "spike_needs_webhook" ? t("sp_needs_webhook") : d.msg;
+        err.replaceChildren(h("div", { class: "notice error", role: "alert", id: idp + "-spike-error" }, h("p", {}, t("sp_invalid", { msg })),
+          h("p", { class: "small" }, d.msg)));
+        win.setAttribute("aria-invalid", "true");
+        win.setAttribute("aria-describedby", idp + "-spike-error");
+        win.focus();
+        return true;
+      },
+    };
+  }
+  function spikeLine(m) {
+    if (!m.spike) return h("p", { class: "help spike-line" }, t("sp_none"));
+    return h("p", { class: "help spike-line" }, t("sp_line", { window: t("sp_per_" + m.spike.window), level: t("sp_" + m.spike.sensitivity) }));
+  }
+
   function monitorForm(idp, values, submitLabel, onSubmit, onCancel) {
     const name = h("input", { id: idp + "-name", type: "text", required: true, maxlength: 200, value: values.name || "" });
     const query = h("textarea", { id: idp + "-query", required: true, maxlength: 2000, rows: 2, spellcheck: "false" }, values.query || "");
     const hook = h("input", { id: idp + "-webhook", type: "url", maxlength: 2048, value: values.webhook_url || "", placeholder: "https://…" });
     const err = h("div", { "aria-live": "assertive" });
     const digest = digestFields(idp, values);
+    const spike = spikeFields(idp, values);
     const form = h("form", { class: "monitor-form", onsubmit: async (ev) => {
       ev.preventDefault();
       err.replaceChildren();
       hook.removeAttribute("aria-invalid");
       digest.showError(null);
-      try { await onSubmit({ name: name.value.trim(), query: query.value.trim(), webhook_url: hook.value.trim() || null, ...digest.value() }); }
+      spike.showError(null);
+      try { await onSubmit({ name: name.value.trim(), query: query.value.trim(), webhook_url: hook.value.trim() || null, ...digest.value(), ...spike.value() }); }
       catch (e) {
-        if (digest.showError(e)) return;
+        if (digest.showError(e) || spike.showError(e)) return;
         const refusal = webhookRefusal(e);
         if (!refusal) { queryFieldError(err, query, e); return; }
         const text = I18N[lang]["wr_" + refusal.reason] !== undefined ? t("wr_" + refusal.reason) : refusal.msg;
@@ -1362,6 +1408,7 @@
       h("div", { class: "field" }, h("label", { for: name.id }, t("m_name")), name),
       h("div", { class: "field" }, h("label", { for: query.id }, t("m_query")), query),
       h("div", { class: "field" }, h("label", { for: hook.id }, t("m_webhook")), hook),
+      spike.el,
       digest.el,
       err,
       h("div", { class: "actions" }, h("button", { type: "submit", class: "primary" }, submitLabel),
@@ -1389,13 +1436,18 @@
       list.length ? cards : h("p", { class: "empty", id: "monitor-list" }, t("m_none")));
     const from = jakartaDate(-29);
     const refreshers = [];
+    // ?monitor=<id> (the link in a digest): that monitor's card, scrolled to, with more of its matches.
+    const target = params.get("monitor");
     for (const m of list) {
-      const card = h("li", { class: "card monitor", id: "monitor-" + m.id });
+      const card = h("li", { class: "card monitor" + (m.id === target ? " target" : ""), id: "monitor-" + m.id });
       cards.append(card);
-      refreshers.push(fillMonitor(card, m, from, alive));
+      refreshers.push(fillMonitor(card, m, from, alive, m.id === target ? 50 : 5));
     }
     await Promise.all(refreshers.map((r) => r.first));
     if (newQ && store.canManage) document.getElementById("new-name").focus();
+    const targetCard = target && document.getElementById("monitor-" + target);
+    if (targetCard) targetCard.scrollIntoView({ block: "start" });
+    else if (target) status.replaceChildren(alertBox(t("m_target_missing")));
     timers.push(setInterval(async () => {
       refreshers.forEach((r) => r.refresh());
       try {  // one request for the delivery and query states of every monitor
@@ -1435,7 +1487,7 @@
       t("m_query_failing_reason", { at: fmtTime(m.query_failed_at), err: m.query_error || "?" }))];
   }
 
-  function fillMonitor(card, m, from, alive) {
+  function fillMonitor(card, m, from, alive, matchCount = 5) {
     const badgeSlot = h("span", { class: "webhook-state", "aria-live": "polite" });
     const hookSlot = h("div", { class: "webhook-state" });
     const queryBadgeSlot = h("span", { class: "query-state", "aria-live": "polite" });
@@ -1453,6 +1505,7 @@
       h("p", {}, h("code", { class: "q" }, m.query)),
       querySlot,
       hookSlot,
+      spikeLine(m),
       digestLine(m),
       h("h3", {}, t("m_matches")),
       matchesBox,
@@ -1484,7 +1537,7 @@
     }
     async function loadMatches() {
       try {
-        const ms = await api("/v1/saved-searches/" + m.id + "/matches", { size: 5 });
+        const ms = await api("/v1/saved-searches/" + m.id + "/matches", { size: matchCount });
         if (!alive()) return;
         const key = ms.map((x) => x.article_id).join(",");
         if (matchesBox.dataset.key === key) return;
