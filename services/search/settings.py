@@ -47,6 +47,8 @@ class SearchSettings(CommonSettings):
     # that webhooks may call although they are or resolve to private, loopback or link-local
     # addresses. Only that exact host and port; everything else must resolve to public addresses.
     webhook_allow_hosts: str = ""
+    # Where people open Warta: the links to the web app in digests and in spike alerts to a chat.
+    public_url: str = "http://127.0.0.1:8002"
 
     @property
     def webhook_allow_list(self) -> list[str]:
@@ -109,8 +111,6 @@ class DigestSettings(SearchSettings):
     # A digest whose channel failed is tried again after 1, 2, 4... minutes, this many times in all.
     digests_max_attempts: int = Field(default=6, ge=1, le=20)
     digests_retry_base_s: float = Field(default=60.0, gt=0.0)
-    # Where people open Warta: the links to the web app in a digest.
-    public_url: str = "http://127.0.0.1:8002"
 
     @field_validator("smtp_username", "smtp_password", "smtp_ca_file", mode="before")
     @classmethod

@@ -126,7 +126,8 @@ def components(s: StackSettings, paths: Paths) -> list[Component]:
         warta("ingest-crawler", ["ingest", "crawler"], s.metrics_base_port + 3, "/healthz",
               {"WARTA_METRICS_PORT": str(s.metrics_base_port + 3)}),
         warta("search-alerts", ["search", "alerts"], s.metrics_base_port + 4, "/healthz",
-              {"WARTA_METRICS_PORT": str(s.metrics_base_port + 4)}),
+              {"WARTA_METRICS_PORT": str(s.metrics_base_port + 4),
+               "WARTA_PUBLIC_URL": f"http://127.0.0.1:{s.search_port}"}),  # links in spike alerts to a chat
         # The digest scheduler (docs/pr-workflows.md#digests); no SMTP server here: set WARTA_SMTP_* to mail.
         warta("search-digests", ["search", "digests"], s.metrics_base_port + 5, "/healthz",
               {"WARTA_METRICS_PORT": str(s.metrics_base_port + 5),

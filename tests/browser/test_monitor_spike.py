@@ -1,8 +1,8 @@
-"""The spike alert setting on the Monitors form: a spike alert without a webhook is refused and
+"""The spike alert setting on the Monitors form: a spike alert without a webhook or a chat is refused and
 explained next to the spike fields (Indonesian), a monitor with an hourly spike alert at high
 sensitivity is created and its card says so (in Indonesian, and in English after the toggle), the
 edit form comes back filled in, a change to a daily window at low sensitivity is saved, and "off"
-removes it. The real search API process and Debian's Chromium; what was saved is read back from the
+removes it; a monitor whose spike alerts go to its digest chat alone says "→ chat". The real search API process and Debian's Chromium; what was saved is read back from the
 API."""
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def test_monitor_spike_form(pipeline_factory: Callable[..., Pipeline], page: Any
     page.get_by_role("button", name="Buat monitor").click()
     error = page.locator("#new-spike-error")
     expect(error).to_contain_text(
-        "Peringatan lonjakan tidak dapat disimpan: peringatan lonjakan dikirim ke webhook monitor: isi URL webhook dulu."
+        "Peringatan lonjakan tidak dapat disimpan: peringatan lonjakan dikirim ke webhook monitor atau ke webhook chat "
+        "ringkasan: isi salah satunya dulu."
     )
     expect(window).to_have_attribute("aria-invalid", "true")
     expect(window).to_be_focused()
@@ -82,3 +83,13 @@ def test_monitor_spike_form(pipeline_factory: Callable[..., Pipeline], page: Any
     expect(card.locator(".spike-line")).to_have_text("No spike alerts.")
     m = httpx.get(f"{p.search_url}/v1/saved-searches/{m['id']}", headers=p.ns.auth).json()
     assert m["spike"] is None and m["webhook_url"] == HOOK
+
+    # spike alerts to the digest's chat channel alone: allowed, and the card says where they go
+    chat_only = {"name": "Banjir ke chat", "query": "banjir", "spike": {"window": "hour"},
+                 "schedule": {"frequency": "daily"}, "channels": {"chat_webhook_url": "http://127.0.0.1:9/chat"}}  # fmt: skip
+    r = httpx.post(f"{p.search_url}/v1/saved-searches", headers=p.ns.auth, json=chat_only)
+    assert r.status_code == 201, r.text
+    page.reload()
+    page.wait_for_selector("html[data-ready=monitors]")
+    card = page.locator("#monitor-list > li", has_text="Banjir ke chat")
+    expect(card.locator(".spike-line")).to_have_text("Spike alerts per hour, medium sensitivity → chat")

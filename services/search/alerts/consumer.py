@@ -261,7 +261,8 @@ def run(settings: AlertsSettings, stop: Stop) -> None:
         if not wait_for_indices(es, settings, stop):
             return
         guard = SsrfGuard(allow_hosts=settings.webhook_allow_list)
-        dispatcher = WebhookDispatcher(es, settings.index_prefix, settings.alias, settings.webhook_secret, guard)
+        dispatcher = WebhookDispatcher(es, settings.index_prefix, settings.alias, settings.webhook_secret, guard,
+                                       public_url=settings.public_url)  # fmt: skip
         dispatcher.start()
         if settings.alerts_spike_interval_s > 0:  # spike alerts: a thread, deliveries through the dispatcher
             spikes = SpikeChecker(es, settings.index_prefix, settings.alias, interval_s=settings.alerts_spike_interval_s,

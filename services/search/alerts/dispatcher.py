@@ -12,6 +12,11 @@ that sends pending deliveries.
 
 It polls for due deliveries every ``poll_s``; the consumer calls :meth:`WebhookDispatcher.wake`
 after recording new ones, so a first attempt does not wait for the next poll.
+
+A spike alert's delivery to the monitor's chat channel (``channel: "chat"``; see
+:mod:`.spikes`) is sent as a Slack-compatible ``{"text": ...}`` message (:mod:`.spike_chat`)
+through the digests' chat sender, with the same network rules, retries and log; it leaves the
+webhook's delivery state alone.
 """
 
 from __future__ import annotations
@@ -47,8 +52,15 @@ class WebhookDispatcher:
     or a test's)."""
 
     def __init__(self, es: Elasticsearch, prefix: str, alias: str, secret: str, guard: SsrfGuard,
-                 poll_s: float = 0.3, timeout_s: float = 10.0, verify: ssl.SSLContext | bool = True) -> None:  # fmt: skip
+                 poll_s: float = 0.3, timeout_s: float = 10.0, verify: ssl.SSLContext | bool = True,
+                 public_url: str = "http://127.0.0.1:8002") -> None:  # fmt: skip
+        # Imported here, not at the top: services.search.digests reads the alert store, and this
+        # package's __init__ imports this module.
+        from services.search.digests.senders import ChatSender
+
         self.es = es
+        self.public_url = public_url
+        self.chat = ChatSender(guard, timeout_s, verify)
         self.alias = alias
         self.idx = AlertIndices(prefix)
         self.store = SavedSearchStore(es, prefix, guard)
@@ -83,6 +95,7 @@ class WebhookDispatcher:
         if self._thread.is_alive():
             self._thread.join(timeout=15)
         self.client.close()
+        self.chat.close()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -116,9 +129,14 @@ class WebhookDispatcher:
         attempts = int(delivery.get("attempts", 0)) + 1
         entry: dict[str, Any] = {"at": now_utc().isoformat()}
         ok = False
-        if saved is None or not saved.get("webhook_url"):
-            entry["error"] = "saved search or webhook removed"
+        chat = delivery.get("channel") == "chat"  # a spike alert to the monitor's chat channel
+        chat_url = ((saved or {}).get("channels") or {}).get("chat_webhook_url")
+        if saved is None or not (chat_url if chat else saved.get("webhook_url")):
+            entry["error"] = "saved search or chat channel removed" if chat else "saved search or webhook removed"
             status = "cancelled"
+        elif chat:
+            ok = self._send_chat(saved, delivery, str(chat_url), entry)
+            status = "delivered" if ok else ("failed" if attempts >= MAX_ATTEMPTS else "pending")
         else:
             docs = self.es.mget(index=self.alias, ids=delivery["article_ids"],
                                 source=["id", "url", "title", "source", "published_at", "summary"])["docs"]  # fmt: skip
@@ -152,12 +170,36 @@ class WebhookDispatcher:
             update["next_attempt_at"] = (now_utc() + timedelta(seconds=min(2**attempts, MAX_BACKOFF_S))).isoformat()
         self.es.update(index=self.idx.deliveries, id=delivery["id"], doc=update, refresh=True)
         ALERT_DELIVERIES.labels("retry" if status == "pending" else status).inc()
-        if status != "cancelled":
+        if status != "cancelled" and not chat:  # the delivery state is the webhook's
             try:
                 self.store.record_attempt(delivery["saved_search_id"], ok, entry.get("error"), entry["at"])
             except Exception as exc:  # the delivery itself is recorded; the next attempt updates the state
                 log.warning("recording the delivery state failed", extra={"error": repr(exc)})
         log.info("webhook delivery", extra={"count": len(delivery["article_ids"]), "error": entry.get("error")})
+
+    def _send_chat(self, saved: dict[str, Any], delivery: dict[str, Any], url: str, entry: dict[str, Any]) -> bool:
+        """Send a spike alert to the chat channel ``url`` as text; the outcome goes to ``entry``."""
+        from services.search.alerts.spike_chat import spike_text  # see __init__
+        from services.search.digests.senders import SendError
+
+        t0 = time.perf_counter()
+        try:
+            docs = self.es.mget(index=self.alias, ids=delivery["article_ids"],
+                                source=["id", "url", "title", "source", "outlet"])["docs"]  # fmt: skip
+            text = spike_text(saved, delivery.get("spike") or {}, [d["_source"] for d in docs if d.get("found")],
+                              self.public_url)  # fmt: skip
+            entry["status_code"] = self.chat.post_text(
+                text, url, {"User-Agent": "Warta-Alerts/1", "X-Warta-Delivery": delivery["id"]}
+            )
+            return True
+        except SendError as exc:  # refused, HTTP error status, connection failure
+            entry["error"] = str(exc)[:500]
+            return False
+        except Exception as exc:  # as for the webhook: a failed attempt, never a delivery stuck "delivering"
+            entry["error"] = (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)[:500]
+            return False
+        finally:
+            entry["duration_ms"] = int((time.perf_counter() - t0) * 1000)
 
     def post(self, url: str, body: bytes, delivery_id: str) -> int:
         """POST one signed delivery; returns the HTTP status. The name is resolved once, every

@@ -17,13 +17,16 @@ Two halves:
   through the dispersion. The thresholds of each window and sensitivity were chosen on a generated
   tuning stream by ``make eval-alerts`` (``evals/eval_alerts.py``).
 - **The run loop** (:class:`SpikeChecker`, a thread of ``warta search alerts``): every
-  ``interval_s`` it counts, for every enabled monitor with a ``spike`` setting and a webhook, the
+  ``interval_s`` it counts, for every enabled monitor with a ``spike`` setting and a webhook or a
+  chat channel, the
   distinct ``story_id`` of its matching articles per window by ``published_at`` (one
   ``date_histogram`` with a ``cardinality`` per monitor, in one ``_msearch``), judges the current
   window (partial: the count only grows, so crossing the threshold early is final) and the previous
-  one (late arrivals), and for a spike creates one webhook delivery whose id is derived from the
-  monitor and the window: the dispatcher sends it like any other delivery, and the same spike is
-  never announced twice, whatever the number of runs or processes. A burst of syndicated copies
+  one (late arrivals), and for a spike creates one delivery per channel of the monitor (its signed
+  webhook, and its digest chat channel ``channels.chat_webhook_url`` as a Slack-compatible text
+  message) whose id is derived from the monitor, the window and the channel: the dispatcher sends
+  it like any other delivery, and the same spike is never announced twice on a channel, whatever
+  the number of runs or processes. A burst of syndicated copies
   of one release is one story, so it never makes a spike by itself.
 
 Windows follow Asia/Jakarta (WIB, UTC+7, no daylight saving): an hour is a clock hour, a day runs
@@ -51,6 +54,9 @@ from services.search.query import parse, to_es_query
 log = logging.getLogger(__name__)
 
 Window = Literal["hour", "day"]
+# Where a spike alert goes: the monitor's signed webhook (webhook_url) and its digest chat channel
+# (channels.chat_webhook_url, a Slack-compatible incoming webhook).
+Channel = Literal["webhook", "chat"]
 Sensitivity = Literal["low", "medium", "high"]
 WINDOWS: tuple[Window, ...] = ("hour", "day")
 SENSITIVITIES: tuple[Sensitivity, ...] = ("low", "medium", "high")
@@ -309,9 +315,12 @@ def window_step(window: Window) -> timedelta:
     return timedelta(hours=1) if window == "hour" else timedelta(days=1)
 
 
-def spike_key(saved_id: str, window: Window, start: datetime) -> str:
-    """The delivery id of a spike: one per monitor and window, whoever finds it and however often."""
+def spike_key(saved_id: str, window: Window, start: datetime, channel: Channel = "webhook") -> str:
+    """The delivery id of a spike on a channel: one per monitor, window and channel, whoever finds
+    it and however often. The webhook's is the id it always had."""
     token = f"{saved_id}:spike:{window}:{start.astimezone(ZONE).isoformat()}"
+    if channel != "webhook":
+        token += f":{channel}"
     return hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
@@ -325,6 +334,14 @@ class SpikeMonitor:
     window: Window
     sensitivity: Sensitivity
     es_query: dict[str, Any]
+    channels: tuple[Channel, ...] = ("webhook",)
+
+
+def spike_channels(saved: dict[str, Any]) -> tuple[Channel, ...]:
+    """The channels a monitor's spike alerts go to: its webhook and its chat channel, if set."""
+    chat = (saved.get("channels") or {}).get("chat_webhook_url")
+    on: tuple[tuple[Channel, bool], ...] = (("webhook", bool(saved.get("webhook_url"))), ("chat", bool(chat)))
+    return tuple(name for name, set_ in on if set_)
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,9 +362,10 @@ class Spike:
 
 
 class SpikeChecker:
-    """Finds spikes and records one webhook delivery per monitor and window. :meth:`check` blocks
-    on Elasticsearch and raises its errors; it is idempotent (delivery ids are derived from the
-    monitor and the window, written with ``create``). Safe in several processes at once.
+    """Finds spikes and records one delivery per monitor, window and channel (webhook, chat).
+    :meth:`check` blocks on Elasticsearch and raises its errors; it is idempotent (delivery ids are
+    derived from the monitor, the window and the channel, written with ``create``). Safe in several
+    processes at once.
 
     ``start`` runs :meth:`check` on a thread every ``interval_s``, calling ``on_recorded`` (the
     dispatcher's ``wake``) when it created deliveries."""
@@ -379,7 +397,8 @@ class SpikeChecker:
                 log.warning("spike check failed", extra={"error": repr(exc)[:500]})
 
     def monitors(self) -> list[SpikeMonitor]:
-        """The enabled monitors with a ``spike`` setting and a webhook, their queries compiled."""
+        """The enabled monitors with a ``spike`` setting and a webhook or a chat channel, their
+        queries compiled."""
         resp = self.es.options(ignore_status=404).search(
             index=self.idx.saved, size=10_000,
             query={"bool": {"filter": [{"exists": {"field": "spike.window"}}, {"term": {"enabled": True}}]}},
@@ -387,7 +406,8 @@ class SpikeChecker:
         out = []
         for h in resp.get("hits", {}).get("hits", []):
             s = h["_source"]
-            if not s.get("webhook_url"):
+            channels = spike_channels(s)
+            if not channels:
                 continue
             try:
                 es_query = to_es_query(parse(s["query"]))
@@ -395,7 +415,7 @@ class SpikeChecker:
                 continue  # stored before a grammar change; the matcher logs it
             spike = s["spike"]
             out.append(SpikeMonitor(s["id"], s.get("team") or "default", spike["window"],
-                                    spike.get("sensitivity") or "medium", es_query))  # fmt: skip
+                                    spike.get("sensitivity") or "medium", es_query, channels))  # fmt: skip
         return out
 
     def check(self, now: datetime | None = None) -> list[Spike]:
@@ -483,24 +503,33 @@ class SpikeChecker:
         return [b["first"]["hits"]["hits"][0]["_id"] for b in resp["aggregations"]["s"]["buckets"]]
 
     def _record(self, spike: Spike, m: SpikeMonitor) -> int:
-        """Create the spike's delivery unless it exists. Returns 1 if created."""
-        delivery_id = spike_key(spike.saved_search_id, spike.window, datetime.fromisoformat(spike.start))
-        if self.es.options(ignore_status=404).exists(index=self.idx.deliveries, id=delivery_id):
+        """Create the spike's delivery on each of the monitor's channels unless it exists. Returns
+        how many were created."""
+        start = datetime.fromisoformat(spike.start)
+        ids = {channel: spike_key(spike.saved_search_id, spike.window, start, channel) for channel in m.channels}
+        missing = [c for c, i in ids.items()
+                   if not self.es.options(ignore_status=404).exists(index=self.idx.deliveries, id=i)]  # fmt: skip
+        if not missing:
             return 0  # found again by a later run: no second sample query either
         at = self.clock().isoformat()
         details = {k: v for k, v in asdict(spike).items() if k != "saved_search_id"}
-        doc = {"id": delivery_id, "saved_search_id": spike.saved_search_id, "team": m.team, "kind": "spike",
-               "article_ids": self._sample(m, spike), "spike": details, "status": "pending", "attempts": 0,
-               "created_at": at, "next_attempt_at": at, "log": []}  # fmt: skip
-        try:
-            # refresh: the dispatcher finds deliveries by searching
-            self.es.create(index=self.idx.deliveries, id=delivery_id, document=doc, refresh=True)
-        except ConflictError:
-            return 0  # another process recorded it first
-        except ApiError:
-            raise
-        log.info("spike", extra={"saved_search_id": spike.saved_search_id, "count": spike.stories})
-        return 1
+        sample = self._sample(m, spike)
+        created = 0
+        for channel in missing:
+            doc = {"id": ids[channel], "saved_search_id": spike.saved_search_id, "team": m.team, "kind": "spike",
+                   "channel": channel, "article_ids": sample, "spike": details, "status": "pending", "attempts": 0,
+                   "created_at": at, "next_attempt_at": at, "log": []}  # fmt: skip
+            try:
+                # refresh: the dispatcher finds deliveries by searching
+                self.es.create(index=self.idx.deliveries, id=ids[channel], document=doc, refresh=True)
+            except ConflictError:
+                continue  # another process recorded it first
+            except ApiError:
+                raise
+            created += 1
+            log.info("spike", extra={"saved_search_id": spike.saved_search_id, "count": spike.stories,
+                                     "channel": channel})  # fmt: skip
+        return created
 
 
 def _ms(at: datetime) -> int:

@@ -85,6 +85,9 @@ DELIVERY_MAPPING: dict[str, Any] = {
         # "spike" for a spike alert (services/search/alerts/spikes.py; its window and counts in
         # "spike", stored, not searched); absent for a batch of new matches.
         "kind": {"type": "keyword"},
+        # Where it goes: "chat" for a spike alert to the monitor's chat channel
+        # (channels.chat_webhook_url, a Slack-compatible text); absent: the signed webhook.
+        "channel": {"type": "keyword"},
         "spike": {"type": "object", "enabled": False},
         "status": {"type": "keyword"},
         "attempts": {"type": "integer"},

@@ -357,9 +357,11 @@ CHANNELS_HELP = (
 
 
 SPIKE_HELP = (
-    "Spike alerts: a webhook call when the monitor's story count (syndicated copies count once) in a `window` "
-    "(`hour` or `day`, Asia/Jakarta) is far above its baseline, the same window on the previous 14 days; "
-    "`sensitivity` low, medium (default) or high. Needs a webhook_url (422 otherwise); docs/alerts.md#spike-alerts"
+    "Spike alerts: one alert when the monitor's story count (syndicated copies count once) in a `window` "
+    "(`hour` or `day`, Asia/Jakarta) is far above its baseline, the same window on the previous days; "
+    "`sensitivity` low, medium (default) or high. Sent to the webhook_url (signed JSON) and to the chat channel "
+    "channels.chat_webhook_url (a text message), once each; needs one of them (422 otherwise); "
+    "docs/alerts.md#spike-alerts"
 )
 
 
@@ -451,6 +453,11 @@ class Delivery(BaseModel):
     team: str = Field(DEFAULT_TEAM, description="The monitor's team")
     article_ids: list[str] = Field(description="The matches this delivery carries (a spike: one article per story)")
     kind: Literal["match", "spike"] = Field("match", description="New matches, or a spike alert")
+    channel: Literal["webhook", "chat"] = Field(
+        "webhook",
+        description="webhook: the signed JSON to webhook_url; chat: a spike alert as a text message to "
+        "the monitor's chat channel (channels.chat_webhook_url)",
+    )
     spike: dict[str, Any] | None = Field(None, description="A spike alert's window and counts (see AlertPayload)")
     status: str = Field(description="pending, delivering, delivered, failed (after 8 attempts) or cancelled")
     attempts: int = Field(description="Attempts made so far")

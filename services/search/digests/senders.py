@@ -117,13 +117,18 @@ class ChatSender:
         self.client.close()
 
     def send(self, rendered: Rendered, url: str, key: str) -> int:
+        return self.post_text(rendered.chat, url, {"User-Agent": "Warta-Digests/1", "X-Warta-Digest": key})
+
+    def post_text(self, text: str, url: str, headers: dict[str, str]) -> int:
+        """POST ``{"text": text}`` to ``url`` with ``headers`` (a User-Agent, the message's key).
+        Also what spike alerts to a monitor's chat channel go through (services/search/alerts/)."""
         try:
             target = check_webhook_url(url, self.guard)
         except WebhookRefused as exc:
             raise SendError(f"refused: {exc.message}"[:300]) from exc
-        headers = {"Host": target.host_header(), "User-Agent": "Warta-Digests/1", "X-Warta-Digest": key}
+        headers = {**headers, "Host": target.host_header()}
         try:
-            request = self.client.build_request("POST", target.pinned_url(), json={"text": rendered.chat},
+            request = self.client.build_request("POST", target.pinned_url(), json={"text": text},
                                                 headers=headers, extensions=target.extensions())  # fmt: skip
             response = self.client.send(request, stream=True)
             response.close()

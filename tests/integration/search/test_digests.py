@@ -108,6 +108,9 @@ def test_email_and_chat_digest_as_received(es: Elasticsearch, prefix: str, chat:
         assert f'href="{copy["url"]}"' not in html  # a story is shown by its first report...
         assert "Dimuat 2 media: kabarjateng.example, suarablora.example" in html  # ...with who carried it
         assert "&lt;b&gt;&amp;&lt;/b&gt;" in html and "<b>&</b>" not in html
+        # "see the matches" opens the monitor's matches (by matched_at), not a search by publication date
+        matches_link = f"https://warta.example/monitors?monitor={seeded.saved['id']}"
+        assert f'href="{matches_link}"' in html and matches_link in text and "/search?" not in html + text
 
         assert len(chat.received) == 1
         headers, body, _ = chat.received[0]
@@ -115,6 +118,7 @@ def test_email_and_chat_digest_as_received(es: Elasticsearch, prefix: str, chat:
         assert headers["Content-Type"] == "application/json" and headers["User-Agent"] == "Warta-Digests/1"
         assert f"<{lead['url']}|Banjir Pemkab Blora nomor 0 &lt;b&gt;&amp;&lt;/b&gt;>" in payload["text"]
         assert "3 artikel dalam 2 cerita" in payload["text"]
+        assert f"<{matches_link}|Lihat kecocokan monitor ini di Warta>" in payload["text"]
 
         doc = DigestDeliveries(es, prefix).get(msg["X-Warta-Digest"])
         assert doc is not None and doc["status"] == "sent" and (doc["articles"], doc["stories"]) == (3, 2)

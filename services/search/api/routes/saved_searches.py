@@ -38,12 +38,14 @@ def _refused_webhook(exc: WebhookRefused) -> RequestValidationError:
                                     "type": f"webhook_refused.{exc.reason}"}])  # fmt: skip
 
 
-def _check_spike(spike: bool, webhook_url: str | None) -> None:
-    """Spike alerts are sent to the monitor's webhook: a spike setting without one is a 422."""
-    if spike and not webhook_url:
+def _check_spike(spike: bool, webhook_url: str | None, channels: dict[str, Any] | None) -> None:
+    """Spike alerts are sent to the monitor's webhook and to its chat channel: a spike setting with
+    neither is a 422."""
+    if spike and not webhook_url and not (channels or {}).get("chat_webhook_url"):
         raise RequestValidationError([{"loc": ("body", "spike"), "type": "spike_needs_webhook",
-                                       "msg": "spike alerts are sent to the monitor's webhook_url: set one (or "
-                                              "remove spike first)"}])  # fmt: skip
+                                       "msg": "spike alerts are sent to the monitor's webhook_url and to its chat "
+                                              "channel (channels.chat_webhook_url): set one of them (or remove spike "
+                                              "first)"}])  # fmt: skip
 
 
 def _not_found(saved_id: str) -> HTTPException:
@@ -76,7 +78,7 @@ async def create_saved(body: SavedSearchIn, store: SavedSearchesDep, key: Analys
     _check_query(body.query)
     try:  # the webhook checks resolve the name: off the event loop
         digest = await run_in_threadpool(digest_fields, body.schedule, body.channels, store)
-        _check_spike(body.spike is not None, body.webhook_url)
+        _check_spike(body.spike is not None, body.webhook_url, digest["channels"])
         spike = body.spike.model_dump() if body.spike else None
         return await run_in_threadpool(lambda: store.create(body.name, body.query, body.webhook_url, team=team,
                                                             spike=spike, **digest))  # fmt: skip
@@ -127,10 +129,11 @@ async def update_saved(saved_id: str, body: SavedSearchPatch, store: SavedSearch
         if body.model_fields_set & {"schedule", "channels"}:  # checked against the monitor's current digest
             current = await run_in_threadpool(store.get, saved_id, team_scope(key))
             changes.update(await run_in_threadpool(digest_changes, body, current, store))
-        if changes.get("spike") or ("webhook_url" in changes and changes["webhook_url"] is None):
+        # a spike alert needs a webhook or a chat channel: check what the change leaves
+        if changes.get("spike") or changes.get("webhook_url", "") is None or "channels" in changes:
             current = await run_in_threadpool(store.get, saved_id, team_scope(key)) or {}
             merged = {**current, **changes}
-            _check_spike(bool(merged.get("spike")), merged.get("webhook_url"))
+            _check_spike(bool(merged.get("spike")), merged.get("webhook_url"), merged.get("channels"))
         found = await run_in_threadpool(store.update, saved_id, changes, team_scope(key))
     except WebhookRefused as exc:
         raise _refused_webhook(exc) from exc

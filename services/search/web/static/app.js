@@ -1341,7 +1341,7 @@
   }
 
   // The spike alert of a monitor (docs/alerts.md#spike-alerts): off, or a window (hour, day) and a
-  // sensitivity; sent to the monitor's webhook. value() gives the request field; showError() shows
+  // sensitivity; sent to the monitor's webhook and its digest chat channel. value() gives the request field; showError() shows
   // a 422 about it (true if it was one), e.g. spike_needs_webhook.
   function spikeFields(idp, values) {
     const s = values.spike || {};
@@ -1376,7 +1376,8 @@
   }
   function spikeLine(m) {
     if (!m.spike) return h("p", { class: "help spike-line" }, t("sp_none"));
-    return h("p", { class: "help spike-line" }, t("sp_line", { window: t("sp_per_" + m.spike.window), level: t("sp_" + m.spike.sensitivity) }));
+    const to = [m.webhook_url ? "webhook" : null, m.channels && m.channels.chat_webhook_url ? "chat" : null].filter(Boolean).join(", ");
+    return h("p", { class: "help spike-line" }, t("sp_line", { window: t("sp_per_" + m.spike.window), level: t("sp_" + m.spike.sensitivity), to: to || "–" }));
   }
 
   function monitorForm(idp, values, submitLabel, onSubmit, onCancel) {
