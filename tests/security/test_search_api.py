@@ -157,7 +157,12 @@ def test_timeline_survives_articles_dated_year_1_and_1970(api: SearchApi) -> Non
             assert "counted per month" in tl["note"] and "1900-01-01" in tl["note"]
             assert tl["buckets"][0]["key"] == "1970-01-01T00:00:00.000+07:00"
             assert sum(b["count"] for b in tl["buckets"]) == 4
-            assert tl["buckets"][-1] == {"key": "2025-05-01T00:00:00.000+07:00", "count": 3}
+            # Articles enriched without tone count in ``count`` and in no tone.
+            assert tl["buckets"][-1] == {
+                "key": "2025-05-01T00:00:00.000+07:00",
+                "count": 3,
+                "tone": {"negative": 0, "neutral": 0, "positive": 0},
+            }
     # A range that fits keeps the requested interval and gets every day of it, empty ones included.
     r = api.get("/v1/analytics/timeline", q=tok, interval="day", **{"from": "2025-04-30", "to": "2025-05-04"})
     tl = r.json()

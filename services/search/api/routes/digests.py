@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from services.search.alerts import SavedSearchStore, WebhookRefused, check_webhook_url, now_utc
@@ -136,7 +136,8 @@ async def list_digests(saved_id: str, request: Request, store: SavedSearchesDep,
 
 @router.get(
     "/{saved_id}/digests/preview",
-    response_class=HTMLResponse,
+    # Errors are JSON; only the 200 is HTML or text (declared below).
+    response_class=Response,
     responses={
         **NOT_FOUND,
         200: {"content": {"text/html": {}, "text/plain": {}}, "description": "The digest as HTML, text or chat text"},
@@ -148,7 +149,7 @@ async def list_digests(saved_id: str, request: Request, store: SavedSearchesDep,
     "there is no such monitor; 409 if it has no schedule.",
 )
 async def preview_digest(saved_id: str, request: Request, store: SavedSearchesDep, key: ReaderKey,
-                         format: Literal["html", "text", "chat"] = "html") -> Any:  # fmt: skip
+                         format: Literal["html", "text", "chat"] = "html") -> Response:  # fmt: skip
     saved = await _monitor(request, saved_id, key)
     if not saved.get("schedule"):
         raise HTTPException(status_code=409, detail="the monitor has no schedule: set one to preview its digest")
