@@ -55,6 +55,8 @@ class TeamResource:
     ops: tuple[Op, ...]
     list_path: str | None = None
     list_key: str | None = None
+    # Query parameters of the list call: the largest page, so a list holds everything created.
+    list_params: dict[str, Any] | None = None
     id_field: str = "id"
     # The body field in which an admin key may name the owning team (None: the creator's team only).
     team_field: str | None = None
@@ -114,6 +116,7 @@ PICKUPS = TeamResource(
     },
     get_path="/v1/pickups/{id}",
     list_path="/v1/pickups",
+    list_params={"size": 200},
     ops=(
         Op("read", "GET", "/v1/pickups/{id}", write=False),
         Op("export", "GET", "/v1/pickups/{id}/export", write=False, params={"format": "csv"}),

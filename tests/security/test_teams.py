@@ -189,7 +189,7 @@ class World:
             if resource.list_path is None:
                 continue
             for key in dict.fromkeys(keys):
-                r = self.call(key, "GET", resource.list_path)
+                r = self.call(key, "GET", resource.list_path, params=resource.list_params)
                 assert r.status_code == 200, r.text
                 items = r.json()[resource.list_key] if resource.list_key else r.json()
                 got = {str(item[resource.id_field]) for item in items}
