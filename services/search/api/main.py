@@ -22,6 +22,7 @@ from services.search.api.webhooks import webhooks_router
 from services.search.criteria import BadRequest, rejection_message
 from services.search.index import ensure_index
 from services.search.pickups import Pickups, ensure_pickup_index
+from services.search.pickups.models import MAX_RELEASE_REQUEST_BYTES
 from services.search.query import QuerySyntaxError
 from services.search.settings import SearchSettings
 from services.search.tombstones import Removals
@@ -106,7 +107,9 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     # Bodies (saved searches, keys, the web app's proxy) are capped at 64 KiB, and their sender
     # authenticated, before a byte is read.
-    install_perimeter(app, caps={}, default_cap=MAX_REQUEST_BYTES, gate=authenticate_scope)
+    # A press release of MAX_RELEASE_CHARS characters is up to 4 bytes each in UTF-8, in JSON.
+    install_perimeter(app, caps={("POST", "/v1/pickups"): MAX_RELEASE_REQUEST_BYTES}, default_cap=MAX_REQUEST_BYTES,
+                      gate=authenticate_scope)  # fmt: skip
     _install_search_errors(app)
 
     app.include_router(health_router)

@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
 MAX_RELEASE_CHARS = 50_000
+# The body cap of POST /v1/pickups: the longest release in UTF-8 (up to 4 bytes a character, JSON
+# escapes aside) with room for the other fields. Larger bodies are answered 413 before they are read.
+MAX_RELEASE_REQUEST_BYTES = 4 * MAX_RELEASE_CHARS + 16 * 1024
 MIN_RELEASE_WORDS = 20
 MAX_WINDOW_DAYS = 31
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from services.search.api.deps import AnalystKey, ReaderKey
-from services.search.api.models import NOT_FOUND
+from services.search.api.models import NOT_FOUND, ErrorBody
 from services.search.criteria import BadRequest, parse_when
 from services.search.pickups import PickupInputError, Pickups
 from services.search.pickups.export import pickups_csv, proof_pdf, scorecard_csv
@@ -52,7 +52,10 @@ def _not_found(release_id: str) -> HTTPException:
     "",
     response_model=Release,
     status_code=201,
-    responses={200: {"model": Release, "description": "This team already tracks this release: the tracked one"}},
+    responses={
+        200: {"model": Release, "description": "This team already tracks this release: the tracked one"},
+        413: {"model": ErrorBody, "description": "The request body is over the size cap of this endpoint"},
+    },
     summary="Track a press release",
     description="Track a release given by its `text` (and `title`), or by the `url` of its original on the "
     "institution's site when Warta has indexed that page (Warta does not fetch it: a URL that is not indexed is a "
