@@ -84,6 +84,8 @@ def test_source_by_outlet_name_or_domain_and_top_in_display_form(loaded) -> None
     top = p.get("/v1/analytics/top", q=token, field="source").json()
     assert [(b["key"], b["count"]) for b in top["values"]] == [("Lintas Muria", 3), ("kabarjateng.example", 2),
                                                                ("Pena Dewata", 1)]  # fmt: skip
+    # Every article is enriched with a tone: each outlet's tone mix accounts for all its articles.
+    assert all(sum(b["tone"].values()) == b["count"] for b in top["values"]), top["values"]
     stories = p.get("/v1/analytics/top", q=token, field="source", count="stories").json()
     assert {b["key"] for b in stories["values"]} == {"Lintas Muria", "kabarjateng.example", "Pena Dewata"}
     assert p.get("/v1/analytics/top", q=token, field="source", size=1).json()["values"] == top["values"][:1]

@@ -53,9 +53,6 @@ TONE_ENTITY_TYPES = frozenset({"PER", "ORG"})
 # and a text with thousands of distinct "names" is not an article.
 MAX_TONE_ENTITIES = 64
 MENTION = "<e>"
-# Below this margin (probability of the winning polar label minus neutral's) an entity's or the
-# body's label stays neutral: polar labels need evidence.
-MIN_MARGIN = 0.0
 
 
 def _read_lexicon(path: Path = LEXICON_PATH) -> dict[str, str]:
@@ -226,10 +223,7 @@ class LinearModel:
 def decide(p: Sequence[float]) -> tuple[str, float]:
     """(label, score in -1..1) from class probabilities (negative, neutral, positive)."""
     score = round(p[2] - p[0], 4)
-    best = max(range(3), key=lambda k: p[k])
-    if best != 1 and p[best] - p[1] <= MIN_MARGIN:
-        best = 1
-    return LABELS[best], score
+    return LABELS[max(range(3), key=lambda k: p[k])], score
 
 
 @dataclass(frozen=True)
