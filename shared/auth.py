@@ -41,13 +41,14 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 import redis
-import redis.asyncio as aioredis
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Scope
+
+from shared.redis_clients import async_redis_client, redis_client
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +148,8 @@ class KeyRevocations:
     def __init__(self, redis_url: str, prefix: str, poll_interval_s: float = 0.5) -> None:
         self.key = f"{prefix}keys:version"
         self.poll_interval_s = poll_interval_s
-        self._sync = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        self._async = aioredis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._sync = redis_client(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._async = async_redis_client(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
     def publish(self) -> None:
         """Tell every API process to drop its key cache. Never raises."""
@@ -329,7 +330,7 @@ class RateLimiter:
     def __init__(
         self, redis_url: str, prefix: str, per_minute: int, sync_interval_s: float = 0.25, api: str = "api"
     ) -> None:
-        self.client = aioredis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.client = async_redis_client(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self.sync_interval_s = sync_interval_s
         self.prefix = prefix
         self.api = api
@@ -386,7 +387,7 @@ class AuthFailureLimiter:
     of Redis still limits this process."""
 
     def __init__(self, redis_url: str, prefix: str, per_minute: int, max_addresses: int = 10_000) -> None:
-        self.client = aioredis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.client = async_redis_client(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self.prefix = prefix
         self.per_minute = per_minute
         self.max_addresses = max_addresses

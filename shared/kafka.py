@@ -148,6 +148,9 @@ def make_producer(settings: CommonSettings, **overrides: Any) -> KafkaProducer:
     config: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap.split(","),
         "acks": "all",
+        # Retries after a leader change or a lost response never write a record twice, nor out of
+        # order (the broker drops a batch it already has from this producer and sequence number).
+        "enable_idempotence": True,
         "linger_ms": 5,
         "retries": 10,
         "retry_backoff_ms": 200,
@@ -203,6 +206,15 @@ def wait_for_topic(consumer: KafkaConsumer, topic: str, stop: Any, timeout_s: fl
         stop.wait(0.5)
 
 
+def replication_configs(replication: int) -> dict[str, str]:
+    """Topic configs for ``replication`` replicas: with three, an acks=all write is acknowledged
+    once two replicas have it (``min.insync.replicas=2``), so one broker may die without losing an
+    acknowledged record or refusing writes. With one, the broker's default."""
+    if replication <= 1:
+        return {}
+    return {"min.insync.replicas": str(max(1, min(2, replication - 1)))}
+
+
 def ensure_topics(
     settings: CommonSettings, partitions: int = 3, replication: int = 1, timeout_s: float = 30.0
 ) -> list[str]:
@@ -227,6 +239,7 @@ def ensure_topics(
                 topic_configs={
                     "retention.ms": str(spec.retention_ms),
                     "max.message.bytes": str(BROKER_MESSAGE_MAX_BYTES),
+                    **replication_configs(replication),
                 },
             )
             for spec in TOPIC_SPECS

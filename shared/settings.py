@@ -28,6 +28,15 @@ class CommonSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     es_url: str = "http://127.0.0.1:9200"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis behind Sentinel: comma-separated host:port of the sentinels and the master's name. When
+    # set, every Redis client (shared/redis_clients.py) and Celery ask the sentinels for the current master;
+    # the database number still comes from ``redis_url``.
+    redis_sentinels: str = ""
+    redis_sentinel_master: str = "warta"
+    # Replicas of each topic partition `warta stack init` creates (a cluster: 3, with
+    # min.insync.replicas=2) and of the articles index (a cluster: 1).
+    kafka_replication: int = Field(default=1, ge=1)
+    es_replicas: int = Field(default=0, ge=0)
     # Namespacing so tests (and parallel deployments) share one cluster without colliding.
     topic_prefix: str = ""
     index_prefix: str = ""
@@ -72,6 +81,11 @@ class CommonSettings(BaseSettings):
                     f"when WARTA_ENV={self.env} (generate one with: openssl rand -hex 24)"
                 )
         return self
+
+    @property
+    def es_hosts(self) -> list[str]:
+        """``es_url`` may list several nodes, comma-separated; clients spread requests over them."""
+        return [u.strip() for u in self.es_url.split(",") if u.strip()]
 
     def topic(self, topic: Topic) -> str:
         return physical(topic, self.topic_prefix)

@@ -69,6 +69,35 @@ def aggregate_stage_seconds(metrics_texts: Iterable[str]) -> dict[str, dict[str,
     return out
 
 
+# Source health states a crawler exports as 0/1 gauges (services/ingest/crawler/metrics.py), in
+# the precedence of services/ingest/crawler/health.py; a source with none set is ok.
+SOURCE_STATES = ("blocked", "failing", "paywalled", "silent")
+
+
+def aggregate_source_health(metrics_texts: Iterable[str]) -> dict[str, Any]:
+    """Each source's health state from the ``warta_crawl_source_<state>`` gauges of the crawler
+    (and ingest API) processes: ``{"states": {source_id: state}, "counts": {state: n}}``."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    flags: dict[str, set[str]] = {}
+    for text in metrics_texts:
+        for family in text_string_to_metric_families(text):
+            state = family.name.removeprefix("warta_crawl_source_")
+            if state not in SOURCE_STATES:
+                continue
+            for sample in family.samples:
+                source = sample.labels.get("source_id")
+                if source:
+                    on = flags.setdefault(source, set())
+                    if sample.value >= 1:
+                        on.add(state)
+    states = {sid: next((st for st in SOURCE_STATES if st in on), "ok") for sid, on in sorted(flags.items())}
+    counts: dict[str, int] = {}
+    for st in states.values():
+        counts[st] = counts.get(st, 0) + 1
+    return {"states": states, "counts": counts}
+
+
 def slowest_stage(stages: Mapping[str, Mapping[str, float]]) -> str | None:
     measured = {k: v["mean_s"] for k, v in stages.items() if v.get("count")}
     return max(measured, key=lambda k: measured[k]) if measured else None
@@ -116,6 +145,18 @@ def render(report: Mapping[str, Any]) -> str:
     index = section("INDEX", "index")
     if index is not None:
         add(f"  {index['alias']} -> {', '.join(index['indices']) or '(no index)'}: {index['docs']} document(s)")
+    cluster = section("CLUSTER", "cluster")
+    if cluster is not None:
+        render_cluster(cluster, add)
+    sources = section("SOURCES (crawler health; reasons on the Sources page)", "sources")
+    if sources is not None:
+        if not sources["states"]:
+            add("  no source health yet (is the crawler's metrics port reachable?)")
+        else:
+            add("  " + ", ".join(f"{n} {st}" for st, n in sorted(sources["counts"].items())))
+            for sid, st in sources["states"].items():
+                if st != "ok":
+                    add(f"  {sid:<30}{st}")
     stages = section("STAGES (mean time per unit of work)", "stages")
     if stages is not None:
         if not stages["per_stage"]:
@@ -126,13 +167,45 @@ def render(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render_cluster(cluster: Mapping[str, Any], add: Callable[[str], None]) -> None:
+    kafka, es, rds = cluster.get("kafka", {}), cluster.get("elasticsearch", {}), cluster.get("redis", {})
+    if "error" in kafka:
+        add(f"  kafka: unavailable: {kafka['error']}")
+    else:
+        add(f"  kafka: {len(kafka['brokers'])} broker(s), {len(kafka['under_replicated'])} under-replicated "
+            f"of {kafka['partitions']} partition(s)")  # fmt: skip
+        for b in kafka["brokers"]:
+            mark = "  controller" if b["controller"] else ""
+            add(f"    broker {b['id']:<3} {b['address']:<22} leads {b['leads']}{mark}")
+        for u in kafka["under_replicated"]:
+            add(f"    under-replicated {u['topic']}/{u['partition']}: isr {u['isr']} of replicas {u['replicas']}")
+    if "error" in es:
+        add(f"  elasticsearch: unavailable: {es['error']}")
+    else:
+        add(f"  elasticsearch: {es['status']}, {len(es['nodes'])} node(s), {es['active_shards']} active shard(s), "
+            f"{es['unassigned_shards']} unassigned")  # fmt: skip
+        for n in es["nodes"]:
+            mark = "  master" if n["master"] else ""
+            add(f"    node {n['name']:<12} {n['address'] or '-':<22} heap {n['heap_percent']}%{mark}")
+    if "error" in rds:
+        add(f"  redis: unavailable: {rds['error']}")
+    elif rds.get("mode") == "sentinel":
+        add(
+            f"  redis: sentinel master {rds['name']} at {rds['master'] or '(unknown)'} ({rds['sentinels']} sentinel(s))"
+        )
+    else:
+        add(f"  redis: single server {rds.get('master')}")
+
+
 # --- collection ---------------------------------------------------------------------------------
 
 
 def collect_components() -> list[dict[str, Any]]:
+    """The local stack's processes, and the cluster stack's when it has any running."""
     from shared.stack import manager
 
-    return manager.status()
+    cluster = [{**r, "component": f"cluster/{r['component']}"} for r in manager.status_cluster() if r["running"]]
+    return manager.status() + cluster
 
 
 def metrics_urls() -> list[str]:
@@ -197,9 +270,10 @@ def collect_dlq(settings: CommonSettings) -> dict[str, int]:
 
 
 def collect_queue(settings: CommonSettings) -> dict[str, Any]:
-    import redis
+    from shared.redis_clients import redis_client
 
-    r = redis.Redis.from_url(settings.redis_url, socket_timeout=3, socket_connect_timeout=3)
+    r = redis_client(settings.redis_url, sentinels=settings.redis_sentinels, master=settings.redis_sentinel_master,
+                     socket_timeout=3, socket_connect_timeout=3)  # fmt: skip
     try:
         key = f"{settings.redis_prefix}{CELERY_QUEUE}"
         return {"key": key, "length": int(r.llen(key))}
@@ -210,7 +284,7 @@ def collect_queue(settings: CommonSettings) -> dict[str, Any]:
 def collect_index(settings: CommonSettings) -> dict[str, Any]:
     from elasticsearch import Elasticsearch
 
-    es = Elasticsearch(settings.es_url, request_timeout=5, max_retries=0)
+    es = Elasticsearch(settings.es_hosts, request_timeout=5, max_retries=0)
     alias = settings.alias
     try:
         indices = sorted(es.options(ignore_status=404).indices.get_alias(name=alias).body.keys()) \
@@ -219,6 +293,87 @@ def collect_index(settings: CommonSettings) -> dict[str, Any]:
         return {"alias": alias, "indices": indices, "docs": docs}
     finally:
         es.close()
+
+
+def collect_cluster(settings: CommonSettings) -> dict[str, Any]:
+    """Every Kafka broker with the partitions of Warta's topics it leads, the under-replicated
+    partitions, every Elasticsearch node with the cluster health, and where Redis's master is
+    (the Sentinel's answer when ``WARTA_REDIS_SENTINELS`` is set). Each part fails on its own."""
+    return {"kafka": _safe(lambda: collect_kafka_cluster(settings)), "elasticsearch": _safe(lambda: collect_es_cluster(settings)),
+            "redis": _safe(lambda: collect_redis_cluster(settings))}  # fmt: skip
+
+
+def collect_kafka_cluster(settings: CommonSettings) -> dict[str, Any]:
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap.split(","), client_id="warta-status",
+                             request_timeout_ms=5000)  # fmt: skip
+    try:
+        cluster = admin.describe_cluster()
+        names = set(admin.list_topics())
+        topics = [settings.topic(t) for t in Topic if settings.topic(t) in names]
+        described = admin.describe_topics(topics) if topics else []
+    finally:
+        admin.close()
+    return aggregate_kafka_cluster(cluster, described)
+
+
+def aggregate_kafka_cluster(cluster: Mapping[str, Any], topics: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Brokers (with the partitions each leads) and the under-replicated partitions: those whose
+    in-sync replicas are fewer than their replicas, or that have no leader."""
+    leads: dict[int, int] = {}
+    under: list[dict[str, Any]] = []
+    partitions = 0
+    for t in topics:
+        for part in t.get("partitions", []):
+            partitions += 1
+            leader = part.get("leader", -1)
+            if leader is not None and leader >= 0:
+                leads[leader] = leads.get(leader, 0) + 1
+            replicas, isr = list(part.get("replicas", [])), list(part.get("isr", []))
+            if len(isr) < len(replicas) or leader is None or leader < 0:
+                under.append({"topic": t["topic"], "partition": part["partition"], "leader": leader,
+                              "replicas": replicas, "isr": isr})  # fmt: skip
+    brokers = [{"id": b["node_id"], "address": f"{b['host']}:{b['port']}", "leads": leads.get(b["node_id"], 0),
+                "controller": b["node_id"] == cluster.get("controller_id")}
+               for b in sorted(cluster.get("brokers", []), key=lambda b: b["node_id"])]  # fmt: skip
+    return {"brokers": brokers, "partitions": partitions, "under_replicated": under}
+
+
+def collect_es_cluster(settings: CommonSettings) -> dict[str, Any]:
+    from elasticsearch import Elasticsearch
+
+    es = Elasticsearch(settings.es_hosts, request_timeout=5, max_retries=1)
+    try:
+        health = es.cluster.health().body
+        nodes = es.cat.nodes(format="json", h="name,http_address,heap.percent,node.role,master").body
+    finally:
+        es.close()
+    return {
+        "status": health["status"],
+        "nodes": [
+            {
+                "name": n["name"],
+                "address": n.get("http_address"),
+                "heap_percent": n.get("heap.percent"),
+                "master": n.get("master") == "*",
+            }
+            for n in sorted(nodes, key=lambda n: n["name"])
+        ],
+        "active_shards": health["active_shards"],
+        "unassigned_shards": health["unassigned_shards"],
+    }
+
+
+def collect_redis_cluster(settings: CommonSettings) -> dict[str, Any]:
+    from shared.redis_clients import parse_sentinels, sentinel_master
+
+    if not settings.redis_sentinels:
+        return {"mode": "single", "master": settings.redis_url}
+    master = sentinel_master(settings.redis_sentinels, settings.redis_sentinel_master)
+    return {"mode": "sentinel", "name": settings.redis_sentinel_master,
+            "master": f"{master[0]}:{master[1]}" if master else None,
+            "sentinels": len(parse_sentinels(settings.redis_sentinels))}  # fmt: skip
 
 
 def collect_stages(urls: Iterable[str]) -> dict[str, Any]:
@@ -236,6 +391,20 @@ def collect_stages(urls: Iterable[str]) -> dict[str, Any]:
     return {"per_stage": per_stage, "slowest": slowest_stage(per_stage), "scraped": len(texts)}
 
 
+def collect_sources(urls: Iterable[str]) -> dict[str, Any]:
+    import httpx
+
+    texts = []
+    for url in urls:
+        try:
+            r = httpx.get(url, timeout=2, follow_redirects=True)
+        except httpx.HTTPError:
+            continue
+        if r.status_code == 200:
+            texts.append(r.text)
+    return aggregate_source_health(texts)
+
+
 def _safe(fn: Callable[[], Any]) -> Any:
     try:
         return fn()
@@ -251,13 +420,16 @@ def collect(settings: CommonSettings, extra_metrics: Iterable[str] = (), stack: 
         "dlq": lambda: collect_dlq(settings),
         "index": lambda: collect_index(settings),
         "stages": lambda: collect_stages(urls),
+        "sources": lambda: collect_sources(urls),
+        "cluster": lambda: collect_cluster(settings),
     }
     if stack:
         jobs["components"] = collect_components
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         futures = {k: pool.submit(_safe, fn) for k, fn in jobs.items()}
         report: dict[str, Any] = {k: f.result() for k, f in futures.items()}
-    report["config"] = {"kafka": settings.kafka_bootstrap, "es": settings.es_url, "redis": settings.redis_url,
+    redis_at = f"sentinel {settings.redis_sentinels}" if settings.redis_sentinels else settings.redis_url
+    report["config"] = {"kafka": settings.kafka_bootstrap, "es": settings.es_url, "redis": redis_at,
                         "topic_prefix": settings.topic_prefix, "index_prefix": settings.index_prefix}  # fmt: skip
     return report
 

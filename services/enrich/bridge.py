@@ -42,6 +42,7 @@ from services.enrich.protocol import TASK_NAME, EnrichBatch, EnrichResult, RawRe
 from services.enrich.settings import EnrichSettings
 from shared.consumer import Message, MessageRejected, Outcomes, Strategy
 from shared.metrics import CELERY_QUEUE, MESSAGES
+from shared.redis_clients import redis_client as connect_redis
 from shared.schemas import RawArticle
 from shared.topics import Stage
 
@@ -104,9 +105,7 @@ class EnrichDispatch(Strategy[Message[RawArticle]]):
         self._outcomes = outcomes
         self._settings = settings
         self._app = app
-        self._redis = redis_client or redis.Redis.from_url(
-            settings.redis_url, socket_timeout=5, socket_connect_timeout=5
-        )
+        self._redis = redis_client or connect_redis(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
         self._clock = clock
         self._queue_key = f"{settings.redis_prefix}{settings.queue}"
         self._in_flight: dict[str, _Record] = {}  # article id -> its one record in a task (or ready)

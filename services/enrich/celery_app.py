@@ -10,12 +10,15 @@ from __future__ import annotations
 from celery import Celery
 
 from services.enrich.settings import EnrichSettings
+from shared.redis_clients import celery_redis
 
 
 def make_celery(settings: EnrichSettings) -> Celery:
-    app = Celery(
-        "warta-enrich", broker=settings.redis_url, backend=settings.redis_url, include=["services.enrich.tasks"]
+    # Through Sentinel when WARTA_REDIS_SENTINELS is set (sentinel:// URLs and the master's name).
+    url, sentinel = celery_redis(
+        settings.redis_url, sentinels=settings.redis_sentinels, master=settings.redis_sentinel_master
     )
+    app = Celery("warta-enrich", broker=url, backend=url, include=["services.enrich.tasks"])
     prefix = settings.redis_prefix
     app.conf.update(
         task_serializer="json",
@@ -31,8 +34,12 @@ def make_celery(settings: EnrichSettings) -> Celery:
         result_expires=3600,
         result_extended=False,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": settings.visibility_timeout_s, "global_keyprefix": prefix},
-        result_backend_transport_options={"global_keyprefix": prefix},
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout_s,
+            "global_keyprefix": prefix,
+            **sentinel,
+        },
+        result_backend_transport_options={"global_keyprefix": prefix, **sentinel},
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         worker_max_memory_per_child=900_000,  # KiB: recycle a child before it nears 1 GB

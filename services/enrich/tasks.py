@@ -51,6 +51,7 @@ from shared.kafka import (
     make_producer,
 )
 from shared.metrics import DLQ, MESSAGES, STAGE_SECONDS
+from shared.redis_clients import redis_client
 from shared.schemas import MessageError, RawArticle, decode
 from shared.topics import Stage, Topic
 
@@ -86,7 +87,7 @@ class _Sinks:
             # A task sends its records at once and then awaits them: no point lingering.
             self.producer = make_producer(settings, linger_ms=0)
             self.dlq = DlqPublisher(settings, Stage.ENRICH, producer=self.producer)
-            self.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+            self.redis = redis_client(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
             self.clusterer = _make_clusterer()
             self.pid = os.getpid()
         return self

@@ -77,7 +77,7 @@ STAGE = Stage.SEARCH.value
 
 
 def make_es(settings: SearchSettings) -> Elasticsearch:
-    return Elasticsearch(settings.es_url, request_timeout=settings.request_timeout_s, retry_on_timeout=False, max_retries=0,
+    return Elasticsearch(settings.es_hosts, request_timeout=settings.request_timeout_s, retry_on_timeout=False, max_retries=0,
                          serializers={"application/x-ndjson": _OrjsonNdjson(), "application/json": OrjsonSerializer()})  # fmt: skip
 
 
@@ -88,7 +88,7 @@ class _OrjsonNdjson(NdjsonSerializer, OrjsonSerializer):
 def wait_for_index(es: Elasticsearch, settings: SearchSettings, stop: Stop) -> bool:
     """Ensure the index and its alias exist, retrying while Elasticsearch is not ready. Blocks;
     False if ``stop`` was set first."""
-    return until_es_ready(lambda: ensure_index(es, settings.index_prefix), settings, stop)
+    return until_es_ready(lambda: ensure_index(es, settings.index_prefix, settings.es_replicas), settings, stop)
 
 
 def until_es_ready(setup: Callable[[], object], settings: SearchSettings, stop: Stop) -> bool:

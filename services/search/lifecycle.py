@@ -262,7 +262,7 @@ def delete_older_than(es: Elasticsearch, alias: str, days: float, field: str = "
 
 
 def _es(settings: SearchSettings) -> Elasticsearch:
-    return Elasticsearch(settings.es_url, request_timeout=max(settings.request_timeout_s, 120))
+    return Elasticsearch(settings.es_hosts, request_timeout=max(settings.request_timeout_s, 120))
 
 
 def reindex_main(argv: list[str]) -> int:

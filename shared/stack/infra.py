@@ -220,6 +220,39 @@ def redis_command(paths: Paths, port: int) -> list[str]:
     ]  # fmt: skip
 
 
+def redis_replica_command(paths: Paths, port: int, master_port: int) -> list[str]:
+    """A replica of the Redis on ``master_port`` (the cluster stack; Sentinel may promote it)."""
+    cmd = redis_command(paths, port)
+    data = paths.data / f"redis-{port}"
+    data.mkdir(parents=True, exist_ok=True)
+    cmd[cmd.index("--dir") + 1] = str(data)
+    return [*cmd, "--replicaof", "127.0.0.1", str(master_port)]
+
+
+def sentinel_command(paths: Paths, port: int, master: str, master_port: int, quorum: int) -> list[str]:
+    """A Redis Sentinel watching ``master``. Sentinel rewrites its config file with what it learns
+    (the current master after a failover, the other sentinels), so the file is written only once."""
+    conf = paths.conf / f"sentinel-{port}.conf"
+    if not conf.exists():
+        conf.write_text(
+            "\n".join(
+                [
+                    f"port {port}",
+                    "bind 127.0.0.1",
+                    "protected-mode no",
+                    f"dir {paths.data}",
+                    f"sentinel monitor {master} 127.0.0.1 {master_port} {quorum}",
+                    # A master silent for 3 s is down; a failover that stalls is retried after 10 s.
+                    f"sentinel down-after-milliseconds {master} 3000",
+                    f"sentinel failover-timeout {master} 10000",
+                    f"sentinel parallel-syncs {master} 1",
+                    "",
+                ]
+            )
+        )
+    return [ensure_redis_binary(), str(conf), "--sentinel", "--daemonize", "no"]
+
+
 # --- Kafka ------------------------------------------------------------------------------------
 
 _KAFKA_POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -274,17 +307,40 @@ def kafka_jars(paths: Paths) -> Path:
     return jars
 
 
-def kafka_command(paths: Paths, port: int, controller_port: int) -> tuple[list[str], dict[str, str]]:
+@dataclass(frozen=True)
+class KafkaQuorum:
+    """A cluster of combined broker+controller nodes with a static quorum: ``voters`` are
+    ``(node_id, controller_port)``; every node is formatted with the same ``cluster_id``. Internal
+    topics get ``replication`` replicas and a ``min.insync.replicas`` one below it."""
+
+    node_id: int
+    voters: tuple[tuple[int, int], ...]
+    cluster_id: str
+    replication: int = 3
+
+
+def kafka_command(
+    paths: Paths, port: int, controller_port: int, quorum: KafkaQuorum | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The single-node broker of the local stack, or (``quorum``) one node of the cluster stack."""
     jars = kafka_jars(paths)
     java_home = find_java_home(17)
-    data = paths.data / "kafka"
-    conf = paths.conf / "kafka.properties"
+    name = "kafka" if quorum is None else f"kafka-{quorum.node_id}"
+    data = paths.data / name
+    conf = paths.conf / f"{name}.properties"
+    rf = 1 if quorum is None else quorum.replication
+    min_isr = 1 if quorum is None else max(1, rf - 1)
+    if quorum is None:
+        node = ["node.id=1", f"controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}"]
+    else:
+        voters = ",".join(f"{i}@127.0.0.1:{p}" for i, p in quorum.voters)
+        node = [f"node.id={quorum.node_id}", f"controller.quorum.voters={voters}",
+                f"default.replication.factor={rf}", f"min.insync.replicas={min_isr}"]  # fmt: skip
     conf.write_text(
         "\n".join(
             [
                 "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}",
+                *node,
                 f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
                 f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
                 "controller.listener.names=CONTROLLER",
@@ -293,12 +349,12 @@ def kafka_command(paths: Paths, port: int, controller_port: int) -> tuple[list[s
                 f"log.dirs={data}",
                 "num.partitions=3",
                 "auto.create.topics.enable=false",
-                "offsets.topic.replication.factor=1",
+                f"offsets.topic.replication.factor={rf}",
                 "offsets.topic.num.partitions=6",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "share.coordinator.state.topic.replication.factor=1",
-                "share.coordinator.state.topic.min.isr=1",
+                f"transaction.state.log.replication.factor={rf}",
+                f"transaction.state.log.min.isr={min_isr}",
+                f"share.coordinator.state.topic.replication.factor={rf}",
+                f"share.coordinator.state.topic.min.isr={min_isr}",
                 "group.initial.rebalance.delay.ms=0",
                 "delete.topic.enable=true",
                 # Kafka compares this with a whole record batch: one batch overhead above the
@@ -316,9 +372,11 @@ def kafka_command(paths: Paths, port: int, controller_port: int) -> tuple[list[s
     common = [java, f"-Dlog4j2.configurationFile={log4j}", "-cp", cp]
     if not (data / "meta.properties").exists():
         data.mkdir(parents=True, exist_ok=True)
+        # One node formats its own single-voter quorum; cluster nodes share the static voter list.
+        how = ["--standalone", "-t", str(uuid.uuid4()).replace("-", "")[:22]] if quorum is None \
+            else ["-t", quorum.cluster_id]  # fmt: skip
         _run(
-            [*common, "kafka.tools.StorageTool", "format", "--standalone", "-t", str(uuid.uuid4()).replace("-", "")[:22],
-             "-c", str(conf)],
+            [*common, "kafka.tools.StorageTool", "format", *how, "-c", str(conf)],
             "formatting Kafka storage",
             180,
             f"Delete {data} and retry.",
@@ -396,7 +454,19 @@ def migrate_es_layout(paths: Paths) -> None:
             _run(["chown", "-R", "0:0", str(entry)], f"giving {entry} back to root", 120, "")
 
 
-def es_command(paths: Paths, port: int) -> tuple[list[str], dict[str, str], str | None]:
+@dataclass(frozen=True)
+class EsNode:
+    """One node of the cluster stack's Elasticsearch: ``name`` among ``seeds`` (``(name,
+    transport_port)`` of every master-eligible node). Each node has its own config, data and logs
+    under ``es/`` and runs from the one unpacked distribution."""
+
+    name: str
+    transport_port: int
+    seeds: tuple[tuple[str, int], ...]
+
+
+def es_command(paths: Paths, port: int, node: EsNode | None = None) -> tuple[list[str], dict[str, str], str | None]:
+    """The single-node Elasticsearch of the local stack, or (``node``) one node of the cluster."""
     migrate_es_layout(paths)
     home = es_home(paths)
     if not (home / "bin" / "elasticsearch").exists():
@@ -410,21 +480,34 @@ def es_command(paths: Paths, port: int) -> tuple[list[str], dict[str, str], str 
         if jdk_bin.is_dir():
             for p in jdk_bin.iterdir():
                 p.chmod(0o755)
-    data = home.parent / "es-data"
-    logs = home.parent / "es-logs"
+    suffix = "" if node is None else f"-{node.name}"
+    data = home.parent / f"es-data{suffix}"
+    logs = home.parent / f"es-logs{suffix}"
     for d in (data, logs):
         d.mkdir(parents=True, exist_ok=True)
-    (home / "config" / "elasticsearch.yml").write_text(
+    config = home / "config"
+    if node is None:
+        discovery = ["node.name: warta-1", f"transport.port: {port + 100}", "discovery.type: single-node"]
+        heap = f"-Xms{V.ES_HEAP} -Xmx{V.ES_HEAP}"
+    else:
+        # A config folder per node (jvm.options, log4j2 and the rest copied from the distribution).
+        config = home.parent / f"config{suffix}"
+        if not config.exists():
+            shutil.copytree(home / "config", config)
+        seeds = ", ".join(f"127.0.0.1:{p}" for _, p in node.seeds)
+        masters = ", ".join(n for n, _ in node.seeds)
+        discovery = [f"node.name: {node.name}", f"transport.port: {node.transport_port}",
+                     f"discovery.seed_hosts: [{seeds}]", f"cluster.initial_master_nodes: [{masters}]"]  # fmt: skip
+        heap = f"-Xms{V.ES_CLUSTER_HEAP} -Xmx{V.ES_CLUSTER_HEAP}"
+    (config / "elasticsearch.yml").write_text(
         "\n".join(
             [
                 "cluster.name: warta",
-                "node.name: warta-1",
                 f"path.data: {data}",
                 f"path.logs: {logs}",
                 "network.host: 127.0.0.1",
                 f"http.port: {port}",
-                f"transport.port: {port + 100}",
-                "discovery.type: single-node",
+                *discovery,
                 "xpack.security.enabled: false",
                 "action.destructive_requires_name: false",
                 "cluster.routing.allocation.disk.threshold_enabled: false",
@@ -435,8 +518,8 @@ def es_command(paths: Paths, port: int) -> tuple[list[str], dict[str, str], str 
     java_home = find_java_home(21)
     env = {
         "ES_JAVA_HOME": str(java_home),
-        "ES_JAVA_OPTS": f"-Xms{V.ES_HEAP} -Xmx{V.ES_HEAP}",
-        "ES_PATH_CONF": str(home / "config"),
+        "ES_JAVA_OPTS": heap,
+        "ES_PATH_CONF": str(config),
     }
     user = None
     if os.geteuid() == 0:

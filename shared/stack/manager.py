@@ -12,6 +12,7 @@ import json
 import secrets
 import sys
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -40,6 +41,109 @@ class StackSettings(BaseSettings):
     metrics_base_port: int = 9101
     workers: int = 1
     worker_concurrency: int = 2
+
+
+class ClusterStackSettings(BaseSettings):
+    """The cluster stack (``warta stack up --cluster``): its own folder and ports, so it runs next
+    to the single-node stack. Each list holds one port per node."""
+
+    model_config = SettingsConfigDict(env_prefix="WARTA_CLUSTER_", extra="ignore")
+
+    dir: Path = Path(".stack-cluster")
+    kafka_ports: tuple[int, int, int] = (29092, 29093, 29094)
+    kafka_controller_ports: tuple[int, int, int] = (29192, 29193, 29194)
+    es_ports: tuple[int, int, int] = (9210, 9211, 9212)
+    es_transport_ports: tuple[int, int, int] = (9310, 9311, 9312)
+    redis_port: int = 16379
+    redis_replica_port: int = 16380
+    sentinel_ports: tuple[int, int, int] = (26379, 26380, 26381)
+    sentinel_master: str = "warta"
+    partitions: int = 6
+
+
+def cluster_env(c: ClusterStackSettings) -> dict[str, str]:
+    """What a Warta process (or ``warta status``) needs to use the cluster stack."""
+    return {
+        "WARTA_KAFKA_BOOTSTRAP": ",".join(f"127.0.0.1:{p}" for p in c.kafka_ports),
+        "WARTA_KAFKA_REPLICATION": str(len(c.kafka_ports)),
+        "WARTA_ES_URL": ",".join(f"http://127.0.0.1:{p}" for p in c.es_ports),
+        "WARTA_ES_REPLICAS": "1",
+        # Used only without Sentinel; with it, clients ask the sentinels for the master.
+        "WARTA_REDIS_URL": f"redis://127.0.0.1:{c.redis_port}/0",
+        "WARTA_REDIS_SENTINELS": ",".join(f"127.0.0.1:{p}" for p in c.sentinel_ports),
+        "WARTA_REDIS_SENTINEL_MASTER": c.sentinel_master,
+    }
+
+
+def cluster_components(c: ClusterStackSettings, paths: Paths) -> list[Component]:
+    """Redis master, replica and three sentinels (quorum 2), three KRaft brokers that are also the
+    three controller voters, three Elasticsearch nodes (all master-eligible)."""
+
+    def kafka_id() -> str:
+        return infra.read_or_create_secret(paths.root / "kafka-cluster-id", lambda: uuid.uuid4().hex[:22])
+
+    voters = tuple((i + 1, p) for i, p in enumerate(c.kafka_controller_ports))
+    seeds = tuple((f"warta-{i + 1}", p) for i, p in enumerate(c.es_transport_ports))
+    comps = [
+        Component("redis", "infra", c.redis_port, lambda: (infra.redis_command(paths, c.redis_port), {}, None),
+                  lambda: infra.redis_healthy(c.redis_port), 30),
+        Component("redis-replica", "infra", c.redis_replica_port,
+                  lambda: (infra.redis_replica_command(paths, c.redis_replica_port, c.redis_port), {}, None),
+                  lambda: infra.redis_healthy(c.redis_replica_port), 30),
+    ]  # fmt: skip
+    quorum = len(c.sentinel_ports) // 2 + 1
+
+    def sentinel(i: int, port: int) -> Component:
+        return Component(f"sentinel-{i + 1}", "infra", port,
+                         lambda: (infra.sentinel_command(paths, port, c.sentinel_master, c.redis_port, quorum), {}, None),
+                         lambda: infra.redis_healthy(port), 30)  # fmt: skip
+
+    def kafka(node_id: int, port: int, cport: int) -> Component:
+        return Component(f"kafka-{node_id}", "infra", port,
+                         lambda: (*infra.kafka_command(paths, port, cport,
+                                                       infra.KafkaQuorum(node_id, voters, kafka_id())), None),
+                         lambda: infra.kafka_healthy(port), 180)  # fmt: skip
+
+    def es(i: int, port: int) -> Component:
+        name, tport = seeds[i]
+        return Component(f"elasticsearch-{i + 1}", "infra", port,
+                         lambda: infra.es_command(paths, port, infra.EsNode(name, tport, seeds)),
+                         lambda: infra.es_healthy(port), 240, stop_timeout_s=60)  # fmt: skip
+
+    comps += [sentinel(i, p) for i, p in enumerate(c.sentinel_ports)]
+    comps += [kafka(i + 1, p, c.kafka_controller_ports[i]) for i, p in enumerate(c.kafka_ports)]
+    comps += [es(i, p) for i, p in enumerate(c.es_ports)]
+    return comps
+
+
+def up_cluster() -> dict[str, object]:
+    """Start the cluster stack (idempotent), create the topics with three replicas and
+    ``min.insync.replicas=2``, and write ``env`` (the variables to export) into its folder."""
+    c = ClusterStackSettings()
+    paths = Paths(c.dir.resolve())
+    paths.ensure()
+    t0 = time.monotonic()
+    _start_and_wait(paths, cluster_components(c, paths))
+    env = cluster_env(c)
+    settings = CommonSettings(kafka_bootstrap=env["WARTA_KAFKA_BOOTSTRAP"])
+    ensure_topics(settings, partitions=c.partitions, replication=len(c.kafka_ports), timeout_s=120)
+    env_file = paths.root / "env"
+    env_file.write_text("".join(f"export {k}={v}\n" for k, v in env.items()))
+    return {"infra_seconds": round(time.monotonic() - t0, 1), "env_file": str(env_file), "env": env}
+
+
+def down_cluster() -> list[str]:
+    c = ClusterStackSettings()
+    paths = Paths(c.dir.resolve())
+    if not paths.run.exists():
+        return []
+    return [comp.name for comp in reversed(cluster_components(c, paths)) if stop(paths, comp.name, comp.stop_timeout_s)]
+
+
+def status_cluster() -> list[dict[str, object]]:
+    c = ClusterStackSettings()
+    paths = Paths(c.dir.resolve())
+    return _status_rows(paths, cluster_components(c, paths))
 
 
 def _warta_exe() -> str:
@@ -88,7 +192,6 @@ def warta_env(s: StackSettings, paths: Paths) -> dict[str, str]:
         "WARTA_KAFKA_BOOTSTRAP": f"127.0.0.1:{s.kafka_port}",
         "WARTA_ES_URL": f"http://127.0.0.1:{s.es_port}",
         "WARTA_REDIS_URL": f"redis://127.0.0.1:{s.redis_port}/0",
-        "WARTA_INGEST_DATA_DIR": str((paths.data / "ingest").resolve()),
         "WARTA_CRAWL_ALLOW_HOSTS": ",".join(f"127.0.0.1:{s.demo_sites_port + i}" for i in range(4)),
         "WARTA_SOURCES_SEED_FILE": str(Path(__file__).resolve().parents[2] / "services/ingest/demo_sites/sources.yaml"),
     }
@@ -213,8 +316,12 @@ def down() -> list[str]:
 def status() -> list[dict[str, object]]:
     s = StackSettings()
     paths = Paths(s.dir.resolve())
+    return _status_rows(paths, components(s, paths))
+
+
+def _status_rows(paths: Paths, comps: list[Component]) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
-    for c in components(s, paths):
+    for c in comps:
         pid = read_pid(paths, c.name) if paths.run.exists() else None
         rows.append(
             {

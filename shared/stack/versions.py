@@ -15,3 +15,6 @@ ES_ARTIFACT = f"org.elasticsearch.distribution.integ-test-zip:elasticsearch:{ES_
 # Heaps sized for a 2-core, 24 GiB machine shared with the Python processes.
 KAFKA_HEAP = "512m"
 ES_HEAP = "1g"
+# The cluster stack (`warta stack up --cluster`): three brokers at KAFKA_HEAP and three
+# Elasticsearch nodes at this heap each, next to the single-node stack.
+ES_CLUSTER_HEAP = "768m"

@@ -179,7 +179,8 @@ def assert_exactly_once(p: Pipeline, stream: Stream, settle_s: float = 2.0) -> N
             body = r.json()
             assert body["total"] == 1, f"{tok}: {body['total']} hits"
             assert body["hits"][0]["id"] == article_id
-    es = Elasticsearch(ES_URL, request_timeout=30)
+    # The Elasticsearch the pipeline writes to (every node of a cluster, comma-separated).
+    es = Elasticsearch(p.env.get("WARTA_ES_URL", ES_URL).split(","), request_timeout=30)
     try:
         index = f"{p.ns.prefix}articles*"
         es.indices.refresh(index=index)

@@ -30,6 +30,7 @@ import redis
 
 from services.enrich.cluster.settings import ClusterSettings
 from services.enrich.cluster.store import Lookup, StoredArticle, generation_ttl
+from shared.redis_clients import redis_client
 
 _FORMAT_VERSION = 1
 _HEADER = struct.Struct("<BBdH")  # version, flags, event_time, story id length
@@ -166,7 +167,7 @@ class RedisClusterStore:
 
     @classmethod
     def from_url(cls, url: str, settings: ClusterSettings) -> RedisClusterStore:
-        return cls(redis.Redis.from_url(url, decode_responses=False), settings)
+        return cls(redis_client(url, decode_responses=False), settings)
 
     def record_key(self, article_id: str) -> str:
         return f"{self._prefix}:a:{article_id}"

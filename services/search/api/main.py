@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 
 
 def _ensure_indices(settings: SearchSettings) -> KeyStore:
-    es = Elasticsearch(settings.es_url, request_timeout=10)
-    ensure_index(es, settings.index_prefix)
+    es = Elasticsearch(settings.es_hosts, request_timeout=10)
+    ensure_index(es, settings.index_prefix, settings.es_replicas)
     AlertIndices(settings.index_prefix).ensure(es)
     keys = KeyStore(es, settings.index_prefix)
     keys.ensure_index()
@@ -59,11 +59,11 @@ def create_app(settings: SearchSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # orjson parses ES answers several times faster than the standard json module.
-        app.state.es = AsyncElasticsearch(settings.es_url, request_timeout=settings.request_timeout_s,
+        app.state.es = AsyncElasticsearch(settings.es_hosts, request_timeout=settings.request_timeout_s,
                                           serializer=OrjsonSerializer())  # fmt: skip
         app.state.index = ArticleIndex(app.state.es, settings.alias, settings.search_timeout)
         app.state.index_prefix = settings.index_prefix  # the digest routes' indices
-        app.state.sync_es = Elasticsearch(settings.es_url, request_timeout=settings.request_timeout_s)
+        app.state.sync_es = Elasticsearch(settings.es_hosts, request_timeout=settings.request_timeout_s)
         auth = Authenticator(app.state.sync_es, settings, api="search")
         auth.attach(app)
         await auth.start()

@@ -21,7 +21,7 @@ OUT = Path(__file__).resolve().parents[3] / "docs" / "examples" / "laporan-demo.
 
 async def build(args: argparse.Namespace) -> tuple[str, bytes, int]:
     settings = SearchSettings()
-    es = AsyncElasticsearch(settings.es_url, request_timeout=60)
+    es = AsyncElasticsearch(settings.es_hosts, request_timeout=60)
     try:
         criteria = Criteria(q=args.q, date_from=args.date_from, date_to=args.date_to)
         data = await gather(es, settings.alias, criteria, stories=args.stories)
