@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
@@ -27,12 +26,10 @@ import httpx
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
-from benchmarks.corpus import OUTLETS, indosum_articles, random_date, variants
+from benchmarks.corpus import enriched_bases, enriched_variants
 from services.search.api.results import HIT_SOURCE
 from services.search.criteria import HIGHLIGHT, Criteria, sort_clause, timeline_aggs
 from services.search.index import ensure_index, to_document
-from shared.ids import article_id
-from shared.schemas import EnrichedArticle
 from shared.settings import articles_alias
 from tests.pipeline import ES_URL, WARTA, free_port
 
@@ -48,29 +45,11 @@ QUERIES = [
 
 
 def build_docs(n: int, bases_limit: int) -> tuple[list[dict[str, Any]], float]:
-    from services.enrich.enrichment import enrich
-    from shared.schemas import RawArticle
-
     t0 = time.perf_counter()
-    bases = []
     now = datetime.now(UTC)
-    for a in indosum_articles(bases_limit):
-        raw = RawArticle(id=a["id"][:24], url=f"https://bench.example/{a['id']}", canonical_url=f"https://bench.example/{a['id']}",
-                         title=a["title"], text=a["text"], source="bench.example", ingested_at=now)  # fmt: skip
-        bases.append({"id": a["id"], "text": a["text"], "enriched": enrich(raw)})
+    bases = enriched_bases(bases_limit, now)
     annotate_s = time.perf_counter() - t0
-    rng = random.Random(11)
-    docs = []
-    for i, base, text in variants(bases, n):
-        e: EnrichedArticle = base["enriched"]  # type: ignore[assignment]
-        outlet = OUTLETS[rng.randrange(len(OUTLETS))]
-        url = f"https://{outlet}/berita/{i}"
-        copy = e.model_copy(update={
-            "id": article_id(url), "url": url, "canonical_url": url, "source": outlet, "text": text, "body": text,
-            "published_at": random_date(rng), "story_id": f"{base['id'][:20]}-{(i // len(bases)) // 5}",
-        })  # fmt: skip
-        docs.append(to_document(copy, now.isoformat()))
-    return docs, annotate_s
+    return [to_document(article, now.isoformat()) for article in enriched_variants(bases, n)], annotate_s
 
 
 def index_docs(es: Elasticsearch, docs: list[dict[str, Any]]) -> float:
