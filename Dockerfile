@@ -10,5 +10,5 @@ COPY shared ./shared
 COPY services ./services
 RUN pip install . && useradd --system --uid 10001 warta && mkdir -p /data && chown warta /data
 USER warta
-ENV WARTA_LOG_FORMAT=json WARTA_INGEST_DATA_DIR=/data/ingest
+ENV WARTA_LOG_FORMAT=json
 ENTRYPOINT ["warta"]

@@ -8,8 +8,8 @@ WARTA := $(BIN)/warta
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: up down status test test-unit test-chaos lint eval-extraction eval-nlp eval-dedup eval-pickup eval-alerts train-ner cv-ner train-summarizer train-regions train-tone eval-tone build-dictionary \
-        bench-search bench-pipeline bench-alerts bench-report contracts screenshots clean
+.PHONY: up up-cluster down status test test-unit test-chaos test-cluster lint eval-extraction eval-nlp eval-dedup eval-pickup eval-alerts train-ner cv-ner train-summarizer train-regions train-tone eval-tone build-dictionary \
+        bench-search bench-pipeline bench-alerts bench-report bench-scale bench-crawler contracts screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (set PYTHON=...)"' \
@@ -22,8 +22,13 @@ $(STAMP): pyproject.toml
 up: $(STAMP)
 	$(WARTA) stack up
 
+# Three Kafka brokers, three Elasticsearch nodes, Redis with a replica and three sentinels, in
+# .stack-cluster/ next to the single-node stack; prints the variables to export (docs/operations.md).
+up-cluster: $(STAMP)
+	$(WARTA) stack up --cluster
+
 down:
-	@if [ -x $(WARTA) ]; then $(WARTA) stack down; else echo "nothing to stop (no $(VENV))"; fi
+	@if [ -x $(WARTA) ]; then $(WARTA) stack down; $(WARTA) stack down --cluster; else echo "nothing to stop (no $(VENV))"; fi
 
 status: $(STAMP)
 	$(WARTA) stack status
@@ -39,6 +44,12 @@ test-unit: $(STAMP)
 test-chaos: $(STAMP)
 	$(WARTA) stack up --infra-only
 	$(PYTEST) tests -m chaos
+
+# The cluster suite (tests/cluster, marker `cluster`; `make test` skips it): brings the cluster
+# stack up, runs against it, and stops it again.
+test-cluster: $(STAMP)
+	$(WARTA) stack up --cluster
+	$(PYTEST) tests/cluster -m cluster; rc=$$?; $(WARTA) stack down --cluster; exit $$rc
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared services tests evals benchmarks
@@ -110,6 +121,18 @@ bench-alerts: $(STAMP)
 bench-report: $(STAMP)
 	$(WARTA) stack up --infra-only
 	$(BIN)/python -m benchmarks.bench_report
+
+# A million articles through the indexer, measured at 100k, 300k and 1M (docs/operations.md,
+# "Scale benchmark"): an hour or more on both cores. SIZES=5000,15000,50000 for a quick run.
+bench-scale: $(STAMP)
+	$(WARTA) stack up --infra-only
+	$(BIN)/python -m benchmarks.bench_scale $(if $(SIZES),--sizes $(SIZES))
+
+# Crawler pages/s with 1, 2 and 3 `warta ingest crawler` processes on the demo sites with simulated
+# latency (loopback), and live freshness while a backfill runs; benchmarks/results/crawler.json.
+bench-crawler: $(STAMP)
+	$(WARTA) stack up --infra-only
+	$(BIN)/python -m benchmarks.bench_crawler
 
 screenshots: $(STAMP)
 	$(BIN)/python -m tests.browser_setup

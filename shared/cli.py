@@ -17,6 +17,8 @@ COMMANDS: dict[tuple[str, ...], tuple[str, str]] = {
     ("stack", "init"): ("shared.stack.cli", "stack_init"),
     ("ingest", "serve"): ("services.ingest.cli", "serve"),
     ("ingest", "crawler"): ("services.ingest.cli", "crawler"),
+    ("ingest", "migrate-registry"): ("services.ingest.cli", "migrate_registry"),
+    ("ingest", "robots"): ("services.ingest.cli", "robots"),
     ("enrich", "bridge"): ("services.enrich.cli", "bridge"),
     ("enrich", "worker"): ("services.enrich.cli", "worker"),
     ("search", "indexer"): ("services.search.cli", "indexer"),

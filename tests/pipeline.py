@@ -4,7 +4,6 @@ a per-test topic, index and Redis key prefix."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -55,7 +54,6 @@ class Namespace:
             "WARTA_INDEX_PREFIX": self.prefix,
             "WARTA_REDIS_PREFIX": f"{self.prefix}warta:",
             "WARTA_ADMIN_KEY": self.admin_key,
-            "WARTA_INGEST_DATA_DIR": f"/tmp/warta-test-{self.prefix}ingest",
         }
 
     @property
@@ -87,7 +85,6 @@ class Namespace:
             es.options(ignore_status=404).indices.delete(index=f"{self.prefix}*", expand_wildcards="all")
         finally:
             es.close()
-        shutil.rmtree(f"/tmp/warta-test-{self.prefix}ingest", ignore_errors=True)
         r = redis.Redis.from_url(REDIS_URL)
         keys = list(r.scan_iter(match=f"{self.prefix}*", count=1000))
         for i in range(0, len(keys), 500):

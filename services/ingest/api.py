@@ -133,7 +133,7 @@ def create_app(settings: IngestSettings | None = None, publisher: ArticlePublish
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         app.state.publisher = publisher or ArticlePublisher(settings)
         app.state.extraction = ExtractionPool(settings.extract_workers, settings.extract_cpu_limit_s)
-        es = Elasticsearch(settings.es_url, request_timeout=10)
+        es = Elasticsearch(settings.es_hosts, request_timeout=10)
         auth = Authenticator(es, settings, api="ingest")
         auth.attach(app)
         await auth.start()

@@ -2,8 +2,9 @@
 Offsets are kept, never converted.
 
 - Feeds, sitemaps and the WordPress API (:func:`parse_feed_date`, :func:`parse_iso`): ISO 8601,
-  W3C or RFC 822 values that must carry their own offset (a naive or date-only value is unknown,
-  except where the source says it is UTC).
+  W3C or RFC 822 values (also with Indonesian day and month names and the zone words) that carry
+  their own offset. A naive value is unknown, except where the caller knows the zone: WordPress
+  ``*_gmt`` fields are UTC, an Indonesian feed's entries are WIB. A date-only value is unknown.
 - Pages (:func:`parse_machine_date`, :func:`parse_human_date`, :func:`date_from_url`): structured
   data, meta tags and Indonesian human-readable dates such as ``Senin, 5 Mei 2025 14:30 WIB``,
   ``05/05/2025 - 14:30 WIB`` or ``5/5/25``, read in the page's default zone when they have none.
@@ -128,12 +129,71 @@ def parse_iso(value: str | None, *, assume_utc: bool = False) -> datetime | None
     return parsed
 
 
-def parse_feed_date(value: str | None) -> datetime | None:
-    """RFC 822 (RSS) or ISO 8601 (Atom) to an aware datetime keeping the source's offset."""
-    if not value:
+# An RFC 822 date as feeds really write it: any day name (``Sen``, ``Jum'at``) or none, Indonesian
+# or English month names, a 2- or 4-digit year, ``.`` as time separator, a zone word or offset or
+# nothing.
+_FEED_RFC822 = re.compile(
+    r"^(?:[^\W\d_][\w']*\.?\s*,?\s*)?(?P<d>\d{1,2})[\s-]+(?P<m>[^\W\d_]+)\.?[\s-]+(?P<y>\d{4}|\d{2})"
+    r"\s+(?P<hh>\d{1,2})[:.](?P<mi>\d{2})(?:[:.](?P<ss>\d{2}))?"
+    r"\s*(?:(?P<zone>[A-Za-z]{1,5})|(?P<off>[+-]\d{2}:?\d{2}))?\s*$"
+)
+_FEED_ZONES = {**ZONES, "z": UTC, "ut": UTC}
+
+
+def _feed_rfc822(value: str) -> datetime | None:
+    """:data:`_FEED_RFC822` to a datetime: aware when the value names its zone (WIB, WITA, WIT,
+    UTC/GMT/UT/Z or a numeric offset), naive when it names none. ``-0000`` is UTC. None when the
+    value has another shape or an unknown zone word (left to :mod:`email.utils`)."""
+    match = _FEED_RFC822.match(value)
+    if not match or match["m"].lower() not in MONTHS:
         return None
-    parsed = parse_iso(value) or _rfc822(value)
-    return parsed if parsed is not None and parsed.tzinfo is not None else None
+    tz: timezone | None = None
+    if match["zone"]:
+        tz = _FEED_ZONES.get(match["zone"].lower())
+        if tz is None:
+            return None
+    elif match["off"]:
+        tz = _zone(None, match["off"], UTC)
+    year = int(match["y"]) + (2000 if len(match["y"]) == 2 else 0)
+    try:
+        return datetime(
+            year,
+            MONTHS[match["m"].lower()],
+            int(match["d"]),
+            int(match["hh"]),
+            int(match["mi"]),
+            int(match["ss"] or 0),
+            tzinfo=tz,
+        )
+    except ValueError:
+        return None
+
+
+def parse_feed_date(value: str | None, default_tz: timezone | None = None) -> datetime | None:
+    """A feed entry's date (RSS ``pubDate``, ``dc:date``, Atom ``published``/``updated``) to an
+    aware datetime keeping the stated offset.
+
+    Accepts ISO 8601 (also with a space for ``T``: ``2026-12-05 07:00:00+07:00``) and RFC 822 as
+    feeds write it: Indonesian day and month names (``Sen, 05 Des 2026 07:00:00 WIB``), the zone
+    words WIB (+07:00), WITA (+08:00) and WIT (+09:00), UTC/GMT, numeric offsets, any zone
+    :mod:`email.utils` knows. A value without a zone is read in ``default_tz`` (None: the date is
+    unknown); a date without a time of day is unknown. Pure; never raises.
+    """
+    if not value or not value.strip():
+        return None
+    value = " ".join(value.split())
+    if _ISO_DATE_ONLY.match(value):
+        return None
+    parsed: datetime | None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = _feed_rfc822(value) or _rfc822(value)
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=default_tz) if default_tz is not None else None
+    return parsed
 
 
 # --- pages ------------------------------------------------------------------------------------

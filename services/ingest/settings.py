@@ -39,9 +39,7 @@ class IngestSettings(CommonSettings):
     auth_failures_per_minute: int = Field(default=20, ge=1)
 
     # --- the source registry (shared by the API and the crawler) ----------------------------
-    # The registry lives in WARTA_INGEST_DATA_DIR, else in WARTA_DATA_DIR.
-    data_dir: Path = Path(".stack/data/ingest")
-    ingest_data_dir: Path | None = None
+    # The registry lives in Elasticsearch, in the ``<index_prefix>warta-crawl-*`` indices.
     # YAML file of sources upserted into the registry when the crawler starts (optional).
     sources_seed_file: Path | None = None
 
@@ -65,6 +63,9 @@ class IngestSettings(CommonSettings):
     crawl_workers: int = Field(default=4, ge=1)
     # Sources crawled at the same time by the runner.
     crawl_parallel_sources: int = Field(default=2, ge=1)
+    # Host lease in Redis (docs/crawler.md, "Several crawlers"): renewed every third of this; a
+    # dead crawler's hosts move to the others after at most this long (plus one tick).
+    crawl_host_lease_s: float = Field(default=10.0, ge=1.0, le=60.0)
 
     # --- the crawler: discovery bounds ------------------------------------------------------
     crawl_max_items_per_crawl: int = 500
@@ -99,10 +100,6 @@ class IngestSettings(CommonSettings):
                 return [str(h).strip().lower() for h in json.loads(value)]
             return [h.strip().lower() for h in value.split(",") if h.strip()]
         return value
-
-    @property
-    def registry_path(self) -> Path:
-        return (self.ingest_data_dir or self.data_dir) / "sources.sqlite3"
 
     @property
     def crawl_redis_prefix(self) -> str:

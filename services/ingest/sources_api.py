@@ -4,7 +4,7 @@ Mount with ``app.include_router(sources_router)``. The registry comes from the :
 dependency and the settings from :func:`get_settings`; override either with
 ``app.dependency_overrides`` (tests, or an app that builds them itself). ``POST .../crawl`` does
 not crawl in the API process: it makes the source due now, and the crawler process (polling the
-shared SQLite registry every ``crawl_tick_s``) picks it up within about a second.
+registry in Elasticsearch every ``crawl_tick_s``) picks it up within about a second.
 
 ``POST`` refuses a URL another source already has (409, same :func:`source_url_key`), then checks
 the URL once (:mod:`services.ingest.crawler.probe`, bounded by ``source_check_timeout_s``): 422
@@ -28,6 +28,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
+from services.ingest.crawler.backfill import BackfillConflict, BackfillJob, BackfillStore, backfill_store, check_since
 from services.ingest.crawler.health import SourceHealth, source_health
 from services.ingest.crawler.models import Source, SourceCreate, SourceType, SourceUpdate
 from services.ingest.crawler.probe import UrlCheck, check_source_url
@@ -43,18 +44,34 @@ def get_settings() -> IngestSettings:
     return IngestSettings()
 
 
-@lru_cache(maxsize=1)
-def _default_registry(path: str) -> SourceRegistry:
-    return SourceRegistry(path)
+_registries: dict[tuple[str, str], SourceRegistry] = {}
+_registries_lock = threading.Lock()
 
 
 def get_registry(settings: Annotated[IngestSettings, Depends(get_settings)]) -> SourceRegistry:
-    """The registry at ``settings.registry_path`` (one instance per path, thread-safe)."""
-    return _default_registry(str(settings.registry_path))
+    """The registry in ``settings.es_url`` under ``settings.index_prefix`` (one instance per
+    cluster and prefix, thread-safe). Built at first use, so an API started while Elasticsearch
+    is down answers once it is back."""
+    key = (settings.es_url, settings.index_prefix)
+    with _registries_lock:
+        if key not in _registries:
+            _registries[key] = SourceRegistry.from_settings(settings)
+        return _registries[key]
+
+
+@lru_cache(maxsize=4)
+def _default_backfills(es_hosts: tuple[str, ...], index_prefix: str) -> BackfillStore:
+    return backfill_store(list(es_hosts), index_prefix)
+
+
+def get_backfills(settings: Annotated[IngestSettings, Depends(get_settings)]) -> BackfillStore:
+    """The backfill jobs in ``<index_prefix>warta-crawl-backfills`` (one store per cluster and prefix)."""
+    return _default_backfills(tuple(settings.es_hosts), settings.index_prefix)
 
 
 RegistryDep = Annotated[SourceRegistry, Depends(get_registry)]
 SettingsDep = Annotated[IngestSettings, Depends(get_settings)]
+BackfillsDep = Annotated[BackfillStore, Depends(get_backfills)]
 
 
 class SourceList(BaseModel):
@@ -212,7 +229,7 @@ async def list_sources(registry: RegistryDep, enabled: bool | None = None) -> An
 
 
 async def _on_source(source_id: str, call: Callable[..., T], *args: Any) -> T:
-    """``call(*args)`` in the thread pool (the registry blocks on SQLite); a source that does not
+    """``call(*args)`` in the thread pool (the registry blocks on Elasticsearch); a source that does not
     exist becomes a 404."""
     try:
         return await run_in_threadpool(call, *args)
@@ -302,3 +319,87 @@ async def crawl_now(source_id: str, registry: RegistryDep) -> Any:
 )
 async def get_health(source_id: str, registry: RegistryDep, settings: SettingsDep) -> Any:
     return await _on_source(source_id, source_health, registry, source_id, settings)
+
+
+class BackfillStatus(BackfillJob):
+    """A backfill job as the API answers it."""
+
+    created: bool = Field(
+        default=False, description="True when this request queued it; false when it was already there"
+    )
+
+
+@sources_router.post(
+    "/{source_id}/backfill",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BackfillStatus,
+    responses={
+        409: {"description": "Another backfill of the source is queued or running (`backfill_running`)"},
+        422: {"description": "`since` is no date, in the future or more than 5 years back"},
+    },
+    summary="Backfill a source to a date",
+    description="Queue a walk of the source's history back to `since` (YYYY-MM-DD, UTC): sitemap indexes by "
+    "`lastmod`, WordPress REST pages (`after`/`before`), listing pages by their next links; an RSS/Atom source only "
+    "holds its recent items (`limited` says how many). The crawlers walk it when no live crawl is due, in steps that "
+    "survive a restart; an article collected before is never published again. 202 with the job; the same request "
+    "while it runs answers the same job. Errors: 404 for an unknown source; 409 for a disabled source or when a "
+    "backfill with another `since` is queued or running (`backfill_running`); 422 for a bad, future or too old date.",
+)
+async def request_backfill(
+    source_id: str,
+    registry: RegistryDep,
+    backfills: BackfillsDep,
+    since: Annotated[str, Query(description="The oldest publication day to collect, YYYY-MM-DD (UTC)")],
+) -> Any:
+    now = datetime.now(UTC)
+    try:
+        day = check_since(since, now.date())
+    except ValueError as exc:
+        raise RequestValidationError([{"loc": ("query", "since"), "msg": str(exc), "type": "value_error"}]) from exc
+    source = await _on_source(source_id, registry.get, source_id)
+    if not source.enabled:
+        raise HTTPException(status_code=status.HTTP_409_CONFLICT, detail=f"source {source_id!r} is disabled")
+    try:
+        job, created = await run_in_threadpool(backfills.request, source, day, now)
+    except BackfillConflict as exc:
+        raise HTTPException(
+            status_code=status.HTTP_409_CONFLICT,
+            detail={
+                "error": f"since: {exc}; cancel it first (DELETE /v1/sources/{source_id}/backfill)",
+                "code": "backfill_running",
+                "existing": exc.existing.model_dump(mode="json", include={"since", "state", "requested_at"}),
+            },
+        ) from exc
+    return BackfillStatus(**job.model_dump(), created=created)
+
+
+@sources_router.get(
+    "/{source_id}/backfill",
+    response_model=BackfillStatus,
+    summary="Backfill progress",
+    description="The source's latest backfill: its state (queued, running, done, failed or cancelled), `since`, "
+    "where the walk continues, pages walked, URLs found, articles published and skipped, the oldest date reached, "
+    "its times and last error. 404 for an unknown source or one never backfilled.",
+)
+async def get_backfill(source_id: str, registry: RegistryDep, backfills: BackfillsDep) -> Any:
+    await _on_source(source_id, registry.get, source_id)
+    current = await run_in_threadpool(backfills.get, source_id)
+    if current is None:
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=f"source {source_id!r} has no backfill")
+    return BackfillStatus(**current.job.model_dump())
+
+
+@sources_router.delete(
+    "/{source_id}/backfill",
+    response_model=BackfillStatus,
+    summary="Cancel a backfill",
+    description="Cancel the source's queued or running backfill: the crawler walking it stops after the page in "
+    "hand; what it published stays. A finished backfill is answered as it is. 404 for an unknown source or one "
+    "never backfilled.",
+)
+async def cancel_backfill(source_id: str, registry: RegistryDep, backfills: BackfillsDep) -> Any:
+    await _on_source(source_id, registry.get, source_id)
+    job = await run_in_threadpool(backfills.cancel, source_id, datetime.now(UTC))
+    if job is None:
+        raise HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=f"source {source_id!r} has no backfill")
+    return BackfillStatus(**job.model_dump())

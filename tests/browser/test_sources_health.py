@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from services.ingest.demo_sites import DemoWeb, start_demo_sites
+from services.ingest.demo_sites.blocked import blocked_sources
 from tests.browser.conftest import shoot
 from tests.browser.test_web import login
 from tests.pipeline import Pipeline, free_port, wait_for
@@ -30,10 +30,9 @@ def demo_web() -> Iterator[DemoWeb]:
         web.stop()
 
 
-def test_source_states_on_the_sources_page(pipeline_factory: Any, page: Any, demo_web: DemoWeb, tmp_path: Path) -> None:
+def test_source_states_on_the_sources_page(pipeline_factory: Any, page: Any, demo_web: DemoWeb) -> None:
     env = {
         "WARTA_CRAWL_ALLOW_HOSTS": ",".join(demo_web.allow_hosts),
-        "WARTA_INGEST_DATA_DIR": str(tmp_path),
         "WARTA_CRAWL_MIN_DELAY_S": "0",
         "WARTA_CRAWL_TICK_S": "0.2",
     }
@@ -49,6 +48,8 @@ def test_source_states_on_the_sources_page(pipeline_factory: Any, page: Any, dem
 
     add({"id": "lm-rss", "type": "rss", "name": "Lintas Muria (RSS)", "url": f"{base}/feed/"})
     add({"id": "hilang", "type": "rss", "name": "Feed hilang", "url": f"{base}/tidak-ada/feed/"}, check="false")
+    challenged = next(s for s in blocked_sources(demo_web.base_urls["kabarserayu"]) if s["id"] == "kasus-tantangan")
+    add(challenged, check="false")  # article pages are Cloudflare "Just a moment..." challenges
 
     login(page, p)
     page.get_by_role("link", name="Sumber").click()
@@ -66,6 +67,7 @@ def test_source_states_on_the_sources_page(pipeline_factory: Any, page: Any, dem
 
     wait_for(lambda: crawled("hilang")["crawls"] >= 1, 60, message="first crawl of the 404 source")
     wait_for(lambda: crawled("lm-rss")["published"] == 7, 90, message="the feed's articles collected")
+    wait_for(lambda: crawled("kasus-tantangan")["crawls"] >= 1, 60, message="first crawl of the challenged source")
     page.reload()
     page.wait_for_selector("html[data-ready=sources]")
     failing = page.locator("#source-hilang")
@@ -78,6 +80,10 @@ def test_source_states_on_the_sources_page(pipeline_factory: Any, page: Any, dem
     # articles were published in 2024).
     expect(ok.locator("td.rate")).to_contain_text("1")
     expect(ok.locator("td.rate")).to_contain_text("7 dalam 7 hari")
+    blocked = page.locator("#source-kasus-tantangan")
+    expect(blocked.locator(".badge")).to_have_text("diblokir")
+    expect(blocked.locator(".reason")).to_contain_text("Situs menampilkan halaman tantangan bot (Cloudflare")
+    expect(blocked.locator(".reason")).to_contain_text("minta pengelola situs memasukkan WartaBot ke daftar izin")
     shoot(page, "sources-health")
 
     # Adding a page without article links: the form says what the check found.

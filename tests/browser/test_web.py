@@ -299,11 +299,9 @@ def test_monitor_shows_a_failing_webhook(pipeline_factory, page) -> None:  # typ
         receiver.close()
 
 
-def test_sources_page(pipeline_factory, page, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_sources_page(pipeline_factory, page) -> None:  # type: ignore[no-untyped-def]
     p: Pipeline = pipeline_factory(start=False)
     p.procs["search-api"].env["WARTA_INGEST_URL"] = p.ingest_url  # the web app's sources proxy
-    # The sources registry is a SQLite file in the ingest data dir: use a private one.
-    p.procs["ingest-api"].env["WARTA_INGEST_DATA_DIR"] = str(tmp_path)
     p.start(["search-api", "ingest-api"])
     sid = f"src-{uuid.uuid4().hex[:6]}"
     # These hosts do not exist: stored without the URL check (a site down for now).

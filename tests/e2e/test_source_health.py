@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,12 +27,11 @@ def demo_web() -> Iterator[DemoWeb]:
         web.stop()
 
 
-def crawler_pipeline(pipeline_factory: Any, demo_web: DemoWeb, data_dir: Path) -> Pipeline:
+def crawler_pipeline(pipeline_factory: Any, demo_web: DemoWeb) -> Pipeline:
     """The ingest API and a crawler process on one private registry, allowed to reach the demo
     sites; the crawler is added but not started."""
     env = {
         "WARTA_CRAWL_ALLOW_HOSTS": ",".join(demo_web.allow_hosts),
-        "WARTA_INGEST_DATA_DIR": str(data_dir),
         "WARTA_CRAWL_MIN_DELAY_S": "0",
         "WARTA_CRAWL_TICK_S": "0.2",
     }
@@ -49,9 +47,9 @@ def health(p: Pipeline, source_id: str) -> dict[str, Any]:
 
 
 def test_pending_then_failing_on_the_first_failure_and_articles_per_day(
-    pipeline_factory: Any, demo_web: DemoWeb, tmp_path: Path
+    pipeline_factory: Any, demo_web: DemoWeb
 ) -> None:
-    p = crawler_pipeline(pipeline_factory, demo_web, tmp_path)
+    p = crawler_pipeline(pipeline_factory, demo_web)
     p.start(["ingest-api"])
     base = demo_web.base_urls["lintasmuria"]
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
-from pathlib import Path
+import uuid
 
 from services.ingest.crawler.models import SourceCreate
 from services.ingest.crawler.registry import SourceRegistry
@@ -38,16 +37,17 @@ def run(min_delay_s: float, workers: int, with_slow_host: bool, rounds: int) -> 
     totals = {"requests": 0.0, "articles": 0.0, "seconds": 0.0}
     try:
         for _ in range(rounds):
-            with tempfile.TemporaryDirectory() as tmp:
-                settings = IngestSettings(
-                    ingest_data_dir=Path(tmp),
-                    crawl_allow_hosts=web.allow_hosts,
-                    crawl_min_delay_s=min_delay_s,
-                    crawl_per_host_concurrency=workers,
-                    crawl_workers=workers,
-                    crawl_max_retry_wait_s=2.0,
-                )
-                registry = SourceRegistry(settings.registry_path)
+            # A fresh registry each round, under its own index prefix, removed afterwards.
+            settings = IngestSettings(
+                index_prefix=f"bench-crawler-{uuid.uuid4().hex[:10]}-",
+                crawl_allow_hosts=web.allow_hosts,
+                crawl_min_delay_s=min_delay_s,
+                crawl_per_host_concurrency=workers,
+                crawl_workers=workers,
+                crawl_max_retry_wait_s=2.0,
+            )
+            registry = SourceRegistry.from_settings(settings)
+            try:
                 sources = [
                     registry.create(SourceCreate.model_validate(spec))
                     for spec in demo_sources(web.base_urls)
@@ -61,6 +61,11 @@ def run(min_delay_s: float, workers: int, with_slow_host: bool, rounds: int) -> 
                     totals["seconds"] += time.perf_counter() - t0
                     totals["requests"] += crawler.fetcher.requests_made
                     totals["articles"] += publisher.count
+            finally:
+                registry.es.options(ignore_status=404).indices.delete(
+                    index=f"{settings.index_prefix}*", expand_wildcards="all"
+                )
+                registry.close()
     finally:
         web.stop()
     return {

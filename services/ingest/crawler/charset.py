@@ -98,3 +98,31 @@ def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
         encoding = normalise_label(best.encoding) or best.encoding
         return Decoded(str(best), encoding, "detected")
     return Decoded(body.decode("utf-8", errors="replace"), "utf-8", "default")
+
+
+def decode_xml(body: bytes, content_type: str | None = None) -> Decoded:
+    """Decode an XML document (a feed): BOM, then UTF-8 when the bytes are valid UTF-8, then the
+    XML declaration, then the HTTP header's charset, then detection. Never raises.
+
+    Unlike :func:`decode_body`, the header comes last: a feed's bytes and its XML declaration are
+    written by the same software, while the header's charset is often the web server's default
+    (``charset=utf-8`` on a windows-1252 feed, ``iso-8859-1`` on a UTF-8 one). Bytes that are valid
+    UTF-8 and not ASCII are UTF-8 whatever is declared: windows-1252 text almost never is."""
+    for bom, encoding in _BOMS:
+        if body.startswith(bom):
+            return Decoded(body[len(bom) :].decode(encoding, errors="replace"), encoding, "bom")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if "\x00" not in text:  # UTF-16 without a BOM is valid UTF-8 full of NULs
+            return Decoded(text, "utf-8", "default")
+    for declared, source in ((sniff_declared(body), "meta"), (charset_from_content_type(content_type), "header")):
+        if declared is None or declared == "utf-8":
+            continue
+        try:
+            return Decoded(body.decode(declared), declared, source)
+        except UnicodeDecodeError:
+            continue
+    return decode_body(body, None)

@@ -11,12 +11,13 @@ secondary documents (a child sitemap, a later listing page) are counted in ``fai
 from __future__ import annotations
 
 import gzip
+import html
 import json
 import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -24,9 +25,10 @@ import feedparser
 import lxml.etree
 import lxml.html
 
+from services.ingest.crawler.charset import decode_xml
 from services.ingest.crawler.fetcher import Fetcher, FetchError, FetchResult
 from services.ingest.crawler.models import Source
-from services.ingest.dates import parse_feed_date, parse_iso
+from services.ingest.dates import WIB, parse_feed_date, parse_iso
 from services.ingest.urls import (
     InvalidURL,
     Pattern,
@@ -49,11 +51,14 @@ _UPDATE_PERIOD_S = {
 _NEXT_TEXT = re.compile(r"^\s*(selanjutnya|berikutnya|halaman berikutnya|next|older posts|›|»|>)\s*$", re.IGNORECASE)
 _ARTICLE_SLUG = re.compile(r"(\w+-){2,}\w+|\d{4,}")
 _HARMLESS_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+# Answers of a WordPress site that turned its REST API off (or hides it behind a login).
+_WP_API_DISABLED = {401, 403, 404, 410}
 
 
 class DiscoveryError(Exception):
     """The source's document could not be understood, or the source cannot be used as stored.
-    ``reason``: malformed_feed, malformed_sitemap, malformed_api, malformed_listing, bad_pattern
+    ``reason``: malformed_feed, malformed_sitemap, malformed_api, malformed_listing,
+    wp_api_unavailable (REST API off and neither feed nor sitemap readable), bad_pattern
     (a stored include/exclude pattern that RE2 cannot compile, e.g. one saved before patterns ran
     on RE2)."""
 
@@ -83,6 +88,9 @@ class Discovery:
     not_modified: bool = False
     update_period_s: float | None = None
     cursor: str | None = None
+    # How the source was read when not as its type says (``wp_api_fallback_http_403``...); the
+    # crawl record lists them with the skipped reasons.
+    notes: Counter[str] = field(default_factory=Counter)
 
     def add(self, source_url: str, raw_url: str | None, **hints: Any) -> None:
         if not raw_url:
@@ -140,29 +148,91 @@ def feed_update_period(feed: Any) -> float | None:
     return float(ttl) * 60.0 if ttl.isdigit() and int(ttl) > 0 else None
 
 
+_XML_DECL_ENCODING = re.compile(rb"^(\s*<\?xml[^>]*?\sencoding\s*=\s*)[\"'][\w.:-]+[\"']")
+_TAG = re.compile(r"<[^>]*>")
+_HTML_TYPES = {"text/html", "application/xhtml+xml"}
+
+
+def _feed_bytes(body: bytes, content_type: str | None) -> bytes:
+    """The feed re-encoded as UTF-8 with a matching XML declaration: the encoding is decided once,
+    by :func:`decode_xml` (BOM, valid UTF-8, declaration, header), not by feedparser, which trusts
+    a header's charset over the document's own."""
+    decoded = decode_xml(body, content_type)
+    data = decoded.text.encode("utf-8")
+    return _XML_DECL_ENCODING.sub(rb'\1"utf-8"', data, count=1)
+
+
+def feed_default_zone(feed: Any, feed_url: str) -> timezone | None:
+    """The zone for entry dates without one: WIB for an Indonesian feed (``<language>id``, or a
+    host under ``.id``), as on Indonesian pages; otherwise None (such dates are unknown)."""
+    language = str(feed.get("language", "") or "").strip().lower()
+    host = (urlsplit(feed_url).hostname or "").lower()
+    if language == "id" or language.startswith(("id-", "id_")) or host.endswith(".id"):
+        return WIB
+    return None
+
+
+def entry_title(entry: Any, *, atom: bool = False) -> str | None:
+    """An entry's title as plain text, whitespace collapsed. Atom says what a title is: ``type=
+    "html"`` titles are HTML, ``type="text"`` ones are kept as they are. RSS titles are HTML in
+    practice (CDATA with markup, double-escaped ``&amp;amp;``): tags dropped, entities decoded."""
+    title = entry.get("title")
+    if not isinstance(title, str) or not title.strip():
+        return None
+    detail = entry.get("title_detail") or {}
+    if detail.get("type") in _HTML_TYPES or (not atom and ("<" in title or "&" in title)):
+        title = html.unescape(_TAG.sub("", title))
+    return " ".join(title.split()) or None
+
+
 def parse_feed(body: bytes, feed_url: str, content_type: str | None = None) -> Discovery:
     """Parse an RSS/Atom document. A document feedparser can only partly read yields the entries
-    it recovered plus a ``malformed_feed`` failure; one with no entries at all raises."""
-    headers = {"content-type": content_type} if content_type else {}
-    parsed = feedparser.parse(body, response_headers=headers)
+    it recovered plus a ``malformed_feed`` failure; one with no entries at all raises.
+
+    Per entry: the ``rel="alternate"`` link (Atom entries list others too), resolved against
+    ``xml:base`` and the feed URL; ``published`` (RSS ``pubDate``, Atom ``published``), else
+    ``updated`` (Atom ``updated``, ``dc:date``), parsed by :func:`parse_feed_date` with
+    :func:`feed_default_zone`; the title as plain text (:func:`entry_title`)."""
+    parsed = feedparser.parse(
+        _feed_bytes(body, content_type), response_headers={"content-type": "application/xml; charset=utf-8"}
+    )
     discovery = Discovery()
     bozo = bool(parsed.get("bozo")) and not isinstance(parsed.get("bozo_exception"), _HARMLESS_BOZO)
     if bozo:
         if not parsed.entries:
             raise DiscoveryError("malformed_feed", str(parsed.get("bozo_exception")))
         discovery.failures["malformed_feed"] += 1
-    if not parsed.entries and not parsed.feed:
-        raise DiscoveryError("malformed_feed", "not a feed")
+    if not parsed.entries and (not parsed.feed or not parsed.get("version")):
+        raise DiscoveryError("malformed_feed", "not a feed")  # e.g. an HTML page
     discovery.update_period_s = feed_update_period(parsed.feed)
+    zone = feed_default_zone(parsed.feed, feed_url)
+    atom = str(parsed.get("version", "")).startswith("atom")
     for entry in parsed.entries:
-        link = entry.get("feedburner_origlink") or entry.get("link")
-        published = parse_feed_date(entry.get("published") or entry.get("created"))
+        link = entry.get("feedburner_origlink") or _alternate_link(entry)
         # dict.get: FeedParserDict maps a missing "updated" to "published" with a DeprecationWarning.
-        updated = parse_feed_date(dict.get(entry, "updated")) or published
+        updated = parse_feed_date(dict.get(entry, "updated"), zone)
+        published = parse_feed_date(entry.get("published") or entry.get("created"), zone) or updated
         discovery.add(
-            feed_url, link, lastmod=updated, published_at=published, date_source="feed", title=entry.get("title")
+            feed_url,
+            link,
+            lastmod=updated or published,
+            published_at=published,
+            date_source="feed",
+            title=entry_title(entry, atom=atom),
         )
     return discovery
+
+
+def _alternate_link(entry: Any) -> str | None:
+    """The entry's ``rel="alternate"`` HTML link; feedparser's ``link`` otherwise."""
+    links = [link for link in entry.get("links") or [] if link.get("href")]
+    alternates = [link for link in links if link.get("rel", "alternate") == "alternate"]
+    html_alternates = [link for link in alternates if link.get("type", "text/html") in _HTML_TYPES]
+    for candidates in (html_alternates, alternates):
+        if candidates:
+            return str(candidates[0]["href"])
+    link = entry.get("link")
+    return str(link) if link else None
 
 
 def discover_feed(fetcher: Fetcher, source: Source, *, cursor: str | None = None, max_items: int = 500) -> Discovery:
@@ -192,7 +262,7 @@ def _child_text(element: Any, name: str) -> str | None:
 def parse_sitemap(body: bytes) -> tuple[str, list[dict[str, str | None]]]:
     """Parse a sitemap or sitemap index (gzip accepted). Returns (kind, entries) where kind is
     ``index`` or ``urlset`` and entries carry loc, lastmod, and for Google News sitemaps
-    news_published and news_title. Raises :class:`DiscoveryError` on anything else."""
+    news_published, news_title and news_language. Raises :class:`DiscoveryError` on anything else."""
     if body[:2] == b"\x1f\x8b":
         try:
             body = gzip.decompress(body)
@@ -215,6 +285,9 @@ def parse_sitemap(body: bytes) -> tuple[str, list[dict[str, str | None]]]:
             if _local(child.tag) == "news":
                 entry["news_published"] = _child_text(child, "publication_date")
                 entry["news_title"] = _child_text(child, "title")
+                for publication in child:
+                    if _local(publication.tag) == "publication":
+                        entry["news_language"] = _child_text(publication, "language")
         entries.append(entry)
     return ("index" if kind == "sitemapindex" else "urlset"), entries
 
@@ -255,15 +328,19 @@ def discover_sitemap(fetcher: Fetcher, source: Source, *, cursor: str | None = N
                     except InvalidURL:
                         discovery.skipped["bad_url"] += 1
                 continue
-            published = parse_iso(entry.get("news_published"))
+            # A Google News publication date without a zone, in an Indonesian publication: WIB.
+            language = (entry.get("news_language") or "").lower()
+            zone = WIB if language == "id" or language.startswith("id-") else None
+            published = parse_feed_date(entry.get("news_published"), zone)
             lastmod = parse_iso(entry.get("lastmod"), assume_utc=True) or published
+            title = entry.get("news_title")
             discovery.add(
                 result.url,
                 entry["loc"],
                 lastmod=lastmod,
                 published_at=published,
                 date_source="sitemap" if published else None,
-                title=entry.get("news_title"),
+                title=" ".join(html.unescape(title).split()) or None if title else None,
             )
     discovery.not_modified = entry_not_modified and not discovery.items
     # Newest first, so the per-crawl cap keeps the fresh articles.
@@ -293,7 +370,11 @@ def discover_wordpress(
     fetcher: Fetcher, source: Source, *, cursor: str | None = None, max_items: int = 500
 ) -> Discovery:
     """Page through ``/wp-json/wp/v2/posts`` (newest modification first) from ``cursor``
-    (``modified_after``, ISO 8601 UTC). The new cursor is the latest ``modified_gmt`` seen."""
+    (``modified_after``, ISO 8601 UTC). The new cursor is the latest ``modified_gmt`` seen.
+
+    A site that disables the REST API (401/403/404/410, or HTML or a non-list where the posts
+    should be) is read through its RSS feed ``/feed/``, else its sitemap ``/wp-sitemap.xml``; the
+    reason is noted as ``wp_api_fallback_<reason>`` (see :func:`wordpress_fallback`)."""
     settings = fetcher.settings
     discovery = Discovery(cursor=cursor)
     newest = cursor
@@ -303,6 +384,9 @@ def discover_wordpress(
         try:
             result = fetcher.fetch(url, accept="json", conditional=page == 1)
         except FetchError as exc:
+            if page == 1 and (exc.status in _WP_API_DISABLED or exc.reason == "content_type"):
+                reason = f"http_{exc.status}" if exc.status in _WP_API_DISABLED else exc.reason
+                return wordpress_fallback(fetcher, source, reason, cursor=cursor, max_items=max_items)
             if page == 1:
                 raise
             # WordPress answers 400 for a page past the end (rest_post_invalid_page_number).
@@ -316,8 +400,12 @@ def discover_wordpress(
         try:
             posts = json.loads(result.text)
         except ValueError as exc:
+            if page == 1:
+                return wordpress_fallback(fetcher, source, "not_json", cursor=cursor, max_items=max_items)
             raise DiscoveryError("malformed_api", str(exc)) from exc
         if not isinstance(posts, list):
+            if page == 1:
+                return wordpress_fallback(fetcher, source, "not_a_list", cursor=cursor, max_items=max_items)
             raise DiscoveryError("malformed_api", "posts is not a list")
         header = result_header_total_pages(result)
         total_pages = header if header is not None else (page + 1 if len(posts) == settings.crawl_wp_per_page else page)
@@ -341,6 +429,33 @@ def discover_wordpress(
         page += 1
     discovery.cursor = newest
     return discovery
+
+
+def wordpress_fallback(
+    fetcher: Fetcher, source: Source, reason: str, *, cursor: str | None = None, max_items: int = 500
+) -> Discovery:
+    """Discover a WordPress site whose REST API is off: its feed ``/feed/``, else its sitemap
+    ``/wp-sitemap.xml`` (WordPress 5.5+). ``reason`` (``http_403``, ``not_json``...) is noted in
+    ``discovery.notes`` as ``wp_api_fallback_<reason>``; the cursor is kept as it was. Raises
+    :class:`DiscoveryError` ``wp_api_unavailable`` when neither answers."""
+    root = source.url if source.url.endswith("/") else source.url + "/"
+    tried: list[str] = []
+    for path, kind in (("feed/", "rss"), ("wp-sitemap.xml", "sitemap")):
+        fallback = source.model_copy(update={"url": urljoin(root, path), "type": kind})
+        handler = discover_feed if kind == "rss" else discover_sitemap
+        try:
+            discovery = handler(fetcher, fallback, max_items=max_items)
+        except (FetchError, DiscoveryError) as exc:
+            tried.append(f"{path}: {exc.reason}")
+            continue
+        if not discovery.items and not discovery.not_modified and kind == "rss":
+            tried.append(f"{path}: empty")
+            continue
+        discovery.notes[f"wp_api_fallback_{reason}"] += 1
+        discovery.cursor = cursor
+        log.info("wordpress REST API unavailable, read %s", path, extra={"source_id": source.id, "error": reason})
+        return discovery
+    raise DiscoveryError("wp_api_unavailable", f"REST API {reason}; " + "; ".join(tried))
 
 
 def result_header_total_pages(result: FetchResult) -> int | None:

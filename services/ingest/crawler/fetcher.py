@@ -21,8 +21,10 @@ from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
+import redis
 
 from services.ingest.crawler.charset import Decoded, decode_body
+from services.ingest.crawler.leases import HostLeases, HostSpacing
 from services.ingest.crawler.robots import RobotsCache
 from services.ingest.crawler.state import Validators, ValidatorStore
 from services.ingest.settings import IngestSettings
@@ -53,8 +55,9 @@ CONTENT_TYPES: dict[str, frozenset[str]] = {
 
 class FetchError(Exception):
     """A fetch that produced no usable document. ``reason`` is a low-cardinality label:
-    ssrf_blocked, dns, robots, robots_unreachable, host_backoff, timeout, connect_error, http_404, http_410, http_429, http_503,
-    http_4xx, http_5xx, too_large, content_type, redirect_loop, too_many_redirects, stopped."""
+    ssrf_blocked, dns, robots, robots_unreachable, host_backoff, timeout, connect_error, http_403, http_404, http_410, http_451, http_429, http_503,
+    http_4xx, http_5xx, too_large, content_type, redirect_loop, too_many_redirects, stopped, lease_lost,
+    host_busy, redis_error."""
 
     def __init__(
         self, url: str, reason: str, detail: str = "", *, status: int | None = None, retry_after: float | None = None
@@ -110,14 +113,28 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 class HostGate:
-    """Per-host concurrency limit and minimum spacing between request starts. Thread-safe."""
+    """Per-host concurrency limit and minimum spacing between request starts. Thread-safe.
 
-    def __init__(self, concurrency: int, min_delay_s: float) -> None:
+    With ``leases`` and ``spacing`` (several crawlers; services/ingest/crawler/leases.py) a request
+    starts only while this crawler holds the host's lease, checked right before it starts, and no
+    earlier than the last start any crawler recorded for the host plus the delay that applies to
+    this request, nor before a back-off any crawler recorded ends."""
+
+    def __init__(
+        self,
+        concurrency: int,
+        min_delay_s: float,
+        *,
+        leases: HostLeases | None = None,
+        spacing: HostSpacing | None = None,
+    ) -> None:
         self._concurrency = concurrency
         self._min_delay = min_delay_s
+        self._leases = leases
+        self._spacing = spacing
         self._lock = threading.Lock()
         self._slots: dict[str, threading.BoundedSemaphore] = {}
-        self._next_start: dict[str, float] = {}
+        self._last_start: dict[str, float] = {}
         self._blocked_until: dict[str, float] = {}
 
     def block(self, host: str, seconds: float) -> None:
@@ -125,6 +142,41 @@ class HostGate:
         with self._lock:
             until = time.monotonic() + seconds
             self._blocked_until[host] = max(self._blocked_until.get(host, 0.0), until)
+        if self._spacing is not None:
+            try:
+                self._spacing.block(host, time.time() + seconds)
+            except redis.RedisError as exc:
+                raise FetchError(host, "redis_error", str(exc)) from exc
+
+    def _check_lease(self, host: str) -> None:
+        if self._leases is None:
+            return
+        try:
+            refusal = self._leases.ensure(host)
+        except redis.RedisError as exc:
+            raise FetchError(host, "redis_error", str(exc)) from exc
+        if refusal is not None:
+            raise FetchError(host, refusal)
+
+    def _shared(self, host: str) -> tuple[float, float]:
+        """(last start, blocked until) any crawler recorded for ``host``, on this process's
+        monotonic clock (0.0 when none)."""
+        if self._spacing is None:
+            return 0.0, 0.0
+        try:
+            last, blocked = self._spacing.get(host)
+        except redis.RedisError as exc:
+            raise FetchError(host, "redis_error", str(exc)) from exc
+        offset = time.monotonic() - time.time()
+        return (last + offset if last else 0.0), (blocked + offset if blocked else 0.0)
+
+    def _record_start(self, host: str, monotonic_at: float) -> None:
+        if self._spacing is None:
+            return
+        try:
+            self._spacing.record_start(host, time.time() + (monotonic_at - time.monotonic()))
+        except redis.RedisError as exc:
+            raise FetchError(host, "redis_error", str(exc)) from exc
 
     @contextmanager
     def slot(
@@ -133,6 +185,7 @@ class HostGate:
         """Hold one of the host's slots, starting no earlier than the minimum delay allows.
         Raises FetchError ``host_backoff`` (with ``retry_after``) instead of waiting longer than
         ``max_block_s`` for a host that told us to back off."""
+        self._check_lease(host)
         with self._lock:
             blocked = self._blocked_until.get(host, 0.0) - time.monotonic()
         if blocked > max_block_s:
@@ -141,13 +194,18 @@ class HostGate:
             semaphore = self._slots.setdefault(host, threading.BoundedSemaphore(self._concurrency))
         semaphore.acquire()
         try:
+            shared_last, shared_blocked = self._shared(host)
+            spacing = max(self._min_delay, delay_s or 0.0)  # this request's (Crawl-delay once robots.txt is read)
             with self._lock:
-                now = time.monotonic()
-                start = max(now, self._next_start.get(host, 0.0), self._blocked_until.get(host, 0.0))
-                self._next_start[host] = start + max(self._min_delay, delay_s or 0.0)
+                last = max(self._last_start.get(host, -spacing), shared_last or -spacing)
+                blocked = max(self._blocked_until.get(host, 0.0), shared_blocked)
+                start = max(time.monotonic(), last + spacing, blocked)
+                self._last_start[host] = start
+            self._record_start(host, start)
             wait = start - time.monotonic()
             if wait > 0 and _sleep(wait, stop):
                 raise FetchError(host, "stopped")
+            self._check_lease(host)  # the wait may have outlasted the lease
             yield
         finally:
             semaphore.release()
@@ -188,12 +246,17 @@ class Fetcher:
         guard: SsrfGuard | None = None,
         stop_event: threading.Event | None = None,
         transport: httpx.BaseTransport | None = None,
+        *,
+        leases: HostLeases | None = None,
+        spacing: HostSpacing | None = None,
     ) -> None:
         self.settings = settings
         self.guard = guard or SsrfGuard(settings.crawl_allow_hosts)
         self.validators = validators
         self.stop_event = stop_event
-        self.gate = HostGate(settings.crawl_per_host_concurrency, settings.crawl_min_delay_s)
+        self.gate = HostGate(
+            settings.crawl_per_host_concurrency, settings.crawl_min_delay_s, leases=leases, spacing=spacing
+        )
         self._client = httpx.Client(
             timeout=httpx.Timeout(
                 connect=settings.crawl_connect_timeout_s,
@@ -304,7 +367,7 @@ class Fetcher:
                     continue
                 raise FetchError(current, reason, status=status, retry_after=retry_after)
             if status >= 400:
-                reason = f"http_{status}" if status in (404, 410) else "http_4xx"
+                reason = f"http_{status}" if status in (403, 404, 410, 451) else "http_4xx"  # 403/451: blocking.py
                 raise FetchError(current, reason, status=status)
             result = FetchResult(
                 url=current,

@@ -30,6 +30,18 @@ SOURCE_SILENT = Gauge(
 SOURCE_FAILING = Gauge(
     "warta_crawl_source_failing", "1 when the source failed repeatedly", ["source_id"], multiprocess_mode="max"
 )
+SOURCE_BLOCKED = Gauge(
+    "warta_crawl_source_blocked",
+    "1 when the site keeps the crawler out (HTTP 403/429/451, bot challenge, JavaScript shell, short pages)",
+    ["source_id"],
+    multiprocess_mode="max",
+)
+SOURCE_PAYWALLED = Gauge(
+    "warta_crawl_source_paywalled",
+    "1 when most articles the source fetched are behind a paywall",
+    ["source_id"],
+    multiprocess_mode="max",
+)
 LAST_SUCCESS = Gauge(
     "warta_crawl_last_success_timestamp_seconds",
     "Unix time of the last successful crawl",
@@ -41,4 +53,15 @@ NEXT_CRAWL = Gauge(
     "Unix time of the next scheduled crawl",
     ["source_id"],
     multiprocess_mode="max",
+)
+LEASES_HELD = Gauge(
+    "warta_crawl_host_leases_held", "Host leases this crawler process holds", multiprocess_mode="livesum"
+)
+LEASE_TAKEOVERS = Counter(
+    "warta_crawl_host_lease_takeovers_total",
+    "Host leases taken from a crawler that never released them (it died or stalled)",
+)
+LEASE_LOSSES = Counter(
+    "warta_crawl_host_lease_losses_total",
+    "Host leases this crawler lost (renewal refused or too late); it stopped fetching the host",
 )

@@ -29,6 +29,7 @@ from services.ingest.crawler.discovery import (
     parse_feed,
     parse_listing,
     parse_sitemap,
+    wordpress_fallback,
     wordpress_posts_url,
 )
 from services.ingest.crawler.fetcher import Fetcher, FetchError, FetchResult
@@ -228,26 +229,39 @@ def _announced_feed(result: FetchResult) -> str | None:
     return None
 
 
+def _probe_wordpress_fallback(fetcher: Fetcher, source: Source, endpoint: str, found: str) -> UrlCheck:
+    """A WordPress site with its REST API off is still a source when the crawler's fallback
+    (``discovery.wordpress_fallback``: the feed ``/feed/``, else ``/wp-sitemap.xml``) finds posts."""
+    try:
+        discovery = wordpress_fallback(fetcher, source, found, max_items=500)
+    except (FetchError, DiscoveryError):
+        return UrlCheck(ok=False, code="no_wordpress_api", message=f"no WordPress REST API at {endpoint} ({found})")
+    read = discovery.documents[0].url if discovery.documents else source.url
+    return UrlCheck(
+        ok=True,
+        code="wordpress_fallback",
+        kind="wordpress",
+        articles=len(discovery.items),
+        message=f"a WordPress site without REST API ({found}): {len(discovery.items)} posts in {read}",
+    )
+
+
 def _probe_wordpress(fetcher: Fetcher, source: Source) -> UrlCheck:
     api_url = wordpress_posts_url(source.url, 1, 1, None)
     endpoint = api_url.split("?", 1)[0]
     try:
         result = fetcher.fetch(api_url, accept="json", conditional=False)
     except FetchError as exc:
-        if exc.reason in ("http_404", "http_410", "http_4xx", "content_type"):
+        if exc.reason in ("http_403", "http_404", "http_410", "http_451", "http_4xx", "content_type"):
             found = f"HTTP {exc.status}" if exc.reason != "content_type" else "not JSON"
-            return UrlCheck(ok=False, code="no_wordpress_api", message=f"no WordPress REST API at {endpoint} ({found})")
+            return _probe_wordpress_fallback(fetcher, source, endpoint, found)
         return unreachable(exc)
     try:
         posts = json.loads(result.text)
     except ValueError:
         posts = None
     if not isinstance(posts, list):
-        return UrlCheck(
-            ok=False,
-            code="no_wordpress_api",
-            message=f"no WordPress REST API at {endpoint} (the answer is not a list of posts)",
-        )
+        return _probe_wordpress_fallback(fetcher, source, endpoint, "the answer is not a list of posts")
     total = result.headers.get("x-wp-total") if result.headers else None
     posts_found = int(total) if total and total.isdigit() else len(posts)
     return UrlCheck(

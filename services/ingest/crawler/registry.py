@@ -1,106 +1,152 @@
 """The source registry: sources, their scheduling state, counters and every crawl outcome, in
-SQLite (WAL mode, so the API and the crawler process can read and write at the same time).
+Elasticsearch, shared by the ingest API and any number of crawler processes.
 
-Each method opens its own short transaction, so one registry object is safe to share between
-threads. Methods block on disk I/O and may raise ``sqlite3.Error``.
+Indices (``<prefix>`` is ``settings.index_prefix``), created with explicit mappings at first use:
+
+- ``<prefix>warta-crawl-sources``: one document per source (``_id`` = source id) holding the
+  source, its scheduling ``state``, its cumulative ``counters`` and ``runs_recorded`` (the
+  sequence number of its last crawl run). Every write is conditional on the sequence number read
+  before it (``if_seq_no``/``if_primary_term``) and retried on a conflict, so writes from the API
+  and several crawlers never lose one another.
+- ``<prefix>warta-crawl-source-urls``: one document per source URL key (:func:`source_url_key`),
+  created with ``op_type=create``: the only way two concurrent creates of one URL cannot both
+  succeed (Elasticsearch has no unique constraint but ``_id``).
+- ``<prefix>warta-crawl-runs``: crawl outcomes, append-only, ``_id`` = ``<source id>:<seq>``,
+  the last :data:`RUNS_KEPT_PER_SOURCE` per source.
+- ``<prefix>warta-crawl-articles``: one document per article collected from a source
+  (``published_at``, ``collected_at``), for the usual publication interval and articles per day.
+
+Writes refresh the index (they are rare: one per crawl or per API edit), so the next
+:meth:`SourceRegistry.due` of any process sees them. One registry object is safe to share between
+threads. Methods block on Elasticsearch and may raise ``elasticsearch.ApiError`` or
+``elastic_transport.TransportError``.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import re
-import sqlite3
-import threading
+import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
+from elasticsearch import ConflictError, Elasticsearch, NotFoundError, helpers
 
 from services.ingest.crawler.models import Source, SourceCreate, SourceUpdate
+from services.ingest.settings import IngestSettings
 from services.ingest.urls import InvalidURL, source_url_key
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sources (
-    id TEXT PRIMARY KEY,
-    type TEXT NOT NULL,
-    name TEXT NOT NULL,
-    url TEXT NOT NULL,
-    language TEXT,
-    region TEXT,
-    outlet TEXT,
-    min_interval_s REAL,
-    max_interval_s REAL,
-    include_patterns TEXT NOT NULL DEFAULT '[]',
-    exclude_patterns TEXT NOT NULL DEFAULT '[]',
-    max_pages INTEGER,
-    enabled INTEGER NOT NULL DEFAULT 1,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS source_state (
-    source_id TEXT PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,
-    interval_s REAL,
-    next_crawl_at TEXT,
-    last_crawl_at TEXT,
-    last_success_at TEXT,
-    last_new_article_at TEXT,
-    first_crawl_at TEXT,
-    consecutive_failures INTEGER NOT NULL DEFAULT 0,
-    feed_update_period_s REAL,
-    retry_after_until TEXT,
-    cursor TEXT,
-    last_status TEXT,
-    last_error TEXT
-);
-CREATE TABLE IF NOT EXISTS crawl_runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
-    started_at TEXT NOT NULL,
-    finished_at TEXT NOT NULL,
-    status TEXT NOT NULL,
-    discovered INTEGER NOT NULL,
-    fetched INTEGER NOT NULL,
-    published INTEGER NOT NULL,
-    skipped TEXT NOT NULL,
-    failed TEXT NOT NULL,
-    requests INTEGER NOT NULL DEFAULT 0,
-    error TEXT,
-    next_crawl_at TEXT,
-    error_code TEXT
-);
-CREATE INDEX IF NOT EXISTS crawl_runs_source ON crawl_runs(source_id, id);
-CREATE TABLE IF NOT EXISTS source_counters (
-    source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
-    kind TEXT NOT NULL,
-    reason TEXT NOT NULL DEFAULT '',
-    count INTEGER NOT NULL,
-    PRIMARY KEY (source_id, kind, reason)
-);
-CREATE TABLE IF NOT EXISTS article_times (
-    source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
-    article_id TEXT NOT NULL,
-    published_at TEXT NOT NULL,
-    PRIMARY KEY (source_id, article_id)
-);
-CREATE TABLE IF NOT EXISTS article_discoveries (
-    source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
-    article_id TEXT NOT NULL,
-    discovered_at TEXT NOT NULL,
-    PRIMARY KEY (source_id, article_id)
-);
-CREATE INDEX IF NOT EXISTS article_discoveries_time ON article_discoveries(source_id, discovered_at);
-"""
-# Columns added after a registry file may have been created: (table, column, declaration).
-_ADDED_COLUMNS = (("crawl_runs", "error_code", "TEXT"),)
 RECENT_ARTICLE_TIMES = 50
 RUNS_KEPT_PER_SOURCE = 500
 DISCOVERIES_KEPT = timedelta(days=35)
+# A URL claim whose source document has not appeared after this long is left over from a create
+# that died half-way; younger ones belong to a create in flight, which is waited for.
+URL_CLAIM_STALE_S = 10.0
+# Conflicting conditional writes are retried this many times (each re-reads the document).
+WRITE_ATTEMPTS = 50
+PAGE = 1000
+
+KW = {"type": "keyword"}
+DATE = {"type": "date"}
+NUM = {"type": "double"}
+STORED = {"type": "keyword", "index": False, "doc_values": False}
+STATE_MAPPING: dict[str, Any] = {
+    "properties": {
+        "interval_s": NUM,
+        "next_crawl_at": DATE,
+        "last_crawl_at": DATE,
+        "last_success_at": DATE,
+        "last_new_article_at": DATE,
+        "first_crawl_at": DATE,
+        "consecutive_failures": {"type": "integer"},
+        "feed_update_period_s": NUM,
+        "retry_after_until": DATE,
+        "cursor": STORED,
+        "last_status": KW,
+        "last_error": STORED,
+    }
+}
+SOURCE_MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "id": KW,
+        "type": KW,
+        "name": KW,
+        "url": STORED,
+        "url_key": KW,
+        "language": KW,
+        "region": KW,
+        "outlet": KW,
+        "min_interval_s": NUM,
+        "max_interval_s": NUM,
+        "include_patterns": STORED,
+        "exclude_patterns": STORED,
+        "max_pages": {"type": "integer"},
+        "enabled": {"type": "boolean"},
+        "created_at": DATE,
+        "updated_at": DATE,
+        "state": STATE_MAPPING,
+        # {kind: n} and {skipped|failed: {reason: n}}: reasons are open-ended, so never mapped.
+        "counters": {"type": "object", "enabled": False},
+        "runs_recorded": {"type": "long"},
+    },
+}
+URL_MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {"url_key": STORED, "source_id": KW, "claimed_at": DATE},
+}
+RUN_MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "source_id": KW,
+        "seq": {"type": "long"},
+        "started_at": DATE,
+        "finished_at": DATE,
+        "status": KW,
+        "discovered": {"type": "integer"},
+        "fetched": {"type": "integer"},
+        "published": {"type": "integer"},
+        "skipped": {"type": "object", "enabled": False},
+        "failed": {"type": "object", "enabled": False},
+        "requests": {"type": "integer"},
+        "error": STORED,
+        "error_code": KW,
+        "next_crawl_at": DATE,
+    },
+}
+ARTICLE_MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {"source_id": KW, "article_id": KW, "published_at": DATE, "collected_at": DATE},
+}
+_EDITABLE = (
+    "type",
+    "name",
+    "url",
+    "language",
+    "region",
+    "outlet",
+    "min_interval_s",
+    "max_interval_s",
+    "include_patterns",
+    "exclude_patterns",
+    "max_pages",
+    "enabled",
+)
+_STATE_DATES = (
+    "next_crawl_at",
+    "last_crawl_at",
+    "last_success_at",
+    "last_new_article_at",
+    "first_crawl_at",
+    "retry_after_until",
+)
 
 
 class SourceNotFound(KeyError):
@@ -131,6 +177,17 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def url_key_or_none(url: str) -> str | None:
+    try:
+        return source_url_key(url)
+    except InvalidURL:
+        return None
+
+
+def url_claim_id(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 def slugify(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:56]
@@ -151,6 +208,20 @@ class SourceState:
     cursor: str | None = None
     last_status: str | None = None
     last_error: str | None = None
+
+    def as_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = dict(self.__dict__)
+        for key in _STATE_DATES:
+            doc[key] = _iso(doc[key])
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> SourceState:
+        data: dict[str, Any] = {k: doc.get(k) for k in cls.__dataclass_fields__}
+        for key in _STATE_DATES:
+            data[key] = _dt(data[key])
+        data["consecutive_failures"] = data["consecutive_failures"] or 0
+        return cls(**data)
 
 
 @dataclass
@@ -190,146 +261,329 @@ class CrawlRecord:
             "next_crawl_at": self.next_crawl_at,
         }
 
+    def as_doc(self, seq: int) -> dict[str, Any]:
+        doc = self.as_dict()
+        for key in ("started_at", "finished_at", "next_crawl_at"):
+            doc[key] = _iso(doc[key])
+        return {**doc, "seq": seq}
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> CrawlRecord:
+        return cls(
+            source_id=doc["source_id"],
+            started_at=datetime.fromisoformat(doc["started_at"]),
+            finished_at=datetime.fromisoformat(doc["finished_at"]),
+            status=doc["status"],
+            discovered=doc.get("discovered") or 0,
+            fetched=doc.get("fetched") or 0,
+            published=doc.get("published") or 0,
+            skipped=Counter(doc.get("skipped") or {}),
+            failed=Counter(doc.get("failed") or {}),
+            requests=doc.get("requests") or 0,
+            error=doc.get("error"),
+            next_crawl_at=_dt(doc.get("next_crawl_at")),
+            error_code=doc.get("error_code"),
+        )
+
+
+def empty_counters() -> dict[str, Any]:
+    return {"crawls": 0, "discovered": 0, "fetched": 0, "published": 0, "skipped": {}, "failed": {}}
+
+
+def add_counts(counters: Mapping[str, Any], record: CrawlRecord) -> dict[str, Any]:
+    """``counters`` plus one crawl's counts (a new dict; the input is unchanged). Pure."""
+    out = {**empty_counters(), **counters}
+    out["crawls"] += 1
+    for kind in ("discovered", "fetched", "published"):
+        out[kind] += getattr(record, kind)
+    for kind in ("skipped", "failed"):
+        merged = Counter(out[kind])
+        merged.update({k: n for k, n in getattr(record, kind).items() if n})
+        out[kind] = dict(merged)
+    return out
+
+
+@dataclass
+class _Doc:
+    """A source document as read, with what a conditional write of it needs."""
+
+    source: dict[str, Any]
+    seq_no: int
+    primary_term: int
+
 
 _REQUIRED = frozenset({"type", "name", "url", "enabled", "include_patterns", "exclude_patterns"})
+_SOURCE_FIELDS = frozenset(Source.model_fields)
+
+
+@dataclass(frozen=True)
+class RegistryIndices:
+    sources: str
+    urls: str
+    runs: str
+    articles: str
+
+    @classmethod
+    def for_prefix(cls, prefix: str) -> RegistryIndices:
+        base = f"{prefix}warta-crawl-"
+        return cls(f"{base}sources", f"{base}source-urls", f"{base}runs", f"{base}articles")
 
 
 class SourceRegistry:
-    """SQLite-backed registry. Thread-safe; see module doc."""
+    """Elasticsearch-backed registry. Thread-safe; see module doc. Constructing it creates the
+    indices that are missing (idempotent, safe from several processes at once)."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._write_lock = threading.Lock()
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
-        with self._tx() as db:
-            for table, column, declaration in _ADDED_COLUMNS:
-                if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
-                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    def __init__(self, es: Elasticsearch, index_prefix: str, *, replicas: int = 0, owns_client: bool = False) -> None:
+        self.es = es
+        self.indices = RegistryIndices.for_prefix(index_prefix)
+        self.replicas = replicas
+        self._owns_client = owns_client
+        self.ensure_indices()
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+    @classmethod
+    def from_settings(cls, settings: IngestSettings) -> SourceRegistry:
+        """A registry on its own client for ``settings.es_url`` and ``settings.index_prefix``."""
+        es = Elasticsearch(settings.es_hosts, request_timeout=30, retry_on_timeout=True, max_retries=3)
         try:
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA busy_timeout=10000")
-            db.execute("PRAGMA synchronous=NORMAL")
-            yield db
-        finally:
-            db.close()
+            return cls(es, settings.index_prefix, replicas=settings.es_replicas, owns_client=True)
+        except BaseException:
+            es.close()
+            raise
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._write_lock, self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
+    def close(self) -> None:
+        if self._owns_client:
+            self.es.close()
+
+    def ensure_indices(self) -> None:
+        """Create the registry's indices, or add the fields an older mapping lacks. Idempotent."""
+        for index, mapping in (
+            (self.indices.sources, SOURCE_MAPPING),
+            (self.indices.urls, URL_MAPPING),
+            (self.indices.runs, RUN_MAPPING),
+            (self.indices.articles, ARTICLE_MAPPING),
+        ):
+            if not self.es.indices.exists(index=index):
+                # 400 resource_already_exists: another process created it meanwhile.
+                self.es.options(ignore_status=400).indices.create(
+                    index=index, mappings=mapping, settings={"number_of_shards": 1, "number_of_replicas": self.replicas}
+                )
+            else:
+                self.es.indices.put_mapping(index=index, properties=mapping["properties"])
+
+    # --- documents --------------------------------------------------------------------------
+
+    def _read(self, source_id: str) -> _Doc | None:
+        try:
+            resp = self.es.get(index=self.indices.sources, id=source_id)
+        except NotFoundError:
+            return None
+        return _Doc(dict(resp["_source"]), resp["_seq_no"], resp["_primary_term"])
+
+    def _read_or_raise(self, source_id: str) -> _Doc:
+        doc = self._read(source_id)
+        if doc is None:
+            raise SourceNotFound(source_id)
+        return doc
+
+    def _write(self, doc: _Doc) -> None:
+        """Replace the document if nobody wrote it since it was read; raises ``ConflictError``."""
+        self.es.index(
+            index=self.indices.sources,
+            id=doc.source["id"],
+            document=doc.source,
+            if_seq_no=doc.seq_no,
+            if_primary_term=doc.primary_term,
+            refresh=True,
+        )
+
+    def _modify(self, source_id: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """Read, ``change(source_doc)`` in place, write conditionally; again on a conflict.
+        Returns the document written. Raises :class:`SourceNotFound`."""
+        for _ in range(WRITE_ATTEMPTS):
+            doc = self._read_or_raise(source_id)
+            change(doc.source)
             try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-
-    # --- sources ----------------------------------------------------------------------------
+                self._write(doc)
+            except ConflictError:
+                continue
+            return doc.source
+        raise RuntimeError(f"source {source_id!r}: too many concurrent writes")  # pragma: no cover
 
     @staticmethod
-    def _row_to_source(row: sqlite3.Row) -> Source:
-        data = dict(row)
-        data["include_patterns"] = json.loads(data["include_patterns"])
-        data["exclude_patterns"] = json.loads(data["exclude_patterns"])
-        data["enabled"] = bool(data["enabled"])
-        return Source.model_validate(data)
+    def _to_source(doc: Mapping[str, Any]) -> Source:
+        return Source.model_validate({k: v for k, v in doc.items() if k in _SOURCE_FIELDS})
+
+    def _search_sources(self, query: dict[str, Any], sort: list[Any], size: int | None = None) -> Iterator[Source]:
+        """Sources matching ``query`` in ``sort`` order (``id`` breaks ties), paged with
+        ``search_after``; at most ``size`` when given."""
+        after: list[Any] | None = None
+        left = size
+        while left is None or left > 0:
+            page = PAGE if left is None else min(PAGE, left)
+            resp = self.es.search(
+                index=self.indices.sources,
+                query=query,
+                sort=[*sort, {"id": "asc"}],
+                size=page,
+                search_after=after,
+                track_total_hits=False,
+            )
+            hits = resp["hits"]["hits"]
+            for hit in hits:
+                yield self._to_source(hit["_source"])
+            if len(hits) < page:
+                return
+            after = hits[-1]["sort"]
+            if left is not None:
+                left -= len(hits)
+
+    # --- sources ----------------------------------------------------------------------------
 
     def create(self, spec: SourceCreate, *, upsert: bool = False) -> Source:
         """Insert a source (``upsert`` replaces the editable fields of an existing id).
         Raises :class:`SourceExists` when the id is taken and ``upsert`` is false, and
-        :class:`DuplicateSourceUrl` when another source has the same URL key (checked in the same
-        transaction, so two concurrent creates cannot both pass; not checked for ``upsert``, the
-        seed file, whose entries are the operator's by id)."""
-        now = _iso(_now())
+        :class:`DuplicateSourceUrl` when another source has the same URL key (two concurrent
+        creates of one URL key cannot both pass: the key is claimed with ``op_type=create``; not
+        checked for ``upsert``, the seed file, whose entries are the operator's by id)."""
         source_id = spec.id or slugify(spec.name)
-        values = {
-            "id": source_id,
-            "type": spec.type,
-            "name": spec.name,
-            "url": spec.url,
-            "language": spec.language,
-            "region": spec.region,
-            "outlet": spec.outlet,
-            "min_interval_s": spec.min_interval_s,
-            "max_interval_s": spec.max_interval_s,
-            "include_patterns": json.dumps(spec.include_patterns),
-            "exclude_patterns": json.dumps(spec.exclude_patterns),
-            "max_pages": spec.max_pages,
-            "enabled": int(spec.enabled),
-            "created_at": now,
-            "updated_at": now,
-        }
-        with self._tx() as db:
-            exists = db.execute("SELECT 1 FROM sources WHERE id = ?", (source_id,)).fetchone()
-            if exists and not upsert:
-                raise SourceExists(source_id)
-            if not upsert:
-                self._refuse_duplicate_url(db, spec.url, source_id)
-            if exists:
-                columns = [c for c in values if c not in {"id", "created_at"}]
-                db.execute(
-                    f"UPDATE sources SET {', '.join(f'{c} = :{c}' for c in columns)} WHERE id = :id",
-                    values,
-                )
-            else:
-                db.execute(
-                    f"INSERT INTO sources ({', '.join(values)}) VALUES ({', '.join(':' + c for c in values)})",
-                    values,
-                )
-                db.execute("INSERT INTO source_state (source_id, next_crawl_at) VALUES (?, ?)", (source_id, now))
-        return self.get(source_id)
-
-    def _refuse_duplicate_url(self, db: sqlite3.Connection, url: str, own_id: str | None) -> None:
-        existing = self._find_by_url(db, url, own_id)
+        fields = {k: getattr(spec, k) for k in _EDITABLE}
+        key = url_key_or_none(spec.url)
+        if upsert:
+            return self._upsert(source_id, fields, key)
+        if self._read(source_id) is not None:
+            raise SourceExists(source_id)
+        existing = self.find_by_url(spec.url, exclude_id=source_id)
         if existing is not None:
             raise DuplicateSourceUrl(existing)
-
-    def _find_by_url(self, db: sqlite3.Connection, url: str, own_id: str | None) -> Source | None:
-        # Sources are few (tens to hundreds): comparing keys in Python keeps the key rule in one
-        # place (services/ingest/urls.py) and needs no stored column.
+        claim = self._claim_url(key, source_id, existing=False) if key else None
+        now = _iso(_now())
+        doc = self._new_doc(source_id, fields, key, now)
         try:
-            key = source_url_key(url)
-        except InvalidURL:
+            self.es.create(index=self.indices.sources, id=source_id, document=doc, refresh=True)
+        except ConflictError:
+            if claim and key:
+                self._release_url(key, claim)
+            raise SourceExists(source_id) from None
+        return self._to_source(doc)
+
+    @staticmethod
+    def _new_doc(source_id: str, fields: Mapping[str, Any], key: str | None, now: str | None) -> dict[str, Any]:
+        return {
+            "id": source_id,
+            **fields,
+            "url_key": key,
+            "created_at": now,
+            "updated_at": now,
+            "state": SourceState(next_crawl_at=_dt(now)).as_doc(),
+            "counters": empty_counters(),
+            "runs_recorded": 0,
+        }
+
+    def _upsert(self, source_id: str, fields: Mapping[str, Any], key: str | None) -> Source:
+        for _ in range(WRITE_ATTEMPTS):
+            now = _iso(_now())
+            current = self._read(source_id)
+            try:
+                if current is None:
+                    doc = self._new_doc(source_id, fields, key, now)
+                    self.es.create(index=self.indices.sources, id=source_id, document=doc, refresh=True)
+                    old_key = None
+                else:
+                    old_key = current.source.get("url_key")
+                    current.source.update(fields, url_key=key, updated_at=now)
+                    self._write(current)
+                    doc = current.source
+            except ConflictError:
+                continue
+            if key and key != old_key:
+                # The seed file wins by id; the claim only guards the API's creates against it.
+                self._try_claim_url(key, source_id)
+                if old_key:
+                    self._release_url_of(old_key, source_id)
+            return self._to_source(doc)
+        raise RuntimeError(f"source {source_id!r}: too many concurrent writes")  # pragma: no cover
+
+    def _try_claim_url(self, key: str, source_id: str) -> tuple[int, int] | None:
+        doc = {"url_key": key, "source_id": source_id, "claimed_at": _iso(_now())}
+        try:
+            resp = self.es.create(index=self.indices.urls, id=url_claim_id(key), document=doc, refresh=True)
+        except ConflictError:
             return None
-        for row in db.execute("SELECT * FROM sources ORDER BY created_at, id"):
-            if row["id"] == own_id:
+        return resp["_seq_no"], resp["_primary_term"]
+
+    def _claim_url(self, key: str, source_id: str, *, existing: bool) -> tuple[int, int] | None:
+        """Make ``source_id`` the holder of URL ``key``; returns the claim's (seq_no,
+        primary_term), or None when ``source_id`` held it already. Raises
+        :class:`DuplicateSourceUrl` when another source holds it (waiting for a create in flight
+        to finish), :class:`SourceExists` when a create of the same id holds it (``existing``
+        false). Takes over a claim left by a create or an update that died half-way."""
+        doc_id = url_claim_id(key)
+        deadline = time.monotonic() + URL_CLAIM_STALE_S
+        while True:
+            claimed = self._try_claim_url(key, source_id)
+            if claimed:
+                return claimed
+            try:
+                hit = self.es.get(index=self.indices.urls, id=doc_id)
+            except NotFoundError:
+                continue  # released meanwhile
+            holder_id = hit["_source"]["source_id"]
+            holder = self._read(holder_id)
+            if holder is not None and holder.source.get("url_key") == key:
+                if holder_id != source_id:
+                    raise DuplicateSourceUrl(self._to_source(holder.source))
+                if not existing:
+                    raise SourceExists(source_id)
+                return None
+            claimed_at = _dt(hit["_source"].get("claimed_at")) or _now()
+            fresh = (_now() - claimed_at).total_seconds() < URL_CLAIM_STALE_S
+            if holder is None and fresh and time.monotonic() < deadline:
+                time.sleep(0.05)  # another create of this URL is between its claim and its source
                 continue
             try:
-                if source_url_key(row["url"]) == key:
-                    return self._row_to_source(row)
-            except InvalidURL:
+                resp = self.es.index(
+                    index=self.indices.urls,
+                    id=doc_id,
+                    document={"url_key": key, "source_id": source_id, "claimed_at": _iso(_now())},
+                    if_seq_no=hit["_seq_no"],
+                    if_primary_term=hit["_primary_term"],
+                    refresh=True,
+                )
+            except ConflictError:
                 continue
-        return None
+            return resp["_seq_no"], resp["_primary_term"]
+
+    def _release_url(self, key: str, claim: tuple[int, int]) -> None:
+        self.es.options(ignore_status=(404, 409)).delete(
+            index=self.indices.urls, id=url_claim_id(key), if_seq_no=claim[0], if_primary_term=claim[1], refresh=True
+        )
+
+    def _release_url_of(self, key: str, source_id: str) -> None:
+        """Drop the claim on ``key`` if ``source_id`` holds it."""
+        try:
+            hit = self.es.get(index=self.indices.urls, id=url_claim_id(key))
+        except NotFoundError:
+            return
+        if hit["_source"]["source_id"] == source_id:
+            self._release_url(key, (hit["_seq_no"], hit["_primary_term"]))
 
     def find_by_url(self, url: str, *, exclude_id: str | None = None) -> Source | None:
         """The source (enabled or not) whose URL has the same :func:`source_url_key` as ``url``,
         other than ``exclude_id``; None when there is none."""
-        with self._connect() as db:
-            return self._find_by_url(db, url, exclude_id)
+        key = url_key_or_none(url)
+        if key is None:
+            return None
+        query: dict[str, Any] = {"bool": {"filter": [{"term": {"url_key": key}}]}}
+        if exclude_id:
+            query["bool"]["must_not"] = [{"ids": {"values": [exclude_id]}}]
+        return next(self._search_sources(query, [{"created_at": "asc"}], size=1), None)
 
     def get(self, source_id: str) -> Source:
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM sources WHERE id = ?", (source_id,)).fetchone()
-        if row is None:
-            raise SourceNotFound(source_id)
-        return self._row_to_source(row)
+        return self._to_source(self._read_or_raise(source_id).source)
 
     def list_sources(self, *, enabled: bool | None = None) -> list[Source]:
-        query, args = "SELECT * FROM sources", cast(tuple[Any, ...], ())
-        if enabled is not None:
-            query, args = query + " WHERE enabled = ?", (int(enabled),)
-        with self._connect() as db:
-            rows = db.execute(query + " ORDER BY id", args).fetchall()
-        return [self._row_to_source(r) for r in rows]
+        query: dict[str, Any] = {"match_all": {}} if enabled is None else {"term": {"enabled": enabled}}
+        return list(self._search_sources(query, []))
 
     def update(self, source_id: str, patch: SourceUpdate) -> Source:
         """Apply the fields set in ``patch``. Raises :class:`SourceNotFound`,
@@ -337,30 +591,48 @@ class SourceRegistry:
         interval above max after the merge)."""
         # null on a required field means "unchanged"; on an optional one it clears the value.
         changes = {k: v for k, v in patch.model_dump(exclude_unset=True).items() if v is not None or k not in _REQUIRED}
-        current = self.get(source_id)
-        merged_min = changes.get("min_interval_s", current.min_interval_s)
-        merged_max = changes.get("max_interval_s", current.max_interval_s)
+        current = self._read_or_raise(source_id).source
+        merged_min = changes.get("min_interval_s", current.get("min_interval_s"))
+        merged_max = changes.get("max_interval_s", current.get("max_interval_s"))
         if merged_min and merged_max and merged_min > merged_max:
             raise ValueError("min_interval_s must not exceed max_interval_s")
         if not changes:
-            return current
+            return self._to_source(current)
         for key in ("include_patterns", "exclude_patterns"):
             if key in changes:
-                changes[key] = json.dumps(changes[key] or [])
+                changes[key] = changes[key] or []
         if "enabled" in changes:
-            changes["enabled"] = int(bool(changes["enabled"]))
-        changes["updated_at"] = _iso(_now())
-        with self._tx() as db:
-            if changes.get("url"):
-                self._refuse_duplicate_url(db, changes["url"], source_id)
-            db.execute(
-                f"UPDATE sources SET {', '.join(f'{c} = :{c}' for c in changes)} WHERE id = :id",
-                {**changes, "id": source_id},
-            )
+            changes["enabled"] = bool(changes["enabled"])
+        new_key = old_key = current.get("url_key")
+        claim = None
+        if changes.get("url"):
+            existing = self.find_by_url(changes["url"], exclude_id=source_id)
+            if existing is not None:
+                raise DuplicateSourceUrl(existing)
+            new_key = url_key_or_none(changes["url"])
+            if new_key and new_key != old_key:
+                claim = self._claim_url(new_key, source_id, existing=True)
+
+        def apply(doc: dict[str, Any]) -> None:
+            nonlocal old_key
+            old_key = doc.get("url_key")
+            now = _iso(_now())
+            doc.update(changes, updated_at=now)
+            if "url" in changes:
+                doc["url_key"] = new_key
             if patch.enabled:
                 # Re-enabling a source crawls it soon rather than at a stale schedule.
-                db.execute("UPDATE source_state SET next_crawl_at = ? WHERE source_id = ?", (_iso(_now()), source_id))
-        return self.get(source_id)
+                doc["state"]["next_crawl_at"] = now
+
+        try:
+            written = self._modify(source_id, apply)
+        except BaseException:
+            if claim and new_key:
+                self._release_url(new_key, claim)
+            raise
+        if old_key and new_key != old_key:
+            self._release_url_of(old_key, source_id)
+        return self._to_source(written)
 
     def set_enabled(self, source_id: str, enabled: bool) -> Source:
         return self.update(source_id, SourceUpdate(enabled=enabled))
@@ -376,55 +648,75 @@ class SourceRegistry:
     # --- scheduling state -------------------------------------------------------------------
 
     def state(self, source_id: str) -> SourceState:
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM source_state WHERE source_id = ?", (source_id,)).fetchone()
-        if row is None:
-            raise SourceNotFound(source_id)
-        data = dict(row)
-        data.pop("source_id")
-        for key in (
-            "next_crawl_at",
-            "last_crawl_at",
-            "last_success_at",
-            "last_new_article_at",
-            "first_crawl_at",
-            "retry_after_until",
-        ):
-            data[key] = _dt(data[key])
-        return SourceState(**data)
+        return SourceState.from_doc(self._read_or_raise(source_id).source.get("state") or {})
+
+    def _due_query(self, now: datetime) -> dict[str, Any]:
+        never = {"bool": {"must_not": [{"exists": {"field": "state.next_crawl_at"}}]}}
+        return {
+            "bool": {
+                "filter": [
+                    {"term": {"enabled": True}},
+                    {
+                        "bool": {
+                            "should": [{"range": {"state.next_crawl_at": {"lte": _iso(now)}}}, never],
+                            "minimum_should_match": 1,
+                        }
+                    },
+                ]
+            }
+        }
 
     def due(self, now: datetime | None = None, limit: int = 100) -> list[Source]:
-        """Enabled sources whose next crawl time has come, most overdue first."""
-        now_iso = _iso(now or _now())
-        with self._connect() as db:
-            rows = db.execute(
-                """SELECT s.* FROM sources s JOIN source_state st ON st.source_id = s.id
-                   WHERE s.enabled = 1 AND (st.next_crawl_at IS NULL OR st.next_crawl_at <= ?)
-                   ORDER BY st.next_crawl_at LIMIT ?""",
-                (now_iso, limit),
-            ).fetchall()
-        return [self._row_to_source(r) for r in rows]
+        """Enabled sources whose next crawl time has come, most overdue first. One search on a
+        small index: cheap enough for every crawler process to call every tick."""
+        sort = [{"state.next_crawl_at": {"order": "asc", "missing": "_first"}}]
+        return list(self._search_sources(self._due_query(now or _now()), sort, size=limit))
 
     def next_due_at(self) -> datetime | None:
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT MIN(st.next_crawl_at) FROM sources s JOIN source_state st ON st.source_id = s.id WHERE s.enabled = 1"
-            ).fetchone()
-        return _dt(row[0]) if row else None
+        resp = self.es.search(
+            index=self.indices.sources,
+            query={"bool": {"filter": [{"term": {"enabled": True}}, {"exists": {"field": "state.next_crawl_at"}}]}},
+            sort=[{"state.next_crawl_at": "asc"}],
+            size=1,
+            source_includes=["state.next_crawl_at"],
+            track_total_hits=False,
+        )
+        hits = resp["hits"]["hits"]
+        return _dt(hits[0]["_source"]["state"]["next_crawl_at"]) if hits else None
 
     def request_crawl(self, source_id: str) -> None:
         """Make the source due now (the crawler picks it up within one tick). Idempotent."""
-        self.get(source_id)
-        with self._tx() as db:
-            db.execute(
-                "UPDATE source_state SET next_crawl_at = ?, retry_after_until = NULL WHERE source_id = ?",
-                (_iso(_now()), source_id),
-            )
+
+        def apply(doc: dict[str, Any]) -> None:
+            doc["state"].update(next_crawl_at=_iso(_now()), retry_after_until=None)
+
+        self._modify(source_id, apply)
 
     def claim(self, source_id: str, until: datetime) -> None:
         """Push the next crawl time forward while a crawl runs, so no other loop picks it up."""
-        with self._tx() as db:
-            db.execute("UPDATE source_state SET next_crawl_at = ? WHERE source_id = ?", (_iso(until), source_id))
+
+        def apply(doc: dict[str, Any]) -> None:
+            doc["state"]["next_crawl_at"] = _iso(until)
+
+        self._modify(source_id, apply)
+
+    def try_claim(self, source_id: str, until: datetime, now: datetime | None = None) -> bool:
+        """:meth:`claim` only if the source is still enabled and due at ``now``, atomically: of
+        several crawlers trying at once, exactly one gets True. False when another took it first
+        (or it is no longer due, or gone)."""
+        now = now or _now()
+        doc = self._read(source_id)
+        if doc is None or not doc.source.get("enabled"):
+            return False
+        next_at = _dt(doc.source["state"].get("next_crawl_at"))
+        if next_at is not None and next_at > now:
+            return False
+        doc.source["state"]["next_crawl_at"] = _iso(until)
+        try:
+            self._write(doc)
+        except ConflictError:
+            return False
+        return True
 
     def record_crawl(
         self,
@@ -432,136 +724,115 @@ class SourceRegistry:
         state: SourceState,
         article_times: Sequence[tuple[str, datetime]] = (),
     ) -> None:
-        """Store one crawl outcome, the new scheduling state and cumulative counters atomically.
+        """Store one crawl outcome, the new scheduling state and cumulative counters.
         ``article_times`` are the articles this crawl published, (article id, publication time);
         an article id met for the first time for this source is counted as discovered at
-        ``record.finished_at`` (:meth:`discoveries_per_day`)."""
-        with self._tx() as db:
-            db.execute(
-                """INSERT INTO crawl_runs (source_id, started_at, finished_at, status, discovered, fetched,
-                   published, skipped, failed, requests, error, next_crawl_at, error_code)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    record.source_id,
-                    _iso(record.started_at),
-                    _iso(record.finished_at),
-                    record.status,
-                    record.discovered,
-                    record.fetched,
-                    record.published,
-                    json.dumps(dict(record.skipped)),
-                    json.dumps(dict(record.failed)),
-                    record.requests,
-                    record.error,
-                    _iso(record.next_crawl_at),
-                    record.error_code,
-                ),
+        ``record.finished_at`` (:meth:`discoveries_per_day`).
+
+        The state, the counters and the run's sequence number change in one conditional write
+        of the source document (never lost to a concurrent write: retried on a conflict); the
+        run and the articles are written next, under ids derived from that number and the
+        article ids, so writing them again is harmless. Raises :class:`SourceNotFound`."""
+        seq = 0
+
+        def apply(doc: dict[str, Any]) -> None:
+            nonlocal seq
+            seq = int(doc.get("runs_recorded") or 0) + 1
+            doc["runs_recorded"] = seq
+            doc["state"] = state.as_doc()
+            doc["counters"] = add_counts(doc.get("counters") or {}, record)
+
+        self._modify(record.source_id, apply)
+        sid = record.source_id
+        self.es.index(index=self.indices.runs, id=run_id(sid, seq), document=record.as_doc(seq), refresh=True)
+        if seq > RUNS_KEPT_PER_SOURCE:
+            self.es.options(ignore_status=404).delete(
+                index=self.indices.runs, id=run_id(sid, seq - RUNS_KEPT_PER_SOURCE)
             )
-            db.execute(
-                """DELETE FROM crawl_runs WHERE source_id = ? AND id NOT IN
-                   (SELECT id FROM crawl_runs WHERE source_id = ? ORDER BY id DESC LIMIT ?)""",
-                (record.source_id, record.source_id, RUNS_KEPT_PER_SOURCE),
+        if article_times:
+            self.write_articles(sid, [(aid, when, record.finished_at) for aid, when in article_times])
+            self._trim_articles(sid, record.finished_at)
+
+    def write_articles(self, source_id: str, articles: Sequence[tuple[str, datetime | None, datetime | None]]) -> None:
+        """Store (article id, publication time, collection time) for ``source_id``: the
+        publication time is replaced, the collection time kept from the first write. Idempotent."""
+        actions = []
+        for article_id, published_at, collected_at in articles:
+            doc: dict[str, Any] = {"source_id": source_id, "article_id": article_id}
+            if published_at:
+                doc["published_at"] = _iso(published_at)
+            actions.append(
+                {
+                    "_op_type": "update",
+                    "_index": self.indices.articles,
+                    "_id": article_doc_id(source_id, article_id),
+                    "doc": doc,
+                    "upsert": {**doc, "collected_at": _iso(collected_at)},
+                }
             )
-            db.execute(
-                """UPDATE source_state SET interval_s = ?, next_crawl_at = ?, last_crawl_at = ?,
-                   last_success_at = ?, last_new_article_at = ?, first_crawl_at = ?,
-                   consecutive_failures = ?, feed_update_period_s = ?, retry_after_until = ?,
-                   cursor = ?, last_status = ?, last_error = ? WHERE source_id = ?""",
-                (
-                    state.interval_s,
-                    _iso(state.next_crawl_at),
-                    _iso(state.last_crawl_at),
-                    _iso(state.last_success_at),
-                    _iso(state.last_new_article_at),
-                    _iso(state.first_crawl_at),
-                    state.consecutive_failures,
-                    state.feed_update_period_s,
-                    _iso(state.retry_after_until),
-                    state.cursor,
-                    state.last_status,
-                    state.last_error,
-                    record.source_id,
-                ),
-            )
-            counts: list[tuple[str, str, int]] = [
-                ("crawls", "", 1),
-                ("discovered", "", record.discovered),
-                ("fetched", "", record.fetched),
-                ("published", "", record.published),
-                *(("skipped", reason, n) for reason, n in record.skipped.items()),
-                *(("failed", reason, n) for reason, n in record.failed.items()),
-            ]
-            db.executemany(
-                """INSERT INTO source_counters (source_id, kind, reason, count) VALUES (?, ?, ?, ?)
-                   ON CONFLICT (source_id, kind, reason) DO UPDATE SET count = count + excluded.count""",
-                [(record.source_id, kind, reason, n) for kind, reason, n in counts if n],
-            )
-            if article_times:
-                db.executemany(
-                    "INSERT OR REPLACE INTO article_times (source_id, article_id, published_at) VALUES (?, ?, ?)",
-                    [(record.source_id, aid, _iso(when)) for aid, when in article_times],
-                )
-                db.execute(
-                    """DELETE FROM article_times WHERE source_id = ? AND article_id NOT IN
-                       (SELECT article_id FROM article_times WHERE source_id = ? ORDER BY published_at DESC LIMIT ?)""",
-                    (record.source_id, record.source_id, RECENT_ARTICLE_TIMES),
-                )
-                db.executemany(
-                    "INSERT OR IGNORE INTO article_discoveries (source_id, article_id, discovered_at) VALUES (?, ?, ?)",
-                    [(record.source_id, aid, _iso(record.finished_at)) for aid, _ in article_times],
-                )
-                db.execute(
-                    "DELETE FROM article_discoveries WHERE source_id = ? AND discovered_at < ?",
-                    (record.source_id, _iso(record.finished_at - DISCOVERIES_KEPT)),
-                )
+        helpers.bulk(self.es, actions, refresh=True)
+
+    def _trim_articles(self, source_id: str, now: datetime) -> None:
+        """Forget articles collected more than :data:`DISCOVERIES_KEPT` ago that are not among the
+        :data:`RECENT_ARTICLE_TIMES` most recently published."""
+        recent = self._recent_articles(source_id)
+        if len(recent) < RECENT_ARTICLE_TIMES:
+            return
+        oldest_kept = recent[-1]["_source"]["published_at"]
+        resp = self.es.search(
+            index=self.indices.articles,
+            query={
+                "bool": {
+                    "filter": [
+                        {"term": {"source_id": source_id}},
+                        {"range": {"collected_at": {"lt": _iso(now - DISCOVERIES_KEPT)}}},
+                    ],
+                    "should": [
+                        {"range": {"published_at": {"lt": oldest_kept}}},
+                        {"bool": {"must_not": [{"exists": {"field": "published_at"}}]}},
+                    ],
+                    "minimum_should_match": 1,
+                }
+            },
+            size=PAGE,
+            source=False,
+        )
+        actions = [
+            {"_op_type": "delete", "_index": self.indices.articles, "_id": h["_id"]} for h in resp["hits"]["hits"]
+        ]
+        if actions:
+            helpers.bulk(self.es, actions, refresh=True, raise_on_error=False)
+
+    def _recent_articles(self, source_id: str) -> list[dict[str, Any]]:
+        resp = self.es.search(
+            index=self.indices.articles,
+            query={"bool": {"filter": [{"term": {"source_id": source_id}}, {"exists": {"field": "published_at"}}]}},
+            sort=[{"published_at": "desc"}, {"article_id": "asc"}],
+            size=RECENT_ARTICLE_TIMES,
+            track_total_hits=False,
+        )
+        return list(resp["hits"]["hits"])
 
     # --- reading outcomes -------------------------------------------------------------------
 
     def runs(self, source_id: str, limit: int = 20) -> list[CrawlRecord]:
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT * FROM crawl_runs WHERE source_id = ? ORDER BY id DESC LIMIT ?", (source_id, limit)
-            ).fetchall()
-        return [
-            CrawlRecord(
-                source_id=r["source_id"],
-                started_at=datetime.fromisoformat(r["started_at"]),
-                finished_at=datetime.fromisoformat(r["finished_at"]),
-                status=r["status"],
-                discovered=r["discovered"],
-                fetched=r["fetched"],
-                published=r["published"],
-                skipped=Counter(json.loads(r["skipped"])),
-                failed=Counter(json.loads(r["failed"])),
-                requests=r["requests"],
-                error=r["error"],
-                next_crawl_at=_dt(r["next_crawl_at"]),
-                error_code=r["error_code"],
-            )
-            for r in rows
-        ]
+        """The most recent crawl runs of the source, newest first."""
+        resp = self.es.search(
+            index=self.indices.runs,
+            query={"term": {"source_id": source_id}},
+            sort=[{"seq": "desc"}],
+            size=limit,
+            track_total_hits=False,
+        )
+        return [CrawlRecord.from_doc(h["_source"]) for h in resp["hits"]["hits"]]
 
     def counters(self, source_id: str) -> dict[str, Any]:
         """Cumulative counters: {kind: n} for totals and {kind: {reason: n}} for skipped/failed."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT kind, reason, count FROM source_counters WHERE source_id = ?", (source_id,)
-            ).fetchall()
-        out: dict[str, Any] = {"crawls": 0, "discovered": 0, "fetched": 0, "published": 0, "skipped": {}, "failed": {}}
-        for kind, reason, count in rows:
-            if kind in ("skipped", "failed"):
-                out[kind][reason] = count
-            else:
-                out[kind] = count
-        return out
+        return {**empty_counters(), **(self._read_or_raise(source_id).source.get("counters") or {})}
 
     def article_times(self, source_id: str) -> list[datetime]:
         """Publication times of the most recent articles published from this source, oldest first."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT published_at FROM article_times WHERE source_id = ? ORDER BY published_at", (source_id,)
-            ).fetchall()
-        return [datetime.fromisoformat(r[0]) for r in rows]
+        return sorted(datetime.fromisoformat(h["_source"]["published_at"]) for h in self._recent_articles(source_id))
 
     def discoveries_per_day(
         self, source_id: str, *, days: int, zone: tzinfo, now: datetime | None = None
@@ -573,10 +844,44 @@ class SourceRegistry:
         today = now.astimezone(zone).date()
         first_day = today - timedelta(days=days - 1)
         since = datetime.combine(first_day, datetime.min.time(), zone)
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT discovered_at FROM article_discoveries WHERE source_id = ? AND discovered_at >= ?",
-                (source_id, _iso(since)),
-            ).fetchall()
-        counts = Counter(datetime.fromisoformat(r[0]).astimezone(zone).date() for r in rows)
+        resp = self.es.search(
+            index=self.indices.articles,
+            query={
+                "bool": {
+                    "filter": [{"term": {"source_id": source_id}}, {"range": {"collected_at": {"gte": _iso(since)}}}]
+                }
+            },
+            size=0,
+            aggs={
+                "days": {
+                    "date_histogram": {
+                        "field": "collected_at",
+                        "calendar_interval": "day",
+                        "time_zone": _zone_name(zone, now),
+                        "format": "yyyy-MM-dd",
+                    }
+                }
+            },
+        )
+        counts = {
+            date.fromisoformat(b["key_as_string"]): int(b["doc_count"]) for b in resp["aggregations"]["days"]["buckets"]
+        }
         return [(first_day + timedelta(days=i), counts.get(first_day + timedelta(days=i), 0)) for i in range(days)]
+
+
+def _zone_name(zone: tzinfo, now: datetime) -> str:
+    """``zone`` as Elasticsearch's ``time_zone``: its IANA name, else its offset at ``now``."""
+    if isinstance(zone, ZoneInfo):
+        return zone.key
+    offset = now.astimezone(zone).utcoffset() or timedelta()
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def run_id(source_id: str, seq: int) -> str:
+    return f"{source_id}:{seq}"
+
+
+def article_doc_id(source_id: str, article_id: str) -> str:
+    return f"{source_id}:{article_id}"

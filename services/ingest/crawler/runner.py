@@ -23,9 +23,12 @@ import redis
 
 from services.ingest.articles import InvalidArticle, build_raw_article, clean_line
 from services.ingest.crawler import metrics
+from services.ingest.crawler.backfill import BackfillRunner, backfill_store
+from services.ingest.crawler.blocking import BLOCKED_REASONS, BLOCKING_FETCH_ERRORS, BaselineStore, classify
 from services.ingest.crawler.discovery import DiscoveredUrl, DiscoveryError, discover
 from services.ingest.crawler.fetcher import Fetcher, FetchError, FetchResult
 from services.ingest.crawler.health import source_health
+from services.ingest.crawler.leases import HostLeases, HostSpacing, host_key
 from services.ingest.crawler.models import Source
 from services.ingest.crawler.registry import CrawlRecord, SourceNotFound, SourceRegistry, SourceState
 from services.ingest.crawler.scheduler import apply_retry_after, next_interval, usual_interval
@@ -36,6 +39,7 @@ from services.ingest.urls import InvalidURL, canonicalize, domain_of, same_site
 from shared.ids import article_id
 from shared.limits import TooLarge, published_at_problem
 from shared.process import beat
+from shared.redis_clients import redis_client
 from shared.schemas import RawArticle
 
 log = logging.getLogger(__name__)
@@ -56,9 +60,16 @@ RETRYABLE = frozenset(
         "stopped",
         "redis_error",
         "extract_error",
+        # Blocked pages (blocking.py) may be served once the site lets the crawler in.
+        *BLOCKED_REASONS,
+        *BLOCKING_FETCH_ERRORS,
+        "lease_lost",
+        "host_busy",
     }
 )
-CLAIM_LEASE = timedelta(minutes=15)
+# Due sources looked at per tick (running ones elsewhere included).
+DUE_SCAN = 100
+BACKFILL_STEP_S = 5.0  # a backfill step's time budget (at least one page of history)
 
 
 class Publisher(Protocol):
@@ -97,6 +108,8 @@ class Crawler:
         extractor: Extractor | None = None,
         fetcher: Fetcher | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        leases: HostLeases | None = None,
+        spacing: HostSpacing | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
@@ -110,6 +123,8 @@ class Crawler:
             self.settings,
             ValidatorStore(self.kv, prefix, self.settings.crawl_validators_ttl_s),
             stop_event=self.stop_event,
+            leases=leases,
+            spacing=spacing,
         )
         self.extractor = extractor or extract
         self._pool = ThreadPoolExecutor(self.settings.crawl_workers, thread_name_prefix="crawl-fetch")
@@ -136,7 +151,7 @@ class Crawler:
 
     def crawl(self, source: Source) -> CrawlRecord:
         """Crawl ``source`` once and record the outcome. Never raises for problems of the source
-        (they are recorded); raises only for registry (SQLite) errors."""
+        (they are recorded); raises only for registry (Elasticsearch) errors."""
         started, t0 = self._now(), time.monotonic()
         requests_before = self.fetcher.requests_made
         state = self.registry.state(source.id)
@@ -159,6 +174,7 @@ class Crawler:
         else:
             record.failed.update(discovery.failures)
             record.skipped.update(discovery.skipped)
+            record.skipped.update(discovery.notes)  # e.g. wp_api_fallback_http_403: read another way
             feed_period = discovery.update_period_s or feed_period
             items = list({item.url: item for item in reversed(discovery.items)}.values())[::-1]
             record.skipped["duplicate_url"] += len(discovery.items) - len(items)
@@ -212,7 +228,11 @@ class Crawler:
         )
         return record
 
-    def _process_items(self, source: Source, items: list[DiscoveredUrl], record: CrawlRecord) -> list[_ItemOutcome]:
+    def _process_items(
+        self, source: Source, items: list[DiscoveredUrl], record: CrawlRecord, *, not_before: datetime | None = None
+    ) -> list[_ItemOutcome]:
+        """Process ``items`` on the worker pool. ``not_before`` (a backfill's ``since``): an article
+        whose date is older is skipped as ``before_since``, neither published nor remembered."""
         entries = self.seen.get_many([item.url for item in items])
         todo: list[DiscoveredUrl] = []
         outcomes: list[_ItemOutcome] = []
@@ -227,11 +247,11 @@ class Crawler:
                 todo.append(item)
             else:
                 outcomes.append(_ItemOutcome("skipped", "seen"))
-        futures = [self._pool.submit(self._process_item, source, item) for item in todo]
+        futures = [self._pool.submit(self._process_item, source, item, not_before) for item in todo]
         outcomes.extend(f.result() for f in futures)
         return outcomes
 
-    def _process_item(self, source: Source, item: DiscoveredUrl) -> _ItemOutcome:
+    def _process_item(self, source: Source, item: DiscoveredUrl, not_before: datetime | None = None) -> _ItemOutcome:
         if self.stop_event.is_set():
             return _ItemOutcome("failed", "stopped")
         t0 = time.monotonic()
@@ -255,6 +275,20 @@ class Crawler:
         except Exception:
             log.exception("extraction failed", extra={"source_id": source.id, "url": item.url})
             return _ItemOutcome("failed", "extract_error", fetched=True)
+        # A bot challenge, a JavaScript shell, a page far shorter than usual or a paywall
+        # (blocking.py) is never published. A paywalled page's validators are kept: it is fetched
+        # again only when it changes.
+        baselines = BaselineStore(self.kv, self.settings.crawl_redis_prefix, self.settings.crawl_seen_ttl_s)
+        text_len, baseline = len(extracted.text.strip()), baselines.get(source.id)
+        verdict = classify(result.status, result.headers, decoded.text, text_len, baseline)
+        if text_len and (verdict is None or verdict[1] == "blocked_short_text"):
+            baselines.record(source.id, text_len, short=baseline.is_short(text_len))
+        if verdict is not None:
+            log.info("not an article page", extra={"source_id": source.id, "url": item.url, "error": verdict[1]})
+            if verdict[0] == "paywalled":
+                self.fetcher.remember(result)
+                return _ItemOutcome("skipped", verdict[1], fetched=True)
+            return _ItemOutcome("failed", verdict[1], fetched=True)
         # The builder's own title rule (build_raw_article cleans the title the same way), applied
         # here too because the content hash and the ``no_title`` outcome come before the build.
         title = clean_line(str(extracted.title or item.title or ""))
@@ -263,6 +297,10 @@ class Crawler:
             return _ItemOutcome("failed", "empty_text", fetched=True)
         if not title:
             return _ItemOutcome("failed", "no_title", fetched=True)
+        if not_before is not None:
+            when, _ = self._pick_date(extracted, item, source.id)
+            if when is not None and when < not_before:
+                return _ItemOutcome("skipped", "before_since", fetched=True)
         final_url = canonicalize(result.url)
         canonical = final_url
         if extracted.canonical_url:
@@ -387,6 +425,12 @@ class Crawler:
         max_s = max(min_s, source.max_interval_s or settings.crawl_default_max_interval_s)
         failed = record.status == "failed"
         failures = state.consecutive_failures + 1 if failed else 0
+        # Cut short because this crawler lost the host's lease (it stalled, or Redis was away):
+        # that says nothing about the source, so no back-off, and it is due again at once for
+        # whichever crawler holds the host now.
+        lease_lost = "lease_lost" in record.failed
+        if lease_lost:
+            failures = state.consecutive_failures
         usual = usual_interval([*self.registry.article_times(source.id), *(t for _, t in article_times)])
         interval = next_interval(
             previous_s=state.interval_s,
@@ -397,7 +441,7 @@ class Crawler:
             feed_update_period_s=feed_period,
             consecutive_failures=failures,
         )
-        delay = apply_retry_after(interval, retry_after)
+        delay = 0.0 if lease_lost else apply_retry_after(interval, retry_after)
         finished = record.finished_at
         record.next_crawl_at = finished + timedelta(seconds=delay)
         new_state = SourceState(
@@ -442,14 +486,43 @@ class Crawler:
 def run_crawler(settings: IngestSettings, publisher: Publisher, stop_event: threading.Event) -> None:
     """The crawler process loop: seed the registry, then crawl due sources (at most
     ``crawl_parallel_sources`` at a time) until ``stop_event`` is set. Returns after in-flight
-    crawls finished (each is bounded by the fetch timeouts; waits are cut short by the event)."""
-    registry = SourceRegistry(settings.registry_path)
+    crawls finished (each is bounded by the fetch timeouts; waits are cut short by the event).
+
+    Any number of these loops share the registry (docs/crawler.md, "Several crawlers"): a source
+    is crawled by the process holding its host's lease (:mod:`services.ingest.crawler.leases`),
+    claimed for one lease period only, so a dead crawler's sources are due again, and its hosts
+    free, within ``crawl_host_lease_s``."""
+    registry = SourceRegistry.from_settings(settings)
     if settings.sources_seed_file:
         seeded = registry.seed_from_yaml(settings.sources_seed_file)
         log.info("seeded sources", extra={"count": len(seeded)})
-    crawler = Crawler(settings, registry, publisher, stop_event=stop_event)
+    client = redis_client(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    leases = HostLeases(client, settings.crawl_redis_prefix, settings.crawl_host_lease_s)
+    leases.start()
+    log.info(f"crawler {leases.crawler_id} started")
+    crawler = Crawler(
+        settings,
+        registry,
+        publisher,
+        stop_event=stop_event,
+        leases=leases,
+        spacing=HostSpacing(client, settings.crawl_redis_prefix),
+    )
+    claim_for = timedelta(seconds=settings.crawl_host_lease_s)
+
+    def crawl_leased(source: Source, host: str) -> CrawlRecord:
+        try:
+            return crawler.crawl(source)
+        finally:
+            leases.unpin(host)  # after the outcome was recorded
+
     running: dict[str, Future[CrawlRecord]] = {}
     last_health = 0.0
+    # Backfills (services/ingest/crawler/backfill.py): one step at a time on their own thread,
+    # started only when the free slots found nothing due (live crawls come first).
+    backfills = BackfillRunner(backfill_store(settings.es_hosts, settings.index_prefix), registry)
+    backfill_pool = ThreadPoolExecutor(1, thread_name_prefix="crawl-backfill")
+    backfill_step: Future[bool] | None = None
     try:
         with ThreadPoolExecutor(settings.crawl_parallel_sources, thread_name_prefix="crawl-source") as pool:
             while not stop_event.is_set():
@@ -461,13 +534,33 @@ def run_crawler(settings: IngestSettings, publisher: Publisher, stop_event: thre
                                 "crawl crashed", extra={"source_id": source_id, "error": repr(future.exception())}
                             )
                 free = settings.crawl_parallel_sources - len(running)
-                if free > 0:
-                    for source in registry.due(limit=free + len(running)):
-                        if source.id in running or free <= 0:
-                            continue
-                        registry.claim(source.id, datetime.now(UTC) + CLAIM_LEASE)
-                        running[source.id] = pool.submit(crawler.crawl, source)
-                        free -= 1
+                # Sources another crawler is crawling look due once their short claim passed: look
+                # further down the list than the free slots.
+                for source in registry.due(limit=DUE_SCAN) if free > 0 else []:
+                    if free <= 0:
+                        break
+                    if source.id in running:
+                        continue
+                    host = host_key(source.url)
+                    try:
+                        if not leases.pin(host):
+                            continue  # another crawler holds the host
+                    except redis.RedisError as exc:
+                        log.warning("lease unavailable", extra={"source_id": source.id, "error": str(exc)})
+                        break
+                    # Only if still due: another crawler may have crawled it since due() answered.
+                    claimed = False
+                    try:
+                        claimed = registry.try_claim(source.id, datetime.now(UTC) + claim_for)
+                    finally:
+                        if not claimed:  # also when the registry raised: never keep a host idle
+                            leases.unpin(host)
+                    if not claimed:
+                        continue
+                    running[source.id] = pool.submit(crawl_leased, source, host)
+                    free -= 1
+                if free > 0 and (backfill_step is None or backfill_step.done()):
+                    backfill_step = backfill_pool.submit(backfills.step, crawler, BACKFILL_STEP_S, leases)
                 if time.monotonic() - last_health > 60:
                     last_health = time.monotonic()
                     for source in registry.list_sources(enabled=True):
@@ -477,4 +570,8 @@ def run_crawler(settings: IngestSettings, publisher: Publisher, stop_event: thre
             for future in running.values():
                 future.result()
     finally:
+        backfill_pool.shutdown(wait=True, cancel_futures=True)
+        backfills.store.es.close()
         crawler.close()
+        leases.close()
+        client.close()

@@ -21,6 +21,7 @@ from typing import Protocol
 import redis
 
 from shared.ids import article_id
+from shared.redis_clients import redis_client
 
 
 class KeyValue(Protocol):
@@ -37,7 +38,7 @@ class RedisKeyValue:
 
     @classmethod
     def from_url(cls, url: str) -> RedisKeyValue:
-        return cls(redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5))
+        return cls(redis_client(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5))
 
     def get_many(self, keys: Sequence[str]) -> list[str | None]:
         if not keys:

@@ -14,7 +14,7 @@ from services.ingest.demo_sites.server import serve_demo_sites
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m services.ingest.demo_sites", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8101, help="base port; the sites use port .. port+3")
+    parser.add_argument("--port", type=int, default=8101, help="base port; the sites use port .. port+6")
     parser.add_argument("--manifest", action="store_true", help="print the expected articles as JSON and exit")
     parser.add_argument("--sources", action="store_true", help="print a sources seed YAML for these ports and exit")
     args = parser.parse_args()

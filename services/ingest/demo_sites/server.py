@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 
+from services.ingest.demo_sites.feed_sites import feed_variant_apps
 from services.ingest.demo_sites.sites import Stats, build_apps
 
 
@@ -40,11 +43,34 @@ class DemoWeb:
         self.stop()
 
 
-def start_demo_sites(host: str = "127.0.0.1", base_port: int = 8101, *, slow_delay_s: float = 1.0) -> DemoWeb:
-    """Start the sites on ports ``base_port`` .. ``base_port + 3`` (``base_port=0``: free ports)
-    and return once all accept connections. Raises ``OSError`` when a port is taken."""
+def _with_latency(app: Any, latency_s: float) -> Any:
+    """``app`` (ASGI) answering every HTTP request ``latency_s`` later."""
+
+    async def delayed(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            await asyncio.sleep(latency_s)
+        await app(scope, receive, send)
+
+    return delayed
+
+
+def start_demo_sites(
+    host: str = "127.0.0.1",
+    base_port: int = 8101,
+    *,
+    slow_delay_s: float = 1.0,
+    history: bool = False,
+    latency_s: float = 0.0,
+) -> DemoWeb:
+    """Start the sites on ports ``base_port`` .. ``base_port + 6`` (``base_port=0``: free ports)
+    and return once all accept connections (``history``: with older articles for backfills, see
+    ``build_apps``). The feed-variant sites (``feed_sites``) follow on the next ports.
+    ``latency_s`` delays every HTTP response of every site (a simulated network, for benchmarks).
+    Raises ``OSError`` when a port is taken."""
     stats = Stats()
-    apps = build_apps(stats, slow_delay_s)
+    apps: dict[str, Any] = {**build_apps(stats, slow_delay_s, history), **feed_variant_apps(stats)}
+    if latency_s > 0:
+        apps = {key: _with_latency(app, latency_s) for key, app in apps.items()}
     web = DemoWeb(base_urls={}, stats=stats)
     for index, (key, app) in enumerate(apps.items()):
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -68,9 +94,11 @@ def start_demo_sites(host: str = "127.0.0.1", base_port: int = 8101, *, slow_del
     return web
 
 
-def serve_demo_sites(host: str = "127.0.0.1", base_port: int = 8101, stop_event: threading.Event | None = None) -> None:
+def serve_demo_sites(
+    host: str = "127.0.0.1", base_port: int = 8101, stop_event: threading.Event | None = None, *, history: bool = False
+) -> None:
     """Serve the demo sites until ``stop_event`` is set (forever when None; Ctrl-C stops)."""
-    web = start_demo_sites(host, base_port)
+    web = start_demo_sites(host, base_port, history=history)
     try:
         for key, url in web.base_urls.items():
             print(f"{key:12s} {url}", flush=True)

@@ -12,8 +12,10 @@ import asyncio
 import hashlib
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
@@ -25,9 +27,11 @@ from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
-from services.ingest.demo_sites.content import DemoArticle, DemoSite, load_site, rfc822, tanggal
+from services.ingest.demo_sites.blocked import PREFIX as BLOCKED_PREFIX
+from services.ingest.demo_sites.blocked import blocked_app
+from services.ingest.demo_sites.content import DemoArticle, DemoSite, load_site, rfc822, tanggal, with_history
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -45,8 +49,20 @@ DRAFT = "/berita/draf/2024/06/rancangan-apbd-perubahan.html"
 RATE_LIMITED_SLUG = "jembatan-gantung-penghubung-dua-desa-di-purbalingga-rampung"
 
 
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request as the site saw it: when its handler started and ended (epoch seconds)."""
+
+    site: str
+    path: str
+    started: float
+    ended: float
+
+
 class Stats:
-    """Request counters, thread-safe (the sites run in server threads)."""
+    """Request counters and a request log, thread-safe (the sites run in server threads).
+    ``crawl_delay`` (site key to seconds) is the ``Crawl-delay`` the site's robots.txt announces,
+    for the sites that support one (penadewata); tests set it."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -55,6 +71,31 @@ class Stats:
         self.not_modified: Counter[str] = Counter()
         self.paths: Counter[str] = Counter()
         self.user_agents: set[str] = set()
+        self.log: list[LoggedRequest] = []
+        self.crawl_delay: dict[str, float] = {}
+        self._open: dict[int, tuple[str, str, float]] = {}
+        self._next_token = 0
+
+    def request_started(self, site: str, path: str, started: float) -> int:
+        with self._lock:
+            self._next_token += 1
+            self._open[self._next_token] = (site, path, started)
+            return self._next_token
+
+    def request_ended(self, token: int, ended: float) -> None:
+        with self._lock:
+            site, path, started = self._open.pop(token)
+            self.log.append(LoggedRequest(site, path, started, ended))
+
+    def in_flight(self) -> list[tuple[str, str, float]]:
+        """(site, path, started) of the requests being handled right now."""
+        with self._lock:
+            return list(self._open.values())
+
+    def requests_log(self) -> list[LoggedRequest]:
+        """Every request so far, in the order the handlers started."""
+        with self._lock:
+            return sorted(self.log, key=lambda r: r.started)
 
     def count(self, site: str, request: Request) -> None:
         with self._lock:
@@ -137,15 +178,24 @@ Handler = Callable[[Request], Any]
 
 def _counted(site: str, stats: Stats, handler: Handler, delay_s: float = 0.0) -> Handler:
     async def endpoint(request: Request) -> Response:
+        token = stats.request_started(site, request.url.path, time.time())
         stats.count(site, request)
-        if delay_s:
-            await asyncio.sleep(delay_s)
-        result = handler(request)
-        if asyncio.iscoroutine(result):
-            result = await result
-        return result  # type: ignore[no-any-return]
+        try:
+            if delay_s:
+                await asyncio.sleep(delay_s)
+            result = handler(request)
+            if asyncio.iscoroutine(result):
+                result = await result
+            return result  # type: ignore[no-any-return]
+        finally:
+            stats.request_ended(token, time.time())
 
     return endpoint
+
+
+def _crawl_delay_line(stats: Stats, site: str) -> str:
+    delay = stats.crawl_delay.get(site)
+    return f"Crawl-delay: {delay:g}\n" if delay else ""
 
 
 def _esc(text: str) -> str:
@@ -187,8 +237,9 @@ def _urlset(entries: list[tuple[str, DemoArticle]], *, news: str | None = None) 
     return f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"{ns}>{"".join(body)}</urlset>'
 
 
-def _sitemap_index(locs: list[str]) -> str:
-    body = "".join(f"<sitemap><loc>{_esc(loc)}</loc></sitemap>" for loc in locs)
+def _sitemap_index(locs: list[str], lastmods: list[datetime] | None = None) -> str:
+    stamps = [f"<lastmod>{m.isoformat()}</lastmod>" for m in lastmods] if lastmods else [""] * len(locs)
+    body = "".join(f"<sitemap><loc>{_esc(loc)}</loc>{m}</sitemap>" for loc, m in zip(locs, stamps, strict=True))
     return f'<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{body}</sitemapindex>'
 
 
@@ -203,8 +254,10 @@ def lintasmuria_path(a: DemoArticle) -> str:
     return f"/{a.published:%Y/%m/%d}/{a.slug}/"
 
 
-def lintasmuria_app(stats: Stats) -> Starlette:
-    site = load_site("lintasmuria")
+def lintasmuria_app(stats: Stats, history: bool = False) -> Starlette:
+    live = load_site("lintasmuria")
+    # With history, older articles are on the listing pages, the API and the sitemap, not in the feed.
+    site = with_history(live) if history else live
     key = site.key
     per_page = 3
 
@@ -288,7 +341,7 @@ def lintasmuria_app(stats: Stats) -> Starlette:
         base = _base(request)
         items = [
             (a, f"{base}{lintasmuria_path(a)}?utm_source=rss&utm_medium=rss&utm_campaign={a.slug}")
-            for a in site.articles
+            for a in live.articles
         ]
         return _xml(
             request, stats, key, _rss(base, site, items, sy_period="hourly"), "application/rss+xml; charset=UTF-8"
@@ -317,6 +370,11 @@ def lintasmuria_app(stats: Stats) -> Starlette:
             if after.tzinfo is None:
                 after = after.replace(tzinfo=UTC)
             articles = [a for a in articles if a.modified > after]
+        for name in ("after", "before"):
+            if q.get(name):  # WordPress: by publication date; a time without zone is taken as UTC here
+                limit = datetime.fromisoformat(q[name].replace("Z", "+00:00"))
+                limit = limit if limit.tzinfo else limit.replace(tzinfo=UTC)
+                articles = [a for a in articles if (a.published > limit if name == "after" else a.published < limit)]
         articles.sort(
             key=lambda a: a.modified if q.get("orderby") == "modified" else a.published,
             reverse=q.get("order", "desc") == "desc",
@@ -401,8 +459,10 @@ def kabarserayu_path(a: DemoArticle) -> str:
     return f"/berita/{a.published:%Y/%m}/{a.slug}.html"
 
 
-def kabarserayu_app(stats: Stats) -> Starlette:
-    site = load_site("kabarserayu")
+def kabarserayu_app(stats: Stats, history: bool = False) -> Starlette:
+    live = load_site("kabarserayu")
+    # With history, older articles are on the /berita/ listing pages, not in the news sitemap.
+    site = with_history(live) if history else live
     key = site.key
     per_page = 3
     rate_limited_once: set[str] = set()
@@ -511,7 +571,7 @@ def kabarserayu_app(stats: Stats) -> Starlette:
     def sitemap(request: Request) -> Response:
         base = _base(request)
         return _xml(
-            request, stats, key, _urlset([(f"{base}{kabarserayu_path(a)}", a) for a in site.articles], news=site.name)
+            request, stats, key, _urlset([(f"{base}{kabarserayu_path(a)}", a) for a in live.articles], news=site.name)
         )
 
     def busy_sitemap(request: Request) -> Response:
@@ -534,6 +594,7 @@ def kabarserayu_app(stats: Stats) -> Starlette:
             Route("/berita/{y:int}/{m:int}/{slug}.html", c(detail)),
             Route("/sitemap.xml", c(sitemap)),
             Route("/sitemap-arsip.xml", c(busy_sitemap)),
+            Mount(BLOCKED_PREFIX, app=blocked_app()),  # blocked/paywalled cases, linked from nothing
         ]
     )
 
@@ -545,8 +606,14 @@ def penadewata_path(a: DemoArticle) -> str:
     return f"/kabar/{a.slug}-{a.id}"
 
 
-def penadewata_app(stats: Stats) -> Starlette:
-    site = load_site("penadewata")
+def penadewata_app(stats: Stats, history: bool = False) -> Starlette:
+    live = load_site("penadewata")
+    # With history, older articles are on /indeks/ and in monthly archive sitemaps
+    # (/sitemap-arsip-YYYY-MM.xml) listed in the index with their lastmod.
+    site = with_history(live) if history else live
+    archive: dict[str, list[DemoArticle]] = {}
+    for old in site.articles[len(live.articles) :]:
+        archive.setdefault(f"{old.published:%Y-%m}", []).append(old)
     key = site.key
     per_page = 4
 
@@ -622,16 +689,29 @@ def penadewata_app(stats: Stats) -> Starlette:
 
     def sitemap_index(request: Request) -> Response:
         base = _base(request)
-        return _xml(request, stats, key, _sitemap_index([f"{base}/post-sitemap.xml", f"{base}/news-sitemap.xml"]))
+        locs = [f"{base}/post-sitemap.xml", f"{base}/news-sitemap.xml"]
+        if not archive:
+            return _xml(request, stats, key, _sitemap_index(locs))
+        newest = max(a.modified for a in live.articles)
+        lastmods = [newest, newest] + [max(a.modified for a in month) for month in archive.values()]
+        locs += [f"{base}/sitemap-arsip-{month}.xml" for month in archive]
+        return _xml(request, stats, key, _sitemap_index(locs, lastmods))
 
     def post_sitemap(request: Request) -> Response:
         base = _base(request)
-        return _xml(request, stats, key, _urlset([(f"{base}{penadewata_path(a)}", a) for a in site.articles]))
+        return _xml(request, stats, key, _urlset([(f"{base}{penadewata_path(a)}", a) for a in live.articles]))
+
+    def archive_sitemap(request: Request) -> Response:
+        month = archive.get(request.path_params["month"])
+        if month is None:
+            return PlainTextResponse("Tidak ada", status_code=404)
+        base = _base(request)
+        return _xml(request, stats, key, _urlset([(f"{base}{penadewata_path(a)}", a) for a in month]))
 
     def news_sitemap(request: Request) -> Response:
         base = _base(request)
         # Google News sitemaps list recent articles only; tracking parameters sneak in via the CMS.
-        entries = [(f"{base}{penadewata_path(a)}?utm_source=googlenews", a) for a in site.articles[:3]]
+        entries = [(f"{base}{penadewata_path(a)}?utm_source=googlenews", a) for a in live.articles[:3]]
         return _xml(request, stats, key, _urlset(entries, news=site.name))
 
     def robots(request: Request) -> Response:
@@ -639,7 +719,7 @@ def penadewata_app(stats: Stats) -> Starlette:
             request,
             stats,
             key,
-            f"User-agent: *\nDisallow:\n\nSitemap: {_base(request)}/sitemap_index.xml\n",
+            f"User-agent: *\nDisallow:\n{_crawl_delay_line(stats, key)}\nSitemap: {_base(request)}/sitemap_index.xml\n",
             "text/plain",
         )
 
@@ -655,6 +735,7 @@ def penadewata_app(stats: Stats) -> Starlette:
             Route("/sitemap_index.xml", c(sitemap_index)),
             Route("/post-sitemap.xml", c(post_sitemap)),
             Route("/news-sitemap.xml", c(news_sitemap)),
+            Route("/sitemap-arsip-{month}.xml", c(archive_sitemap)),
         ]
     )
 
@@ -702,12 +783,13 @@ def gemalereng_app(stats: Stats, delay_s: float) -> Starlette:
     )
 
 
-def build_apps(stats: Stats, slow_delay_s: float = 1.0) -> dict[str, Starlette]:
-    """The site apps by key, in port order (base_port + index)."""
+def build_apps(stats: Stats, slow_delay_s: float = 1.0, history: bool = False) -> dict[str, Starlette]:
+    """The site apps by key, in port order (base_port + index). ``history``: the sites also serve
+    older articles (content.history_articles) for backfills; off, the article sets tests count."""
     return {
-        "lintasmuria": lintasmuria_app(stats),
-        "kabarserayu": kabarserayu_app(stats),
-        "penadewata": penadewata_app(stats),
+        "lintasmuria": lintasmuria_app(stats, history),
+        "kabarserayu": kabarserayu_app(stats, history),
+        "penadewata": penadewata_app(stats, history),
         "gemalereng": gemalereng_app(stats, slow_delay_s),
     }
 

@@ -30,8 +30,9 @@ PAGES = ("/", "/login", "/search", "/monitors", "/sources", "/reports", "/pickup
 # source id, whose syntax is the ingest API's (services/ingest/crawler/models.py SOURCE_ID).
 _SOURCE_ID = r"[a-z0-9][a-z0-9_-]{1,63}"
 _PROXIED = {
-    "GET": re.compile(rf"(?:/{_SOURCE_ID}/health)?"),
-    "POST": re.compile(rf"(?:/{_SOURCE_ID}/(?:crawl|enable|disable))?"),
+    "GET": re.compile(rf"(?:/{_SOURCE_ID}/(?:health|backfill))?"),
+    "POST": re.compile(rf"(?:/{_SOURCE_ID}/(?:crawl|enable|disable|backfill))?"),
+    "DELETE": re.compile(rf"/{_SOURCE_ID}/backfill"),
 }
 
 

@@ -16,7 +16,7 @@ from services.ingest.demo_sites import DemoWeb
 from services.ingest.demo_sites.manifest import BOILERPLATE_MARKERS, EXPECTED_FAILURES, demo_sources, expected_articles
 from tests.integration.crawler.conftest import FakePublisher
 
-pytestmark = pytest.mark.redis
+pytestmark = [pytest.mark.redis, pytest.mark.elasticsearch]
 
 
 def _register_all(registry: SourceRegistry, demo_web: DemoWeb, only: set[str] | None = None) -> list[Source]:

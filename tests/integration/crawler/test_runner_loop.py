@@ -18,7 +18,7 @@ from services.ingest.demo_sites.manifest import demo_sources, expected_articles
 from services.ingest.settings import IngestSettings
 from tests.integration.crawler.conftest import FakePublisher
 
-pytestmark = pytest.mark.redis
+pytestmark = [pytest.mark.redis, pytest.mark.elasticsearch]
 
 
 def test_run_crawler_seeds_crawls_and_stops(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +17,8 @@ from services.ingest.demo_sites import DemoWeb
 from services.ingest.settings import IngestSettings
 from services.ingest.sources_api import get_registry, get_settings, sources_router
 from shared.http import install_error_handlers
+
+pytestmark = pytest.mark.elasticsearch
 
 
 class Api:
@@ -33,14 +34,12 @@ class Api:
 
 
 @pytest.fixture
-def api(tmp_path: Path, demo_web: DemoWeb) -> Iterator[Api]:
+def api(demo_web: DemoWeb, registry: SourceRegistry) -> Iterator[Api]:
     settings = IngestSettings(
-        ingest_data_dir=tmp_path,
         crawl_allow_hosts=demo_web.allow_hosts,
         crawl_min_delay_s=0.0,
         source_check_timeout_s=3.0,
     )
-    registry = SourceRegistry(settings.registry_path)
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(sources_router)

@@ -81,6 +81,9 @@ def test_alert_rules_are_complete() -> None:
     assert "histogram_quantile(0.95" in freshness["expr"] and freshness["expr"].rstrip().endswith("> 3")
     silent = next(r for r in rules if r["alert"] == "WartaSourceSilent")
     assert "warta_crawl_source_silent" in silent["expr"]
+    for state in ("blocked", "paywalled"):
+        rule = next(r for r in rules if r["alert"] == f"WartaSource{state.capitalize()}")
+        assert f"warta_crawl_source_{state}" in rule["expr"]
 
 
 def test_every_referenced_metric_and_label_exists() -> None:

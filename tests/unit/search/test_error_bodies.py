@@ -48,6 +48,10 @@ def test_rejections_are_stable_sentences() -> None:
         ("POST", "/suara-blora_2/crawl", "/v1/sources/suara-blora_2/crawl"),
         ("POST", "/suarablora/enable", "/v1/sources/suarablora/enable"),
         ("POST", "/suarablora/disable", "/v1/sources/suarablora/disable"),
+        ("GET", "/suarablora/backfill", "/v1/sources/suarablora/backfill"),
+        ("POST", "/suarablora/backfill", "/v1/sources/suarablora/backfill"),
+        ("DELETE", "/suarablora/backfill", "/v1/sources/suarablora/backfill"),
+        ("DELETE", "/suarablora/../backfill", None),
         # Everything else, and every traversal once Starlette has decoded %2e and %2f, is refused.
         ("GET", "/..", None),
         ("POST", "/../articles", None),

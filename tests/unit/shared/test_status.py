@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 
 from shared.status import aggregate_lag, aggregate_stage_seconds, main, render, slowest_stage
 
@@ -84,3 +84,29 @@ def test_main_json_and_exit_code(monkeypatch, capsys) -> None:  # type: ignore[n
     monkeypatch.setattr(status, "collect", lambda settings, extra_metrics=(), stack=True: broken)
     assert main([]) == 1
     assert "unavailable: down" in capsys.readouterr().out
+
+
+def test_source_health_states_from_the_crawler_gauges() -> None:
+    """Each source's state by health.py's precedence, over the crawler's and the ingest API's
+    /metrics; ``render`` lists the sources that are not ok."""
+    from shared.status import aggregate_source_health
+
+    def process(flags: dict[str, dict[str, int]]) -> str:
+        registry = CollectorRegistry()
+        gauges = {st: Gauge(f"warta_crawl_source_{st}", "x", ["source_id"], registry=registry)
+                  for st in ("silent", "failing", "blocked", "paywalled")}  # fmt: skip
+        for sid, on in flags.items():
+            for st, gauge in gauges.items():
+                gauge.labels(sid).set(on.get(st, 0))
+        return generate_latest(registry).decode()
+
+    crawler = process(
+        {"lm-rss": {}, "cf": {"blocked": 1, "failing": 1, "silent": 1}, "koran": {"paywalled": 1, "silent": 1}}
+    )
+    api = process({"sepi": {"silent": 1}, "lm-rss": {}})
+    sources = aggregate_source_health([crawler, api])
+    assert sources["states"] == {"cf": "blocked", "koran": "paywalled", "lm-rss": "ok", "sepi": "silent"}
+    assert sources["counts"] == {"blocked": 1, "paywalled": 1, "ok": 1, "silent": 1}
+    text = render({"sources": sources})
+    assert "1 blocked, 1 ok, 1 paywalled, 1 silent" in text
+    assert "cf                            blocked" in text and "lm-rss " not in text

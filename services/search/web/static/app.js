@@ -1623,7 +1623,8 @@
   function healthReason(hl) {
     if (!hl) return "–";
     const vars = { n: hl.consecutive_failures, err: crawlError(hl), since: fmtTime(hl.last_new_article_at || hl.last_success_at),
-      usual: hl.usual_interval_s ? t("r_usual", { d: fmtDuration(hl.usual_interval_s) }) : "" };
+      usual: hl.usual_interval_s ? t("r_usual", { d: fmtDuration(hl.usual_interval_s) }) : "",
+      bsince: hl.blocked_since ? fmtTime(hl.blocked_since) : "?", pages: hl.blocked_pages };
     const code = hl.reason && hl.reason.code;
     if (code) return I18N[lang]["hr_" + code] !== undefined ? t("hr_" + code, vars) : hl.reason.message || code;
     switch (hl.status) {
@@ -1636,12 +1637,40 @@
     }
   }
 
+  // A source's backfill: its progress, and "Backfill sejak…" (a date) or cancel.
+  function backfillCell(src, bf, status) {
+    const base = INGEST + "/" + encodeURIComponent(src.id) + "/backfill";
+    const active = bf && (bf.state === "queued" || bf.state === "running");
+    const progress = bf ? h("div", { class: "help backfill-progress" },
+      t("bf_progress", { state: t("bf_" + bf.state), since: bf.since, pages: fmtNum(bf.pages_walked), published: fmtNum(bf.published),
+        seen: fmtNum(bf.skipped_seen), oldest: bf.oldest_reached ? fmtTime(bf.oldest_reached) : "–" }),
+      bf.limited ? h("div", {}, t("bf_limited")) : null, bf.error && bf.state === "failed" ? h("div", {}, bf.error) : null) : null;
+    if (active) {
+      return h("div", { class: "backfill" }, progress, h("button", { type: "button", class: "backfill-cancel", onclick: async () => {
+        try { await api(base, {}, { method: "DELETE" }); await route(); } catch (e) { status.replaceChildren(alertBox(e)); }
+      } }, t("bf_cancel")));
+    }
+    if (!src.enabled) return progress;
+    const since = h("input", { type: "date", class: "backfill-since", "aria-label": t("bf_since_label", { id: src.id }), required: true,
+      max: new Date().toISOString().slice(0, 10) });
+    return h("div", { class: "backfill" }, progress, h("form", { class: "inline", onsubmit: async (ev) => {
+      ev.preventDefault();
+      try {
+        await api(base, { since: since.value }, { method: "POST" });
+        await route();
+        flash(document.getElementById("source-status"), t("bf_started", { id: src.id, since: since.value }));
+      } catch (e) { status.replaceChildren(alertBox(e)); }
+    } }, since, h("button", { type: "submit", class: "backfill-start" }, t("bf_start"))));
+  }
+
   async function renderSources({ main, alive }) {
     document.title = t("sources_title") + " · Warta";
     const { sources } = await api(INGEST);
     if (!alive()) return;
     // Health, with the articles the crawler collected per day (last 7 days, by collection time).
     const healths = await Promise.all(sources.map((src) => api(INGEST + "/" + encodeURIComponent(src.id) + "/health").catch(() => null)));
+    // The latest backfill of each source (404: never backfilled).
+    const backfills = await Promise.all(sources.map((src) => api(INGEST + "/" + encodeURIComponent(src.id) + "/backfill").catch(() => null)));
     if (!alive()) return;
     const status = h("div", { id: "source-status", "aria-live": "polite" });
     const rows = sources.map((src, i) => {
@@ -1672,7 +1701,8 @@
               await api(INGEST + "/" + encodeURIComponent(src.id) + (src.enabled ? "/disable" : "/enable"), {}, { method: "POST" });
               await route();
             } catch (e) { status.replaceChildren(alertBox(e)); }
-          } }, src.enabled ? t("s_disable") : t("s_enable")))));
+          } }, src.enabled ? t("s_disable") : t("s_enable"))),
+          backfillCell(src, backfills[i], status)));
     });
     const f = (id, label, input) => h("div", { class: "field" }, h("label", { for: id }, label), input);
     const inputs = {

@@ -1,10 +1,10 @@
-"""The /v1/sources router on a bare app with the registry dependency overridden."""
+"""The /v1/sources router on a bare app with the registry dependency overridden (a registry in the
+real Elasticsearch under the test's own index prefix)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +14,8 @@ from fastapi import FastAPI
 from services.ingest.crawler.registry import SourceRegistry
 from services.ingest.settings import IngestSettings
 from services.ingest.sources_api import get_registry, get_settings, sources_router
+
+pytestmark = pytest.mark.elasticsearch
 
 
 class ApiClient:
@@ -42,9 +44,8 @@ class ApiClient:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[ApiClient]:
-    settings = IngestSettings(ingest_data_dir=tmp_path, crawl_allow_hosts=["127.0.0.1:8101"])
-    registry = SourceRegistry(settings.registry_path)
+def client(registry: SourceRegistry) -> Iterator[ApiClient]:
+    settings = IngestSettings(crawl_allow_hosts=["127.0.0.1:8101"])
     app = FastAPI()
     app.include_router(sources_router)
     app.dependency_overrides[get_registry] = lambda: registry

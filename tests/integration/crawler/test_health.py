@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -19,9 +18,11 @@ from services.ingest.settings import IngestSettings
 NOW = datetime(2024, 6, 10, 5, 0, tzinfo=UTC)
 
 
+pytestmark = pytest.mark.elasticsearch
+
+
 @pytest.fixture
-def registry(tmp_path: Path) -> SourceRegistry:
-    registry = SourceRegistry(tmp_path / "sources.sqlite3")
+def registry(registry: SourceRegistry) -> SourceRegistry:
     registry.create(SourceCreate(id="s1", type="rss", name="S1", url="https://a.example/feed/"))
     return registry
 
