@@ -6,6 +6,8 @@ ports; :func:`blocked_sources` for any base URL.
 - ``tantangan``: articles answered with Cloudflare's "Just a moment..." challenge (HTTP 200).
 - ``terlarang``: everything, the feed included, answered HTTP 403 ("Access denied").
 - ``js``: articles that are empty JavaScript application shells.
+- ``persetujuan``: articles hidden behind a cookie-consent wall (HTTP 200, "Sebelum Anda melanjutkan").
+- ``dibatasi``: articles answered HTTP 429 with ``Retry-After: 1`` (a rate limit that never lifts).
 - ``premium``: articles with a teaser and JSON-LD ``isAccessibleForFree: false``.
 - ``menyusut``: normal articles until ``POST /kasus/menyusut/susut`` (the switch; ``DELETE``
   turns it off); then the feed lists six more articles, each served as a one-line stub
@@ -27,7 +29,7 @@ from starlette.routing import Route
 
 from services.ingest.demo_sites.content import DemoArticle, load_site, rfc822
 
-CASES = ("tantangan", "terlarang", "js", "premium", "menyusut")
+CASES = ("tantangan", "terlarang", "js", "persetujuan", "dibatasi", "premium", "menyusut")
 FEED_SIZE = 6
 PREFIX = "/kasus"
 
@@ -46,6 +48,8 @@ def blocked_sources(base_url: str) -> list[dict[str, Any]]:
         "tantangan": "tantangan bot",
         "terlarang": "HTTP 403",
         "js": "cangkang JavaScript",
+        "persetujuan": "dinding persetujuan cookie",
+        "dibatasi": "HTTP 429",
         "premium": "berbayar",
         "menyusut": "teks menyusut",
     }
@@ -82,6 +86,11 @@ CHALLENGE = _page(
 )
 SHRUNK = "Selengkapnya di aplikasi Kabar Serayu."  # what a shrunk page still says
 FORBIDDEN = _page("Access denied", "<h1>Access denied</h1><p>Error code 1020</p>")
+CONSENT = _page(
+    "Sebelum Anda melanjutkan",
+    '<div id="didomi-host"><div class="didomi-notice"><h2>Kami menghargai privasi Anda</h2><p>Kami dan mitra '
+    "kami menggunakan cookie.</p><button>Terima semua cookie</button><button>Kelola pilihan</button></div></div>",
+)
 JS_SHELL = _page(
     "Kabar Serayu",
     '<noscript>You need to enable JavaScript to run this app.</noscript><div id="root"></div>'
@@ -127,6 +136,10 @@ def blocked_app() -> Starlette:
             return HTMLResponse(FORBIDDEN, status_code=403)
         if case == "js":
             return HTMLResponse(JS_SHELL)
+        if case == "persetujuan":
+            return HTMLResponse(CONSENT)
+        if case == "dibatasi":
+            return HTMLResponse("Too Many Requests", status_code=429, headers={"Retry-After": "1"})
         if case == "premium":
             ld = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": a.title,
                   "datePublished": a.published.isoformat(), "isAccessibleForFree": "False",

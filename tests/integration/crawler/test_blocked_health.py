@@ -4,14 +4,18 @@ reason code, the gauges, and the health API the Sources page reads."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
+import yaml
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
 from services.ingest.crawler.health import source_health
 from services.ingest.crawler.models import SourceCreate
 from services.ingest.crawler.runner import Crawler
+from services.ingest.demo_sites import blocked
 from services.ingest.demo_sites.blocked import blocked_sources
 from services.ingest.sources_api import get_registry, get_settings, sources_router
 from tests.integration.crawler.conftest import FakePublisher
@@ -35,6 +39,7 @@ def _gauge(name: str, source_id: str) -> float | None:
         ("tantangan", "blocked", "blocked_challenge", ("failed", "blocked_challenge")),
         ("terlarang", "blocked", "blocked_http_403", ("failed", "http_403")),
         ("js", "blocked", "blocked_js_shell", ("failed", "blocked_js_shell")),
+        ("persetujuan", "blocked", "blocked_consent", ("failed", "blocked_consent")),
         ("premium", "paywalled", "paywalled", ("skipped", "paywalled")),
     ],
 )
@@ -57,6 +62,25 @@ def test_each_case_gets_its_state_and_nothing_is_published(demo_web, crawl_env, 
     assert _gauge(f"warta_crawl_source_{status}", source.id) == 1.0
     other = "paywalled" if status == "blocked" else "blocked"
     assert _gauge(f"warta_crawl_source_{other}", source.id) == 0.0
+
+
+def test_a_rate_limit_is_a_block_only_when_it_persists(demo_web, crawl_env) -> None:  # type: ignore[no-untyped-def]
+    """Every article answers HTTP 429: one crawl like that is a burst (the source is failing, not
+    blocked); the second in a row makes it ``blocked_http_429``. Nothing is published."""
+    settings, registry, kv = crawl_env
+    settings = settings.model_copy(update={"crawl_max_retries": 0})
+    source = _create(registry, demo_web, "dibatasi")
+    publisher = FakePublisher()
+    with Crawler(settings, registry, publisher, kv=kv) as crawler:
+        first = crawler.crawl(source)
+        assert first.failed["http_429"] + first.failed["host_backoff"] == 6, first.failed
+        assert first.failed["http_429"] >= 1
+        assert source_health(registry, source.id, settings).status != "blocked"
+        crawler.crawl(registry.get(source.id))
+    assert publisher.articles == []
+    health = source_health(registry, source.id, settings)
+    assert (health.status, health.reason.code) == ("blocked", "blocked_http_429"), health.reason
+    assert _gauge("warta_crawl_source_blocked", source.id) == 1.0
 
 
 def test_shrinking_pages_become_blocked_after_a_few(demo_web, crawl_env) -> None:  # type: ignore[no-untyped-def]
@@ -101,3 +125,11 @@ def test_health_api_shows_the_blocked_state(demo_web, crawl_env) -> None:  # typ
     assert (body["status"], body["reason"]["code"], body["blocked"]) == ("blocked", "blocked_challenge", True)
     assert body["blocked_since"] and body["blocked_pages"] == 6
     assert "allow WartaBot" in body["reason"]["message"]
+
+
+def test_the_yaml_lists_every_case_for_the_default_ports() -> None:
+    """``sources-blocked.yaml`` (for ``WARTA_SOURCES_SEED_FILE`` on a demo stack) is the cases'
+    source list at Kabar Serayu's default port, case for case."""
+    path = Path(blocked.__file__).with_name("sources-blocked.yaml")
+    listed = yaml.safe_load(path.read_text(encoding="utf-8"))["sources"]
+    assert listed == blocked_sources("http://127.0.0.1:8102")
