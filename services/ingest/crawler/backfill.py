@@ -46,6 +46,7 @@ from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 from pydantic import BaseModel, Field
 
 from services.ingest.crawler.discovery import (
+    WP_API_DISABLED,
     DiscoveredUrl,
     Discovery,
     DiscoveryError,
@@ -118,7 +119,10 @@ class BackfillJob(BaseModel):
     skipped_older: int = Field(default=0, description="Articles skipped because they are older than `since`")
     failed: int = Field(default=0, description="Articles or documents that could not be fetched or extracted")
     oldest_reached: datetime | None = Field(default=None, description="The oldest publication date reached so far")
-    limited: str | None = Field(default=None, description="Why the history cannot reach `since`, e.g. a feed's length")
+    limited: str | None = Field(
+        default=None,
+        description="What limits or redirects the walk: a feed's length, or a WordPress site without its REST API walked through its sitemap",
+    )
     requested_at: datetime = Field(description="When the backfill was requested")
     started_at: datetime | None = Field(default=None, description="When a crawler first walked it")
     updated_at: datetime = Field(description="Last progress")
@@ -326,8 +330,10 @@ def walk_page(
     fetched or read (the caller retries the same cursor); source patterns apply as in discovery."""
     include, exclude = _source_patterns(source)
     walker = {"sitemap": _walk_sitemap, "wordpress": _walk_wordpress, "listing": _walk_listing, "rss": _walk_feed}
-    page = walker[source.type](fetcher, source, since, dict(cursor), requested_at)
-    if source.type != "listing":
+    # A WordPress site without its REST API is walked through its sitemap (the cursor says so).
+    kind = "sitemap" if "queue" in cursor else source.type
+    page = walker[kind](fetcher, source, since, dict(cursor), requested_at)
+    if kind != "listing":
         page.items = [item for item in page.items if matches_patterns(item.url, include, exclude)]
     return page
 
@@ -399,12 +405,18 @@ def _walk_wordpress(
     except FetchError as exc:
         if exc.status == 400 and number > 1:  # rest_post_invalid_page_number: past the last page
             return Page([], None)
+        if number == 1 and (exc.status in WP_API_DISABLED or exc.reason == "content_type"):
+            return _wordpress_sitemap(source, f"HTTP {exc.status}" if exc.status else exc.reason)
         raise
     try:
         posts = json.loads(result.text)
     except ValueError as exc:
+        if number == 1:
+            return _wordpress_sitemap(source, "not JSON")
         raise DiscoveryError("malformed_api", str(exc)) from exc
     if not isinstance(posts, list):
+        if number == 1:
+            return _wordpress_sitemap(source, "not a list of posts")
         raise DiscoveryError("malformed_api", "posts is not a list")
     discovery = Discovery()
     for post in posts:
@@ -424,6 +436,15 @@ def _walk_wordpress(
     # A site that ignores ``after`` still ends the walk: posts come newest first.
     if more and not page.older:
         page.cursor = {"page": number + 1}
+    return page
+
+
+def _wordpress_sitemap(source: Source, why: str) -> Page:
+    """The REST API of ``source`` is off (``why``): walk ``/wp-sitemap.xml`` (WordPress 5.5+)
+    instead, by ``lastmod`` like a sitemap source. Its feed holds only recent posts."""
+    root = source.url if source.url.endswith("/") else source.url + "/"
+    page = Page([], {"queue": [urljoin(root, "wp-sitemap.xml")], "offset": 0})
+    page.limited = f"walked through wp-sitemap.xml: the REST API is unavailable ({why})"
     return page
 
 

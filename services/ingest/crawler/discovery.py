@@ -52,7 +52,7 @@ _NEXT_TEXT = re.compile(r"^\s*(selanjutnya|berikutnya|halaman berikutnya|next|ol
 _ARTICLE_SLUG = re.compile(r"(\w+-){2,}\w+|\d{4,}")
 _HARMLESS_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 # Answers of a WordPress site that turned its REST API off (or hides it behind a login).
-_WP_API_DISABLED = {401, 403, 404, 410}
+WP_API_DISABLED = {401, 403, 404, 410}
 
 
 class DiscoveryError(Exception):
@@ -384,8 +384,8 @@ def discover_wordpress(
         try:
             result = fetcher.fetch(url, accept="json", conditional=page == 1)
         except FetchError as exc:
-            if page == 1 and (exc.status in _WP_API_DISABLED or exc.reason == "content_type"):
-                reason = f"http_{exc.status}" if exc.status in _WP_API_DISABLED else exc.reason
+            if page == 1 and (exc.status in WP_API_DISABLED or exc.reason == "content_type"):
+                reason = f"http_{exc.status}" if exc.status in WP_API_DISABLED else exc.reason
                 return wordpress_fallback(fetcher, source, reason, cursor=cursor, max_items=max_items)
             if page == 1:
                 raise

@@ -25,6 +25,7 @@ from services.ingest.crawler.runner import Crawler
 from services.ingest.crawler.state import RedisKeyValue
 from services.ingest.demo_sites import DemoWeb, start_demo_sites
 from services.ingest.demo_sites.content import load_site, with_history
+from services.ingest.demo_sites.feed_sites import feed_variant_articles, feed_variant_sources, radartimur_path
 from services.ingest.demo_sites.sites import PATHS
 from services.ingest.settings import IngestSettings
 from services.ingest.sources_api import get_backfills, get_registry, get_settings, sources_router
@@ -170,6 +171,26 @@ def test_rss_backfill_says_the_feed_is_all_there_is(env: dict[str, Any]) -> None
     live = len(load_site("lintasmuria").articles)
     assert job.state == "done" and job.limited == f"feed only holds {live} recent items"
     assert job.published == live == len(publisher.articles)
+
+
+@pytest.mark.parametrize("source_id", ["radartimur-merauke", "radartimur-biak"])
+def test_wordpress_without_rest_api_is_walked_through_its_sitemap(env: dict[str, Any], source_id: str) -> None:
+    """The REST API answers 403 (merauke) or an HTML page (biak): the backfill walks
+    ``wp-sitemap.xml`` instead, says so, and publishes every post since the date once."""
+    spec = next(s for s in feed_variant_sources(env["web"].base_urls) if s["id"] == source_id)
+    source = env["registry"].create(SourceCreate.model_validate(spec))
+    publisher = FakePublisher()
+    env["store"].request(source, SINCE, datetime.now(UTC))
+    with Crawler(env["settings"], env["registry"], publisher, kv=env["kv"]) as crawler:
+        _run_to_end(BackfillRunner(env["store"], env["registry"]), crawler)
+    job = env["store"].get(source.id).job
+    assert job.state == "done", job
+    assert job.limited and job.limited.startswith("walked through wp-sitemap.xml"), job.limited
+    base = env["web"].base_urls["radartimur"]
+    expected = {base + radartimur_path(a) for a in feed_variant_articles(env["web"].base_urls, source_id)}
+    urls = [a.canonical_url or a.url for a in publisher.articles]
+    assert expected and Counter(urls) == Counter(expected), urls
+    assert job.published == len(expected)
 
 
 def test_live_crawl_runs_while_a_backfill_is_pending(env: dict[str, Any]) -> None:
