@@ -46,10 +46,15 @@ test-chaos: $(STAMP)
 	$(PYTEST) tests -m chaos
 
 # The cluster suite (tests/cluster, marker `cluster`; `make test` skips it): brings the cluster
-# stack up, runs against it, and stops it again.
+# stack up, runs against it, and stops it again, unless any of it was running before (then it is
+# someone else's and stays up).
 test-cluster: $(STAMP)
-	$(WARTA) stack up --cluster
-	$(PYTEST) tests/cluster -m cluster; rc=$$?; $(WARTA) stack down --cluster; exit $$rc
+	@running=$$($(WARTA) stack status --cluster --json | $(BIN)/python -c \
+	    'import json, sys; print(int(any(r["running"] for r in json.load(sys.stdin))))') || exit $$?; \
+	stop() { if [ "$$running" = 0 ]; then $(WARTA) stack down --cluster; \
+	         else echo "test-cluster: the cluster stack was already running; leaving it up"; fi; }; \
+	$(WARTA) stack up --cluster || { rc=$$?; stop; exit $$rc; }; \
+	$(PYTEST) tests/cluster -m cluster; rc=$$?; stop; exit $$rc
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared services tests evals benchmarks

@@ -19,6 +19,8 @@ beat. The strategy does the stage's work and reports each message through :class
   and ``Outcomes``.
 - :mod:`.message`: what a strategy receives.
 - :mod:`.dlq`: the one classification of undecodable records.
+- :mod:`.coordinator`: a bounded backoff of kafka-python's group-coordinator lookups (the processor
+  installs it on every client).
 - :mod:`.batch`, :mod:`.run_in_thread`, :mod:`.apply`: reusable steps.
 """
 

@@ -62,6 +62,7 @@ from kafka import ConsumerRebalanceListener, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from shared.consumer.coordinator import backoff_coordinator_lookups
 from shared.consumer.dlq import DlqReason, dlq_reason
 from shared.consumer.message import Message
 from shared.consumer.strategy import MessageRejected, Outcomes, Strategy, T
@@ -185,6 +186,7 @@ class StreamProcessor(Generic[T]):
         if topic.value not in MODELS:
             raise ValueError(f"no schema registered for topic {topic.value}")
         self._consumer = consumer
+        backoff_coordinator_lookups(consumer)  # kafka-python retries a dead coordinator in a tight loop
         self._topic = settings.topic(topic)
         self._model: Any = MODELS[topic.value]  # decode() is typed by model; T is the caller's promise
         self._settings = settings
@@ -511,6 +513,7 @@ class StreamProcessor(Generic[T]):
             log.exception("closing the replaced consumer failed", extra={"stage": self._stage})
         # The new client starts unpaused; _on_assigned pauses what it gets while the strategy is full.
         self._consumer = consumer
+        backoff_coordinator_lookups(consumer)
         consumer.subscribe([self._topic], listener=_Listener(self, consumer))
 
     def _forget(self, lost: Collection[TopicPartition]) -> None:

@@ -60,6 +60,8 @@ class Stream:
         self.abandoned: list[str] = []
         self.errors: list[str] = []
         self.retries = 0
+        # The longest an article waited for its 202 while the API refused it (503 or no answer).
+        self.longest_refusal_s = 0.0
         self._n = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -73,6 +75,7 @@ class Stream:
         return article(f"{self.run} {tok}", url=f"https://chaos.example/{self.run}/{n}")
 
     def _post_until_accepted(self, n: int) -> None:
+        first_refused: float | None = None
         deadline = time.monotonic() + self.give_up_s
         body = self.article(n)
         while True:
@@ -81,12 +84,16 @@ class Stream:
                 if r.status_code == 202:
                     with self._lock:
                         self.accepted[self.token(n)] = r.json()["id"]
+                    if first_refused is not None:
+                        self.longest_refusal_s = max(self.longest_refusal_s, time.monotonic() - first_refused)
                     return
                 if r.status_code not in (502, 503, 504):
                     self.errors.append(f"{r.status_code}: {r.text[:200]}")  # a bug, not an outage
                     return
             except httpx.HTTPError:
                 pass
+            if first_refused is None:
+                first_refused = time.monotonic()
             self.retries += 1
             if time.monotonic() > deadline:
                 self.abandoned.append(self.token(n))
@@ -560,6 +567,7 @@ def chaos_run(
         passed=True,
         articles=len(stream),
         client_retries=stream.retries,
+        ingest_refused_max_s=round(stream.longest_refusal_s, 1),
         rate_per_s=rate,
         fault_s=round(ended - started, 2),
         recovery_s=outcome.recovery_s,

@@ -11,7 +11,8 @@ from tests.chaos.harness import RESULTS
 ORDER = ["worker_sigkill", "bridge_sigkill", "indexer_sigkill", "multi_worker", "redis_restart_empty", "kafka_restart",
          "es_unavailable_60s", "es_429", "backpressure",
          # make test-cluster (tests/cluster): three brokers, three Elasticsearch nodes, Redis with Sentinel.
-         "cluster_broker_sigkill", "cluster_redis_master_sigkill"]  # fmt: skip
+         "cluster_broker_sigkill", "cluster_redis_master_sigkill_load", "cluster_redis_master_sigkill",
+         "cluster_es_node_sigkill", "cluster_rolling_restart"]  # fmt: skip
 
 
 def table(results: dict[str, dict[str, object]]) -> str:

@@ -9,6 +9,7 @@ import shutil
 import signal
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from shared.kafka import delete_topics, ensure_topics
 from shared.redis_clients import redis_client, sentinel_master
 from shared.settings import CommonSettings
 from shared.stack import infra, manager
-from shared.stack.supervisor import read_pid, start
+from shared.stack.supervisor import Component, read_pid, start, stop
 from shared.topics import Topic
 from tests.chaos.harness import Stream, Supervisor, chaos_run, wait_until
 from tests.chaos.test_infra_faults import DEFAULT_LIMITS
@@ -191,6 +192,137 @@ def test_sigkill_the_redis_master_under_load_sentinel_promotes_the_replica(
             chaos_run(p, "cluster_redis_master_sigkill_load", fault, recover_timeout_s=240, pre_s=10, post_s=10,
                       fault_desc="SIGKILL the Redis master under load (cluster); Sentinel promotes the replica; "
                                  "the old master restarts after 20 s", facts=facts, restarts=supervisor.restarts)  # fmt: skip
+    finally:
+        p.stop()
+        ns.cleanup()
+
+
+# --- Elasticsearch nodes and rolling restarts ---------------------------------------------------
+
+
+def _es(cluster: Cluster) -> Elasticsearch:
+    return Elasticsearch(cluster.env["WARTA_ES_URL"].split(","), request_timeout=30)
+
+
+def primaries(cluster: Cluster, index: str) -> dict[str, int]:
+    """Elasticsearch node name -> how many primary shards of ``index`` (a pattern) it holds."""
+    es = _es(cluster)
+    try:
+        rows = es.cat.shards(index=index, format="json", h="index,shard,prirep,state,node")
+    finally:
+        es.close()
+    out: dict[str, int] = {}
+    for row in rows:
+        if row["prirep"] == "p" and row.get("node"):
+            out[row["node"]] = out.get(row["node"], 0) + 1
+    return out
+
+
+def es_green(cluster: Cluster, timeout_s: int = 5) -> bool:
+    """The whole cluster green: every primary and replica assigned, three nodes."""
+    es = _es(cluster)
+    try:
+        health = es.options(ignore_status=408).cluster.health(wait_for_status="green", timeout=f"{timeout_s}s")
+        return health["status"] == "green" and health["number_of_nodes"] == len(cluster.settings.es_ports)
+    except Exception:
+        return False
+    finally:
+        es.close()
+
+
+def es_component(cluster: Cluster, node_name: str) -> Component:
+    # Node warta-<i> is the component elasticsearch-<i> (manager.cluster_components).
+    name = f"elasticsearch-{node_name.removeprefix('warta-')}"
+    return next(c for c in manager.cluster_components(cluster.settings, cluster.paths) if c.name == name)
+
+
+def test_sigkill_the_elasticsearch_node_holding_the_articles_primary_and_restart_it_after_20s(
+    cluster: Cluster, request: pytest.FixtureRequest
+) -> None:
+    """The replica on another node is promoted; the indexer's bulk requests that fail meanwhile are
+    retried (its client knows all three nodes). Ingest publishes to Kafka only, but it verifies API
+    keys against Elasticsearch (cached for 30 s): the keys index has no replica, so when it lives on
+    the killed node ingest answers 503 once the cache expires. The test records how long."""
+    ns = ClusterNamespace(cluster_env=cluster.env)
+    ns.create()
+    log_dir = ARTIFACTS / request.node.name
+    shutil.rmtree(log_dir, ignore_errors=True)  # the logs of an earlier run
+    p = Pipeline(ns, log_dir, concurrency=2,
+                 extra_env={**DEFAULT_LIMITS, "WARTA_RATE_LIMIT_PER_MINUTE": "1000000"})  # fmt: skip
+    facts: dict[str, Any] = {}
+    try:
+        p.start(timeout=120)
+
+        def fault(stream: Stream) -> None:
+            held = primaries(cluster, f"{ns.prefix}articles*")
+            assert held, "the articles index has no assigned primary"
+            node = max(held, key=lambda n: held[n])
+            facts["keys_index_on_victim"] = node in primaries(cluster, f"{ns.prefix}warta-api-keys")
+            victim = es_component(cluster, node)
+            pid = read_pid(cluster.paths, victim.name)
+            assert pid is not None and victim.port is not None
+            port = victim.port
+            accepted_before = len(stream)
+            os.killpg(pid, signal.SIGKILL)  # the launcher and the server JVM
+            t0 = time.monotonic()
+            time.sleep(20)
+            facts["accepted_while_down"] = len(stream) - accepted_before
+            facts["victim"] = f"{node} ({victim.name}), primary of {held[node]} articles shard(s)"
+            start(cluster.paths, victim)
+            wait_until(partial(infra.es_healthy, port), 300, "the killed node answering again", interval=1)
+            facts["node_down_s"] = round(time.monotonic() - t0, 1)
+            wait_until(lambda: es_green(cluster), 300, "the cluster green again", interval=1)
+            facts["green_after_s"] = round(time.monotonic() - t0, 1)
+
+        outcome = chaos_run(p, "cluster_es_node_sigkill", fault, recover_timeout_s=300, pre_s=10, post_s=10,
+                            fault_desc="SIGKILL the Elasticsearch node holding the articles primary (cluster), "
+                                       "restart after 20 s", facts=facts)  # fmt: skip
+        assert facts["accepted_while_down"] > 0, facts
+        print(f"ingest refused posts {outcome.stream.retries} times, longest {outcome.stream.longest_refusal_s:.1f} s")
+    finally:
+        p.stop()
+        ns.cleanup()
+
+
+def test_rolling_restart_of_every_broker_and_every_elasticsearch_node_under_load(
+    cluster: Cluster, request: pytest.FixtureRequest
+) -> None:
+    """One node at a time, as an upgrade does: SIGTERM (a broker's controlled shutdown moves its
+    leaderships first), start it again, wait until it is back and the cluster whole (every
+    partition's ISR full; Elasticsearch green) before the next."""
+    ns = ClusterNamespace(cluster_env=cluster.env)
+    ns.create()
+    settings = ns.settings
+    log_dir = ARTIFACTS / request.node.name
+    shutil.rmtree(log_dir, ignore_errors=True)  # the logs of an earlier run
+    p = Pipeline(ns, log_dir, concurrency=2,
+                 extra_env={**DEFAULT_LIMITS, "WARTA_RATE_LIMIT_PER_MINUTE": "1000000"})  # fmt: skip
+    facts: dict[str, Any] = {"restart_s": {}}
+    try:
+        p.start(timeout=120)
+
+        def fault(stream: Stream) -> None:
+            comps = manager.cluster_components(cluster.settings, cluster.paths)
+            brokers = [c for c in comps if c.name.startswith("kafka-")]
+            nodes = [c for c in comps if c.name.startswith("elasticsearch-")]
+            for comp in brokers + nodes:
+                assert comp.port is not None
+                t0 = time.monotonic()
+                assert stop(cluster.paths, comp.name, comp.stop_timeout_s), f"{comp.name} was not running"
+                start(cluster.paths, comp)
+                port = comp.port
+                if comp.name.startswith("kafka-"):
+                    wait_until(partial(infra.kafka_healthy, port), 180, f"{comp.name} answering", interval=1)
+                    wait_until(lambda: under_replicated(settings) == 0, 300, "every ISR full", interval=1)
+                else:
+                    wait_until(partial(infra.es_healthy, port), 300, f"{comp.name} answering", interval=1)
+                    wait_until(lambda: es_green(cluster), 300, "the cluster green", interval=1)
+                facts["restart_s"][comp.name] = round(time.monotonic() - t0, 1)
+
+        outcome = chaos_run(p, "cluster_rolling_restart", fault, recover_timeout_s=300, pre_s=10, post_s=10,
+                            fault_desc="rolling restart (SIGTERM, back, ISR full / green, next) of the 3 brokers, "
+                                       "then the 3 Elasticsearch nodes (cluster)", facts=facts)  # fmt: skip
+        print(f"ingest refused posts {outcome.stream.retries} times, longest {outcome.stream.longest_refusal_s:.1f} s")
     finally:
         p.stop()
         ns.cleanup()
