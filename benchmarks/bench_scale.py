@@ -361,6 +361,13 @@ def checkpoint(
     return out
 
 
+def exponents_of(sizes: Sequence[int], rows: dict[str, list[float | None]]) -> dict[str, float | None]:
+    """Each metric's growth exponent over the checkpoints (None with fewer than two values)."""
+    return {
+        name: (None if (b := growth_exponent(sizes, values)) is None else round(b, 3)) for name, values in rows.items()
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--sizes", type=parse_sizes, default=[100_000, 300_000, 1_000_000],
@@ -400,6 +407,19 @@ def main() -> int:
     committed = Committed(f"{ns.prefix}search-indexer", topic)
     articles = enriched_variants(bases, a.sizes[-1], seed=a.seed, now=started)
     checkpoints: list[dict[str, Any]] = []
+
+    def save(checkpoints: list[dict[str, Any]], complete: bool) -> None:
+        """The result so far: written after every checkpoint, so a run stopped early keeps those."""
+        sizes = [cp["size"] for cp in checkpoints]
+        result.update({"checkpoints": checkpoints, "exponents": exponents_of(sizes, metric_rows(checkpoints)),
+                       "complete": complete, "finished_at": datetime.now(UTC).isoformat(),
+                       "wall_s": round(time.perf_counter() - t_run, 1),
+                       "load_average_at_end": [round(x, 2) for x in os.getloadavg()]})  # fmt: skip
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = a.out.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        tmp.replace(a.out)
+
     try:
         done = 0
         for size in a.sizes:
@@ -415,6 +435,8 @@ def main() -> int:
             cp.update(checkpoint(p, es, alias, sets, warmup))
             print(f"{size:,}: {json.dumps({k: v for k, v in cp.items() if k != 'search'})}", flush=True)
             checkpoints.append(cp)
+            if len(checkpoints) < len(a.sizes):
+                save(checkpoints, complete=False)
     finally:
         producer.close()
         committed.close()
@@ -422,17 +444,10 @@ def main() -> int:
         if not a.keep:
             ns.cleanup()
         es.close()
+    save(checkpoints, complete=len(checkpoints) == len(a.sizes))
     sizes = [cp["size"] for cp in checkpoints]
     rows = metric_rows(checkpoints)
-    exponents = {
-        name: (None if (b := growth_exponent(sizes, values)) is None else round(b, 3)) for name, values in rows.items()
-    }
-    result.update({"checkpoints": checkpoints, "exponents": exponents, "finished_at": datetime.now(UTC).isoformat(),
-                   "wall_s": round(time.perf_counter() - t_run, 1),
-                   "load_average_at_end": [round(x, 2) for x in os.getloadavg()]})  # fmt: skip
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(format_table(sizes, rows, exponents))
+    print(format_table(sizes, rows, exponents_of(sizes, rows)))
     print(f"wrote {a.out}")
     return 0
 

@@ -22,6 +22,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from shared.auth import ApiKey
+from shared.indices import SMALL_INDEX
 
 AUDIT_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
@@ -56,7 +57,7 @@ class AuditLog:
         """Create the index unless it exists. Idempotent, safe from several processes at once."""
         if not self.es.indices.exists(index=self.index):
             self.es.options(ignore_status=400).indices.create(
-                index=self.index, mappings=AUDIT_MAPPING, settings={"number_of_shards": 1, "number_of_replicas": 0}
+                index=self.index, mappings=AUDIT_MAPPING, settings=SMALL_INDEX
             )
 
     def record(

@@ -48,6 +48,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Scope
 
+from shared.indices import SMALL_INDEX
 from shared.redis_clients import async_redis_client, redis_client
 
 log = logging.getLogger(__name__)
@@ -208,7 +209,7 @@ class KeyStore:
     def ensure_index(self) -> None:
         if not self.es.indices.exists(index=self.index):
             self.es.options(ignore_status=400).indices.create(
-                index=self.index, mappings=KEY_MAPPING, settings={"number_of_shards": 1, "number_of_replicas": 0}
+                index=self.index, mappings=KEY_MAPPING, settings=SMALL_INDEX
             )
         else:
             # An index made before a field existed (e.g. ``team``) gets it; adding fields is safe.

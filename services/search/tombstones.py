@@ -41,6 +41,7 @@ from services.search.alerts.store import AlertIndices
 from services.search.index import tombstones_index
 from shared.audit import AuditLog
 from shared.auth import ApiKey
+from shared.indices import SMALL_INDEX
 from shared.settings import articles_alias
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class Removals:
         """Create the tombstone index unless it exists. Idempotent, safe from several processes."""
         if not self.es.indices.exists(index=self.index):
             self.es.options(ignore_status=400).indices.create(
-                index=self.index, mappings=TOMBSTONE_MAPPING, settings={"number_of_shards": 1, "number_of_replicas": 0}
+                index=self.index, mappings=TOMBSTONE_MAPPING, settings=SMALL_INDEX
             )
 
     def get(self, article_id: str) -> dict[str, Any] | None:

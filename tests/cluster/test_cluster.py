@@ -27,6 +27,7 @@ from shared.stack.supervisor import read_pid, start
 from shared.topics import TOPIC_SPECS
 from tests.chaos.harness import record_result, wait_until
 from tests.cluster.conftest import Cluster
+from tests.small_indices import create_every_small_index
 
 pytestmark = pytest.mark.cluster
 
@@ -193,3 +194,26 @@ def test_celery_reaches_the_redis_master_through_sentinel(cluster: Cluster) -> N
         client.delete(f"{prefix}{settings.queue}")
         client.close()
         app.close()
+
+
+def test_every_small_index_gets_a_replica_on_the_cluster(cluster: Cluster) -> None:
+    """API keys, audit, tombstones, monitors, digests, press releases and the crawler's registry:
+    with three nodes each has a replica on another node (``auto_expand_replicas: 0-1``), so losing
+    the node that holds one leaves it readable and writable."""
+    prefix = f"warta-test-{uuid.uuid4().hex[:8]}-"
+    settings = settings_of(cluster, index_prefix=prefix)
+    es = Elasticsearch(settings.es_hosts, request_timeout=30)
+    try:
+        create_every_small_index(es, prefix)
+        names = sorted(es.indices.get(index=f"{prefix}*"))
+        assert len(names) >= 12, names
+        health = es.cluster.health(index=f"{prefix}*", wait_for_status="green", timeout="60s")
+        assert health["status"] == "green" and not health["timed_out"]
+        for name in names:
+            assert es.indices.get_settings(index=name)[name]["settings"]["index"]["number_of_replicas"] == "1", name
+            shards = es.cat.shards(index=name, format="json", h="prirep,node,state")
+            assert sorted(s["prirep"] for s in shards) == ["p", "r"], (name, shards)
+            assert len({s["node"] for s in shards}) == 2, (name, shards)
+    finally:
+        es.options(ignore_status=404).indices.delete(index=f"{prefix}*")
+        es.close()

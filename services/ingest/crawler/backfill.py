@@ -63,6 +63,7 @@ from services.ingest.crawler.models import Source
 from services.ingest.crawler.registry import CrawlRecord, SourceNotFound, SourceRegistry
 from services.ingest.dates import parse_iso
 from services.ingest.urls import InvalidURL, canonicalize, matches_patterns
+from shared.indices import SMALL_INDEX
 
 log = logging.getLogger(__name__)
 
@@ -186,9 +187,7 @@ class BackfillStore:
         if self._ready:
             return
         if not self.es.indices.exists(index=self.index):
-            self.es.options(ignore_status=400).indices.create(
-                index=self.index, mappings=MAPPING, settings={"number_of_shards": 1, "number_of_replicas": 0}
-            )
+            self.es.options(ignore_status=400).indices.create(index=self.index, mappings=MAPPING, settings=SMALL_INDEX)
         self._ready = True
 
     def get(self, source_id: str) -> Versioned | None:

@@ -42,6 +42,7 @@ from elasticsearch import ConflictError, Elasticsearch, NotFoundError, helpers
 from services.ingest.crawler.models import Source, SourceCreate, SourceUpdate
 from services.ingest.settings import IngestSettings
 from services.ingest.urls import InvalidURL, source_url_key
+from shared.indices import SMALL_INDEX
 
 RECENT_ARTICLE_TIMES = 50
 RUNS_KEPT_PER_SOURCE = 500
@@ -333,10 +334,9 @@ class SourceRegistry:
     """Elasticsearch-backed registry. Thread-safe; see module doc. Constructing it creates the
     indices that are missing (idempotent, safe from several processes at once)."""
 
-    def __init__(self, es: Elasticsearch, index_prefix: str, *, replicas: int = 0, owns_client: bool = False) -> None:
+    def __init__(self, es: Elasticsearch, index_prefix: str, *, owns_client: bool = False) -> None:
         self.es = es
         self.indices = RegistryIndices.for_prefix(index_prefix)
-        self.replicas = replicas
         self._owns_client = owns_client
         self.ensure_indices()
 
@@ -345,7 +345,7 @@ class SourceRegistry:
         """A registry on its own client for ``settings.es_url`` and ``settings.index_prefix``."""
         es = Elasticsearch(settings.es_hosts, request_timeout=30, retry_on_timeout=True, max_retries=3)
         try:
-            return cls(es, settings.index_prefix, replicas=settings.es_replicas, owns_client=True)
+            return cls(es, settings.index_prefix, owns_client=True)
         except BaseException:
             es.close()
             raise
@@ -364,9 +364,7 @@ class SourceRegistry:
         ):
             if not self.es.indices.exists(index=index):
                 # 400 resource_already_exists: another process created it meanwhile.
-                self.es.options(ignore_status=400).indices.create(
-                    index=index, mappings=mapping, settings={"number_of_shards": 1, "number_of_replicas": self.replicas}
-                )
+                self.es.options(ignore_status=400).indices.create(index=index, mappings=mapping, settings=SMALL_INDEX)
             else:
                 self.es.indices.put_mapping(index=index, properties=mapping["properties"])
 

@@ -21,6 +21,7 @@ from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 from services.search.alerts.webhooks import check_webhook_url
 from services.search.query import parse
 from shared.auth import DEFAULT_TEAM
+from shared.indices import SMALL_INDEX
 from shared.ssrf import SsrfGuard
 
 log = logging.getLogger(__name__)
@@ -138,14 +139,13 @@ class AlertIndices:
     def ensure(self, es: Elasticsearch) -> None:
         """Create the three indices, or add the fields an older version's lack. Idempotent, safe
         from several processes at once; raises Elasticsearch errors."""
-        small = {"number_of_shards": 1, "number_of_replicas": 0}
         for name, mapping in (
             (self.saved, SAVED_MAPPING),
             (self.matches, MATCH_MAPPING),
             (self.deliveries, DELIVERY_MAPPING),
         ):
             if not es.indices.exists(index=name):
-                es.options(ignore_status=400).indices.create(index=name, mappings=mapping, settings=small)
+                es.options(ignore_status=400).indices.create(index=name, mappings=mapping, settings=SMALL_INDEX)
             else:  # an index from an older version: add the fields it lacks (idempotent)
                 es.indices.put_mapping(index=name, properties=mapping["properties"])
 

@@ -25,6 +25,8 @@ from typing import Any
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
+from shared.indices import SMALL_INDEX
+
 KW = {"type": "keyword"}
 TEXT_KW = {"type": "keyword", "index": False}
 CHANNEL_STATE = {
@@ -83,7 +85,7 @@ class DigestDeliveries:
         """Create the index or add the fields it lacks. Idempotent, safe from several processes."""
         if not self.es.indices.exists(index=self.index):
             self.es.options(ignore_status=400).indices.create(
-                index=self.index, mappings=DIGEST_MAPPING, settings={"number_of_shards": 1, "number_of_replicas": 0}
+                index=self.index, mappings=DIGEST_MAPPING, settings=SMALL_INDEX
             )
         else:
             self.es.indices.put_mapping(index=self.index, properties=DIGEST_MAPPING["properties"])

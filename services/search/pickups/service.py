@@ -36,6 +36,7 @@ from services.search.pickups.matching import (
 from services.search.pickups.models import MIN_RELEASE_WORDS
 from shared.auth import DEFAULT_TEAM
 from shared.ids import article_id
+from shared.indices import SMALL_INDEX
 
 RELEASE_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
@@ -66,9 +67,7 @@ def ensure_pickup_index(es: Elasticsearch, prefix: str) -> None:
     """Create the releases index, or add fields an older version lacks. Idempotent."""
     name = pickups_index(prefix)
     if not es.indices.exists(index=name):
-        es.options(ignore_status=400).indices.create(
-            index=name, mappings=RELEASE_MAPPING, settings={"number_of_shards": 1, "number_of_replicas": 0}
-        )
+        es.options(ignore_status=400).indices.create(index=name, mappings=RELEASE_MAPPING, settings=SMALL_INDEX)
     else:
         es.indices.put_mapping(index=name, properties=RELEASE_MAPPING["properties"])
 
