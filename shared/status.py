@@ -376,7 +376,8 @@ def collect_redis_cluster(settings: CommonSettings) -> dict[str, Any]:
             "sentinels": len(parse_sentinels(settings.redis_sentinels))}  # fmt: skip
 
 
-def collect_stages(urls: Iterable[str]) -> dict[str, Any]:
+def _scrape(urls: Iterable[str]) -> list[str]:
+    """The metrics pages that answered 200 (a process that is down is skipped)."""
     import httpx
 
     texts = []
@@ -387,22 +388,17 @@ def collect_stages(urls: Iterable[str]) -> dict[str, Any]:
             continue
         if r.status_code == 200:
             texts.append(r.text)
+    return texts
+
+
+def collect_stages(urls: Iterable[str]) -> dict[str, Any]:
+    texts = _scrape(urls)
     per_stage = aggregate_stage_seconds(texts)
     return {"per_stage": per_stage, "slowest": slowest_stage(per_stage), "scraped": len(texts)}
 
 
 def collect_sources(urls: Iterable[str]) -> dict[str, Any]:
-    import httpx
-
-    texts = []
-    for url in urls:
-        try:
-            r = httpx.get(url, timeout=2, follow_redirects=True)
-        except httpx.HTTPError:
-            continue
-        if r.status_code == 200:
-            texts.append(r.text)
-    return aggregate_source_health(texts)
+    return aggregate_source_health(_scrape(urls))
 
 
 def _safe(fn: Callable[[], Any]) -> Any:

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -96,50 +97,58 @@ def under_replicated(settings: CommonSettings) -> int:
         admin.close()
 
 
-def test_sigkill_the_broker_leading_most_of_articles_raw_and_restart_it_after_20s(
-    cluster: Cluster, request: pytest.FixtureRequest
-) -> None:
+@pytest.fixture
+def pipeline(cluster: Cluster, request: pytest.FixtureRequest) -> Iterator[Pipeline]:
+    """The whole pipeline on the cluster, started, in a fresh namespace (logs in artifacts/<test>)."""
     ns = ClusterNamespace(cluster_env=cluster.env)
     ns.create()
-    settings = ns.settings
     log_dir = ARTIFACTS / request.node.name
     shutil.rmtree(log_dir, ignore_errors=True)  # the logs of an earlier run
     p = Pipeline(ns, log_dir, concurrency=2,
                  extra_env={**DEFAULT_LIMITS, "WARTA_RATE_LIMIT_PER_MINUTE": "1000000"})  # fmt: skip
-    facts: dict[str, Any] = {}
     try:
         p.start(timeout=120)
-
-        def fault(stream: Stream) -> None:
-            led = leaders(settings, settings.topic(Topic.ARTICLES_RAW))
-            victim_id = max(led, key=lambda b: led[b])
-            victim = next(c for c in manager.cluster_components(cluster.settings, cluster.paths)
-                          if c.name == f"kafka-{victim_id}")  # fmt: skip
-            pid = read_pid(cluster.paths, victim.name)
-            assert pid is not None and victim.port is not None
-            accepted_before = len(stream)
-            os.kill(pid, signal.SIGKILL)
-            t0 = time.monotonic()
-            # While it is down, the other two elect leaders for its partitions and keep taking
-            # writes (min.insync.replicas=2 of 3).
-            time.sleep(20)
-            facts["accepted_while_down"] = len(stream) - accepted_before
-            facts["victim"] = f"broker {victim_id}, leader of {led[victim_id]} of {sum(led.values())} partitions"
-            start(cluster.paths, victim)
-            wait_until(lambda: infra.kafka_healthy(victim.port), 120, "the killed broker answering again")
-            facts["broker_down_s"] = round(time.monotonic() - t0, 1)
-
-        chaos_run(p, "cluster_broker_sigkill", fault, recover_timeout_s=240, pre_s=10, post_s=10,
-                  fault_desc="SIGKILL the broker leading most partitions of articles.raw (cluster), restart after 20 s",
-                  facts=facts)  # fmt: skip
-        # Writes never stopped: the stream kept getting 202s while the broker was down.
-        assert facts["accepted_while_down"] > 0, facts
-        t1 = time.monotonic()
-        wait_until(lambda: under_replicated(settings) == 0, 180, "every partition fully in sync again")
-        print(f"partitions back in sync {time.monotonic() - t1:.1f} s after the pipeline recovered")
+        yield p
     finally:
         p.stop()
         ns.cleanup()
+
+
+def test_sigkill_the_broker_leading_most_of_articles_raw_and_restart_it_after_20s(
+    cluster: Cluster, pipeline: Pipeline
+) -> None:
+    p = pipeline
+    ns = p.ns
+    settings = ns.settings
+    facts: dict[str, Any] = {}
+
+    def fault(stream: Stream) -> None:
+        led = leaders(settings, settings.topic(Topic.ARTICLES_RAW))
+        victim_id = max(led, key=lambda b: led[b])
+        victim = next(c for c in manager.cluster_components(cluster.settings, cluster.paths)
+                      if c.name == f"kafka-{victim_id}")  # fmt: skip
+        pid = read_pid(cluster.paths, victim.name)
+        assert pid is not None and victim.port is not None
+        accepted_before = len(stream)
+        os.kill(pid, signal.SIGKILL)
+        t0 = time.monotonic()
+        # While it is down, the other two elect leaders for its partitions and keep taking
+        # writes (min.insync.replicas=2 of 3).
+        time.sleep(20)
+        facts["accepted_while_down"] = len(stream) - accepted_before
+        facts["victim"] = f"broker {victim_id}, leader of {led[victim_id]} of {sum(led.values())} partitions"
+        start(cluster.paths, victim)
+        wait_until(lambda: infra.kafka_healthy(victim.port), 120, "the killed broker answering again")
+        facts["broker_down_s"] = round(time.monotonic() - t0, 1)
+
+    chaos_run(p, "cluster_broker_sigkill", fault, recover_timeout_s=240, pre_s=10, post_s=10,
+              fault_desc="SIGKILL the broker leading most partitions of articles.raw (cluster), restart after 20 s",
+              facts=facts)  # fmt: skip
+    # Writes never stopped: the stream kept getting 202s while the broker was down.
+    assert facts["accepted_while_down"] > 0, facts
+    t1 = time.monotonic()
+    wait_until(lambda: under_replicated(settings) == 0, 180, "every partition fully in sync again")
+    print(f"partitions back in sync {time.monotonic() - t1:.1f} s after the pipeline recovered")
 
 
 def _role(port: int) -> str | None:
@@ -153,48 +162,38 @@ def _role(port: int) -> str | None:
 
 
 def test_sigkill_the_redis_master_under_load_sentinel_promotes_the_replica(
-    cluster: Cluster, request: pytest.FixtureRequest
+    cluster: Cluster, pipeline: Pipeline
 ) -> None:
     """Celery's broker and results, the crawler state and the API limiters all reach Redis through
     the sentinels. Replication is asynchronous: tasks queued just before the kill may be missing on
     the promoted replica; the bridge sees a new ``run_id`` and dispatches its in-flight tasks again."""
-    ns = ClusterNamespace(cluster_env=cluster.env)
-    ns.create()
+    p = pipeline
     s = cluster.settings
-    log_dir = ARTIFACTS / request.node.name
-    shutil.rmtree(log_dir, ignore_errors=True)  # the logs of an earlier run
-    p = Pipeline(ns, log_dir, concurrency=2,
-                 extra_env={**DEFAULT_LIMITS, "WARTA_RATE_LIMIT_PER_MINUTE": "1000000"})  # fmt: skip
     facts: dict[str, Any] = {}
-    try:
-        p.start(timeout=120)
 
-        def fault(stream: Stream) -> None:
-            old = sentinel_master(cluster.env["WARTA_REDIS_SENTINELS"], s.sentinel_master)
-            assert old is not None
-            victim = next(c for c in manager.cluster_components(s, cluster.paths) if c.port == old[1])
-            pid = read_pid(cluster.paths, victim.name)
-            assert pid is not None and victim.port is not None
-            os.kill(pid, signal.SIGKILL)
-            t0 = time.monotonic()
-            new = wait_until(
-                lambda: (m := sentinel_master(cluster.env["WARTA_REDIS_SENTINELS"], s.sentinel_master)) != old and m,
-                90, "Sentinel naming a new master",
-            )  # fmt: skip
-            facts["promoted_after_s"] = round(time.monotonic() - t0, 1)
-            facts["master"] = f"{old[1]} -> {new[1]}"
-            time.sleep(max(0.0, 20 - (time.monotonic() - t0)))
-            start(cluster.paths, victim)  # rejoins as a replica of the new master
-            wait_until(lambda: _role(victim.port) == "slave", 60, "the old master rejoining as a replica")
+    def fault(stream: Stream) -> None:
+        old = sentinel_master(cluster.env["WARTA_REDIS_SENTINELS"], s.sentinel_master)
+        assert old is not None
+        victim = next(c for c in manager.cluster_components(s, cluster.paths) if c.port == old[1])
+        pid = read_pid(cluster.paths, victim.name)
+        assert pid is not None and victim.port is not None
+        os.kill(pid, signal.SIGKILL)
+        t0 = time.monotonic()
+        new = wait_until(
+            lambda: (m := sentinel_master(cluster.env["WARTA_REDIS_SENTINELS"], s.sentinel_master)) != old and m,
+            90, "Sentinel naming a new master",
+        )  # fmt: skip
+        facts["promoted_after_s"] = round(time.monotonic() - t0, 1)
+        facts["master"] = f"{old[1]} -> {new[1]}"
+        time.sleep(max(0.0, 20 - (time.monotonic() - t0)))
+        start(cluster.paths, victim)  # rejoins as a replica of the new master
+        wait_until(lambda: _role(victim.port) == "slave", 60, "the old master rejoining as a replica")
 
-        # Like compose's restart policy: a Celery worker whose broker vanished may exit.
-        with Supervisor(p, ["worker-1", "bridge"]) as supervisor:
-            chaos_run(p, "cluster_redis_master_sigkill_load", fault, recover_timeout_s=240, pre_s=10, post_s=10,
-                      fault_desc="SIGKILL the Redis master under load (cluster); Sentinel promotes the replica; "
-                                 "the old master restarts after 20 s", facts=facts, restarts=supervisor.restarts)  # fmt: skip
-    finally:
-        p.stop()
-        ns.cleanup()
+    # Like compose's restart policy: a Celery worker whose broker vanished may exit.
+    with Supervisor(p, ["worker-1", "bridge"]) as supervisor:
+        chaos_run(p, "cluster_redis_master_sigkill_load", fault, recover_timeout_s=240, pre_s=10, post_s=10,
+                  fault_desc="SIGKILL the Redis master under load (cluster); Sentinel promotes the replica; "
+                             "the old master restarts after 20 s", facts=facts, restarts=supervisor.restarts)  # fmt: skip
 
 
 # --- Elasticsearch nodes and rolling restarts ---------------------------------------------------
@@ -237,93 +236,75 @@ def es_component(cluster: Cluster, node_name: str) -> Component:
 
 
 def test_sigkill_the_elasticsearch_node_holding_the_articles_primary_and_restart_it_after_20s(
-    cluster: Cluster, request: pytest.FixtureRequest
+    cluster: Cluster, pipeline: Pipeline
 ) -> None:
     """The replica on another node is promoted; the indexer's bulk requests that fail meanwhile are
     retried (its client knows all three nodes). Ingest publishes to Kafka only, but it verifies API
     keys against Elasticsearch (cached for 30 s): the keys index, like every small index, has a
     replica on a cluster (shared/indices.py), so ingest never answers 503."""
-    ns = ClusterNamespace(cluster_env=cluster.env)
-    ns.create()
-    log_dir = ARTIFACTS / request.node.name
-    shutil.rmtree(log_dir, ignore_errors=True)  # the logs of an earlier run
-    p = Pipeline(ns, log_dir, concurrency=2,
-                 extra_env={**DEFAULT_LIMITS, "WARTA_RATE_LIMIT_PER_MINUTE": "1000000"})  # fmt: skip
+    p = pipeline
+    ns = p.ns
     facts: dict[str, Any] = {}
-    try:
-        p.start(timeout=120)
 
-        def fault(stream: Stream) -> None:
-            held = primaries(cluster, f"{ns.prefix}articles*")
-            assert held, "the articles index has no assigned primary"
-            node = max(held, key=lambda n: held[n])
-            facts["keys_index_on_victim"] = node in primaries(cluster, f"{ns.prefix}warta-api-keys")
-            victim = es_component(cluster, node)
-            pid = read_pid(cluster.paths, victim.name)
-            assert pid is not None and victim.port is not None
-            port = victim.port
-            accepted_before = len(stream)
-            os.killpg(pid, signal.SIGKILL)  # the launcher and the server JVM
-            t0 = time.monotonic()
-            time.sleep(20)
-            facts["accepted_while_down"] = len(stream) - accepted_before
-            facts["victim"] = f"{node} ({victim.name}), primary of {held[node]} articles shard(s)"
-            start(cluster.paths, victim)
-            wait_until(partial(infra.es_healthy, port), 300, "the killed node answering again", interval=1)
-            facts["node_down_s"] = round(time.monotonic() - t0, 1)
-            wait_until(lambda: es_green(cluster), 300, "the cluster green again", interval=1)
-            facts["green_after_s"] = round(time.monotonic() - t0, 1)
+    def fault(stream: Stream) -> None:
+        held = primaries(cluster, f"{ns.prefix}articles*")
+        assert held, "the articles index has no assigned primary"
+        node = max(held, key=lambda n: held[n])
+        facts["keys_index_on_victim"] = node in primaries(cluster, f"{ns.prefix}warta-api-keys")
+        victim = es_component(cluster, node)
+        pid = read_pid(cluster.paths, victim.name)
+        assert pid is not None and victim.port is not None
+        port = victim.port
+        accepted_before = len(stream)
+        os.killpg(pid, signal.SIGKILL)  # the launcher and the server JVM
+        t0 = time.monotonic()
+        time.sleep(20)
+        facts["accepted_while_down"] = len(stream) - accepted_before
+        facts["victim"] = f"{node} ({victim.name}), primary of {held[node]} articles shard(s)"
+        start(cluster.paths, victim)
+        wait_until(partial(infra.es_healthy, port), 300, "the killed node answering again", interval=1)
+        facts["node_down_s"] = round(time.monotonic() - t0, 1)
+        wait_until(lambda: es_green(cluster), 300, "the cluster green again", interval=1)
+        facts["green_after_s"] = round(time.monotonic() - t0, 1)
 
-        outcome = chaos_run(p, "cluster_es_node_sigkill", fault, recover_timeout_s=300, pre_s=10, post_s=10,
-                            fault_desc="SIGKILL the Elasticsearch node holding the articles primary (cluster), "
-                                       "restart after 20 s", facts=facts)  # fmt: skip
-        assert facts["accepted_while_down"] > 0, facts
-        assert outcome.stream.retries == 0, f"ingest refused for {outcome.stream.longest_refusal_s:.1f} s"
-    finally:
-        p.stop()
-        ns.cleanup()
+    outcome = chaos_run(p, "cluster_es_node_sigkill", fault, recover_timeout_s=300, pre_s=10, post_s=10,
+                        fault_desc="SIGKILL the Elasticsearch node holding the articles primary (cluster), "
+                                   "restart after 20 s", facts=facts)  # fmt: skip
+    assert facts["accepted_while_down"] > 0, facts
+    assert outcome.stream.retries == 0, f"ingest refused for {outcome.stream.longest_refusal_s:.1f} s"
 
 
 def test_rolling_restart_of_every_broker_and_every_elasticsearch_node_under_load(
-    cluster: Cluster, request: pytest.FixtureRequest
+    cluster: Cluster, pipeline: Pipeline
 ) -> None:
     """One node at a time, as an upgrade does: SIGTERM (a broker's controlled shutdown moves its
     leaderships first), start it again, wait until it is back and the cluster whole (every
     partition's ISR full; Elasticsearch green) before the next. Every node holds some small index
     (API keys among them) at some point: with their replicas ingest never answers 503."""
-    ns = ClusterNamespace(cluster_env=cluster.env)
-    ns.create()
+    p = pipeline
+    ns = p.ns
     settings = ns.settings
-    log_dir = ARTIFACTS / request.node.name
-    shutil.rmtree(log_dir, ignore_errors=True)  # the logs of an earlier run
-    p = Pipeline(ns, log_dir, concurrency=2,
-                 extra_env={**DEFAULT_LIMITS, "WARTA_RATE_LIMIT_PER_MINUTE": "1000000"})  # fmt: skip
     facts: dict[str, Any] = {"restart_s": {}}
-    try:
-        p.start(timeout=120)
 
-        def fault(stream: Stream) -> None:
-            comps = manager.cluster_components(cluster.settings, cluster.paths)
-            brokers = [c for c in comps if c.name.startswith("kafka-")]
-            nodes = [c for c in comps if c.name.startswith("elasticsearch-")]
-            for comp in brokers + nodes:
-                assert comp.port is not None
-                t0 = time.monotonic()
-                assert stop(cluster.paths, comp.name, comp.stop_timeout_s), f"{comp.name} was not running"
-                start(cluster.paths, comp)
-                port = comp.port
-                if comp.name.startswith("kafka-"):
-                    wait_until(partial(infra.kafka_healthy, port), 180, f"{comp.name} answering", interval=1)
-                    wait_until(lambda: under_replicated(settings) == 0, 300, "every ISR full", interval=1)
-                else:
-                    wait_until(partial(infra.es_healthy, port), 300, f"{comp.name} answering", interval=1)
-                    wait_until(lambda: es_green(cluster), 300, "the cluster green", interval=1)
-                facts["restart_s"][comp.name] = round(time.monotonic() - t0, 1)
+    def fault(stream: Stream) -> None:
+        comps = manager.cluster_components(cluster.settings, cluster.paths)
+        brokers = [c for c in comps if c.name.startswith("kafka-")]
+        nodes = [c for c in comps if c.name.startswith("elasticsearch-")]
+        for comp in brokers + nodes:
+            assert comp.port is not None
+            t0 = time.monotonic()
+            assert stop(cluster.paths, comp.name, comp.stop_timeout_s), f"{comp.name} was not running"
+            start(cluster.paths, comp)
+            port = comp.port
+            if comp.name.startswith("kafka-"):
+                wait_until(partial(infra.kafka_healthy, port), 180, f"{comp.name} answering", interval=1)
+                wait_until(lambda: under_replicated(settings) == 0, 300, "every ISR full", interval=1)
+            else:
+                wait_until(partial(infra.es_healthy, port), 300, f"{comp.name} answering", interval=1)
+                wait_until(lambda: es_green(cluster), 300, "the cluster green", interval=1)
+            facts["restart_s"][comp.name] = round(time.monotonic() - t0, 1)
 
-        outcome = chaos_run(p, "cluster_rolling_restart", fault, recover_timeout_s=300, pre_s=10, post_s=10,
-                            fault_desc="rolling restart (SIGTERM, back, ISR full / green, next) of the 3 brokers, "
-                                       "then the 3 Elasticsearch nodes (cluster)", facts=facts)  # fmt: skip
-        assert outcome.stream.retries == 0, f"ingest refused for {outcome.stream.longest_refusal_s:.1f} s"
-    finally:
-        p.stop()
-        ns.cleanup()
+    outcome = chaos_run(p, "cluster_rolling_restart", fault, recover_timeout_s=300, pre_s=10, post_s=10,
+                        fault_desc="rolling restart (SIGTERM, back, ISR full / green, next) of the 3 brokers, "
+                                   "then the 3 Elasticsearch nodes (cluster)", facts=facts)  # fmt: skip
+    assert outcome.stream.retries == 0, f"ingest refused for {outcome.stream.longest_refusal_s:.1f} s"
