@@ -339,7 +339,8 @@ class BackfillStatus(BackfillJob):
     },
     summary="Backfill a source to a date",
     description="Queue a walk of the source's history back to `since` (YYYY-MM-DD, UTC): sitemap indexes by "
-    "`lastmod`, WordPress REST pages (`after`/`before`), listing pages by their next links; an RSS/Atom source only "
+    "`lastmod`, WordPress REST pages (`after`/`before`; `/wp-sitemap.xml` when the REST API is off), listing pages "
+    "by their next links; an RSS/Atom source only "
     "holds its recent items (`limited` says how many). The crawlers walk it when no live crawl is due, in steps that "
     "survive a restart; an article collected before is never published again. 202 with the job; the same request "
     "while it runs answers the same job. Errors: 404 for an unknown source; 409 for a disabled source or when a "
