@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 
 from shared.stack import manager
 from shared.stack.infra import Paths
@@ -36,3 +37,14 @@ def cluster() -> Cluster:
     result = manager.up_cluster()
     s = manager.ClusterStackSettings()
     return Cluster(s, Paths(s.dir.resolve()), dict(result["env"]))  # type: ignore[call-overload]
+
+
+def redis_role(port: int) -> str | None:
+    """``master`` or ``slave`` as the Redis server on ``port`` reports it; None when it is down."""
+    client = redis.Redis(port=port, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        return str(client.info("replication")["role"])
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()

@@ -26,7 +26,7 @@ from shared.stack import manager
 from shared.stack.supervisor import read_pid, start
 from shared.topics import TOPIC_SPECS
 from tests.chaos.harness import record_result, wait_until
-from tests.cluster.conftest import Cluster
+from tests.cluster.conftest import Cluster, redis_role
 from tests.small_indices import create_every_small_index
 
 pytestmark = pytest.mark.cluster
@@ -120,16 +120,6 @@ def test_warta_status_shows_every_broker_every_node_and_the_sentinel_master(clus
     assert text.count("    node warta-") == 3
 
 
-def _role(port: int) -> str | None:
-    client = redis.Redis(port=port, socket_timeout=1, socket_connect_timeout=1)
-    try:
-        return str(client.info("replication")["role"])
-    except redis.RedisError:
-        return None
-    finally:
-        client.close()
-
-
 def test_sigkill_the_redis_master_sentinel_promotes_the_replica_and_the_client_keeps_working(cluster: Cluster) -> None:
     s = cluster.settings
     sentinels, name = cluster.env["WARTA_REDIS_SENTINELS"], s.sentinel_master
@@ -143,7 +133,7 @@ def test_sigkill_the_redis_master_sentinel_promotes_the_replica_and_the_client_k
         assert old is not None
         victim = next(c for c in manager.cluster_components(s, cluster.paths) if c.port == old[1])
         replica_port = s.redis_replica_port if old[1] == s.redis_port else s.redis_port
-        assert _role(replica_port) == "slave"
+        assert redis_role(replica_port) == "slave"
         pid = read_pid(cluster.paths, victim.name)
         assert pid is not None
 
@@ -160,12 +150,12 @@ def test_sigkill_the_redis_master_sentinel_promotes_the_replica_and_the_client_k
         wait_until(write, 90, "a write through the Sentinel client after the master was killed", interval=0.2)
         recovery_s = time.monotonic() - t0
         assert sentinel_master(sentinels, name) == ("127.0.0.1", replica_port)
-        assert _role(replica_port) == "master"
+        assert redis_role(replica_port) == "master"
         assert client.get(key) == b"before"  # nothing acknowledged by the replica was lost
 
         # The killed server comes back as a replica of the new master.
         start(cluster.paths, victim)
-        wait_until(lambda: _role(old[1]) == "slave", 60, "the old master rejoining as a replica")
+        wait_until(lambda: redis_role(old[1]) == "slave", 60, "the old master rejoining as a replica")
         record_result("cluster_redis_master_sigkill", fault="SIGKILL the Redis master; Sentinel promotes the replica",
                       articles="-", fault_s="-", recovery_s=round(recovery_s, 1), passed=True)  # fmt: skip
     finally:

@@ -26,7 +26,7 @@ from shared.stack.supervisor import Component, read_pid, start, stop
 from shared.topics import Topic
 from tests.chaos.harness import Stream, Supervisor, chaos_run, wait_until
 from tests.chaos.test_infra_faults import DEFAULT_LIMITS
-from tests.cluster.conftest import Cluster
+from tests.cluster.conftest import Cluster, redis_role
 from tests.conftest import ARTIFACTS
 from tests.pipeline import Namespace, Pipeline, wait_for_topics
 
@@ -151,16 +151,6 @@ def test_sigkill_the_broker_leading_most_of_articles_raw_and_restart_it_after_20
     print(f"partitions back in sync {time.monotonic() - t1:.1f} s after the pipeline recovered")
 
 
-def _role(port: int) -> str | None:
-    client = redis.Redis(port=port, socket_timeout=1, socket_connect_timeout=1)
-    try:
-        return str(client.info("replication")["role"])
-    except redis.RedisError:
-        return None
-    finally:
-        client.close()
-
-
 def test_sigkill_the_redis_master_under_load_sentinel_promotes_the_replica(
     cluster: Cluster, pipeline: Pipeline
 ) -> None:
@@ -187,7 +177,7 @@ def test_sigkill_the_redis_master_under_load_sentinel_promotes_the_replica(
         facts["master"] = f"{old[1]} -> {new[1]}"
         time.sleep(max(0.0, 20 - (time.monotonic() - t0)))
         start(cluster.paths, victim)  # rejoins as a replica of the new master
-        wait_until(lambda: _role(victim.port) == "slave", 60, "the old master rejoining as a replica")
+        wait_until(lambda: redis_role(victim.port) == "slave", 60, "the old master rejoining as a replica")
 
     # Like compose's restart policy: a Celery worker whose broker vanished may exit.
     with Supervisor(p, ["worker-1", "bridge"]) as supervisor:

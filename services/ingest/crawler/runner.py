@@ -119,6 +119,7 @@ class Crawler:
         self.kv = kv or RedisKeyValue.from_url(self.settings.redis_url)
         prefix = self.settings.crawl_redis_prefix
         self.seen = SeenStore(self.kv, prefix, self.settings.crawl_seen_ttl_s)
+        self.baselines = BaselineStore(self.kv, prefix, self.settings.crawl_seen_ttl_s)
         self.fetcher = fetcher or Fetcher(
             self.settings,
             ValidatorStore(self.kv, prefix, self.settings.crawl_validators_ttl_s),
@@ -278,11 +279,10 @@ class Crawler:
         # A bot challenge, a JavaScript shell, a page far shorter than usual or a paywall
         # (blocking.py) is never published. A paywalled page's validators are kept: it is fetched
         # again only when it changes.
-        baselines = BaselineStore(self.kv, self.settings.crawl_redis_prefix, self.settings.crawl_seen_ttl_s)
-        text_len, baseline = len(extracted.text.strip()), baselines.get(source.id)
+        text_len, baseline = len(extracted.text.strip()), self.baselines.get(source.id)
         verdict = classify(result.status, result.headers, decoded.text, text_len, baseline)
         if text_len and (verdict is None or verdict[1] == "blocked_short_text"):
-            baselines.record(source.id, text_len, short=baseline.is_short(text_len))
+            self.baselines.record(source.id, text_len, short=baseline.is_short(text_len))
         if verdict is not None:
             log.info("not an article page", extra={"source_id": source.id, "url": item.url, "error": verdict[1]})
             if verdict[0] == "paywalled":
