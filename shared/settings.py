@@ -8,7 +8,7 @@ environment variables with the ``WARTA_`` prefix (pydantic-settings). ``WARTA_EN
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +37,10 @@ class CommonSettings(BaseSettings):
     # min.insync.replicas=2) and of the articles index (a cluster: 1).
     kafka_replication: int = Field(default=1, ge=1)
     es_replicas: int = Field(default=0, ge=0)
+    # Primary shards of each articles index Warta creates, and how the articles are cut into
+    # indices: "none" (one index) or "month" (one per month of publication; services/search/index.py).
+    es_shards: int = Field(default=1, ge=1, le=1024)
+    es_index_period: Literal["none", "month"] = "none"
     # Namespacing so tests (and parallel deployments) share one cluster without colliding.
     topic_prefix: str = ""
     index_prefix: str = ""
@@ -101,7 +105,7 @@ class CommonSettings(BaseSettings):
 
 
 def articles_alias(index_prefix: str) -> str:
-    """The alias through which every process reads and writes articles. The versioned indices
-    behind it are named ``<alias>-v<N>`` (services/search/index.py). Like a topic, it is namespaced
-    by a prefix (``WARTA_INDEX_PREFIX``)."""
+    """The alias through which every process reads articles. The versioned indices behind it are
+    named ``<alias>-v<N>``, or ``<alias>-v<N>-YYYY.MM`` by month (services/search/index.py). Like a
+    topic, it is namespaced by a prefix (``WARTA_INDEX_PREFIX``)."""
     return f"{index_prefix}articles"

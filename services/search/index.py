@@ -1,5 +1,18 @@
 """The article index: explicit mapping, versioned indices behind one alias.
 
+Layouts (``WARTA_ES_INDEX_PERIOD``):
+
+- ``none``: one index ``<alias>-v<N>``, the alias's write index.
+- ``month``: one index per month ``<alias>-v<N>-YYYY.MM``, all behind the read alias, each written
+  through its own write alias ``<alias>-YYYY.MM`` (so ``warta search reindex`` swaps every alias
+  in one request). An article's month is that of its ``published_at``, or of its ``ingested_at``
+  when it has none or one more than a day after its ingestion (:func:`month_of`). Retention drops
+  whole months as indices (services/search/lifecycle.py).
+
+Both layouts have ``WARTA_ES_SHARDS`` primaries and ``WARTA_ES_REPLICAS`` replicas per index.
+Reads always go through the read alias; a read by id uses :func:`fetch_articles`, which works with
+any number of indices behind it.
+
 Only server-core analysis is used (the ``standard`` analyzer and the built-in ``lowercase``
 normalizer), so the same mapping works on the Elasticsearch test distribution (no analysis-common)
 and on the full distribution. Text is matched without stemming: what a monitor types is what
@@ -8,13 +21,17 @@ matches.
 
 from __future__ import annotations
 
-from typing import Any, get_args
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, get_args
 
-from elasticsearch import Elasticsearch
+from elasticsearch import AsyncElasticsearch, Elasticsearch
 from elasticsearch.exceptions import BadRequestError
 
 from shared.schemas import EnrichedArticle, ToneLabel
-from shared.settings import articles_alias
+from shared.settings import CommonSettings, articles_alias
 
 MAPPING_VERSION = 1
 # The values of tone.label, tone.headline, tone.body and an entity tone's label.
@@ -133,8 +150,82 @@ SETTINGS: dict[str, Any] = {
 }
 
 
-def index_name(prefix: str, version: int = MAPPING_VERSION) -> str:
-    return f"{articles_alias(prefix)}-v{version}"
+Period = Literal["none", "month"]
+# A versioned index, with its month in the monthly layout: <alias>-v<N>[-YYYY.MM].
+_INDEX_NAME = re.compile(r"-v(\d+)(?:-(\d{4}\.\d{2}))?$")
+# Documents per real-time multi-get (ids x indices behind the alias).
+MGET_DOCS = 5000
+# A publication date this far after the ingestion is wrong: the article is filed by its ingestion.
+FUTURE_SLACK = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How the article indices are cut and sized. See the module docstring."""
+
+    shards: int = 1
+    replicas: int = 0
+    period: Period = "none"
+
+    @classmethod
+    def of(cls, settings: CommonSettings) -> Layout:
+        return cls(settings.es_shards, settings.es_replicas, settings.es_index_period)
+
+    def index_settings(self, **overrides: Any) -> dict[str, Any]:
+        return {**SETTINGS, "number_of_shards": self.shards, "number_of_replicas": self.replicas, **overrides}
+
+
+def index_name(prefix: str, version: int = MAPPING_VERSION, month: str | None = None) -> str:
+    base = f"{articles_alias(prefix)}-v{version}"
+    return f"{base}-{month}" if month else base
+
+
+def month_alias(prefix: str, month: str) -> str:
+    """The write alias of one month's index in the monthly layout."""
+    return f"{articles_alias(prefix)}-{month}"
+
+
+def parse_index_name(name: str) -> tuple[int, str | None] | None:
+    """``(version, month or None)`` of a versioned article index's name; None for another name."""
+    m = _INDEX_NAME.search(name)
+    return (int(m.group(1)), m.group(2)) if m else None
+
+
+def month_of(published_at: datetime | None, ingested_at: datetime) -> str:
+    """The month (``YYYY.MM``, UTC) an article is filed under in the monthly layout."""
+    when = published_at if published_at is not None and published_at <= ingested_at + FUTURE_SLACK else ingested_at
+    when = when.astimezone(UTC)
+    return f"{when.year:04d}.{when.month:02d}"
+
+
+def month_of_document(doc: dict[str, Any]) -> str:
+    """:func:`month_of` an indexed document (its ISO date strings)."""
+    published = doc.get("published_at")
+    return month_of(datetime.fromisoformat(published) if published else None,
+                    datetime.fromisoformat(doc["ingested_at"]))  # fmt: skip
+
+
+def month_start(month: str) -> datetime:
+    year, mon = month.split(".")
+    return datetime(int(year), int(mon), 1, tzinfo=UTC)
+
+
+def next_month_start(month: str) -> datetime:
+    start = month_start(month)
+    return datetime(start.year + (start.month == 12), start.month % 12 + 1, 1, tzinfo=UTC)
+
+
+def indices_behind(es: Elasticsearch, alias: str) -> list[str]:
+    """The concrete indices an alias points at, sorted; none if it does not exist."""
+    resp = es.options(ignore_status=404).indices.get_alias(name=alias)
+    body = getattr(resp, "body", resp) or {}
+    return sorted(k for k in body if k not in ("error", "status"))
+
+
+def current_version(es: Elasticsearch, prefix: str) -> int:
+    """The mapping version of the indices behind the alias (the highest), else :data:`MAPPING_VERSION`."""
+    parsed = [parse_index_name(i) for i in indices_behind(es, articles_alias(prefix))]
+    return max((p[0] for p in parsed if p), default=MAPPING_VERSION)
 
 
 def tombstones_index(prefix: str) -> str:
@@ -142,27 +233,86 @@ def tombstones_index(prefix: str) -> str:
     return f"{prefix}warta-article-tombstones"
 
 
-def ensure_index(es: Elasticsearch, prefix: str, replicas: int = 0) -> str:
-    """Create the current versioned index and point the alias at it, unless the alias exists.
-    Idempotent and safe to call from several processes at once. Returns the alias."""
+def _create(es: Elasticsearch, name: str, settings: dict[str, Any], aliases: dict[str, Any]) -> None:
+    """Create an index unless it exists (several processes may race to create it)."""
+    try:
+        es.indices.create(index=name, settings=settings, mappings=MAPPING, aliases=aliases)
+    except BadRequestError as exc:
+        if "resource_already_exists_exception" not in str(exc):
+            raise
+
+
+def ensure_index(es: Elasticsearch, prefix: str, layout: Layout | None = None) -> str:
+    """Make the alias usable: unless it exists, create the current versioned index (``none``) or
+    this month's index (``month``) behind it. Idempotent and safe to call from several processes
+    at once. Returns the alias."""
+    layout = layout or Layout()
     alias = articles_alias(prefix)
     if es.indices.exists_alias(name=alias):
         # Fields added to the mapping since the index was created (optional schema fields such
         # as ``dateline``) are added in place; a changed field type would raise here, loudly.
         es.indices.put_mapping(index=alias, properties=MAPPING["properties"])
         return alias
-    name = index_name(prefix)
-    try:
-        es.indices.create(
-            index=name,
-            settings={**SETTINGS, "number_of_replicas": replicas},
-            mappings=MAPPING,
-            aliases={alias: {"is_write_index": True}},
-        )
-    except BadRequestError as exc:
-        if "resource_already_exists_exception" not in str(exc):
-            raise
+    if layout.period == "month":
+        now = datetime.now(UTC)
+        ensure_month(es, prefix, month_of(None, now), layout)
+    else:
+        _create(es, index_name(prefix), layout.index_settings(), {alias: {"is_write_index": True}})
     return alias
+
+
+def ensure_month(es: Elasticsearch, prefix: str, month: str, layout: Layout) -> str:
+    """Make the month's write alias exist (monthly layout): create ``<alias>-v<N>-<month>`` behind
+    the read alias and the write alias unless the write alias exists. Returns the write alias."""
+    write_alias = month_alias(prefix, month)
+    if not es.indices.exists_alias(name=write_alias):
+        name = index_name(prefix, current_version(es, prefix), month)
+        _create(es, name, layout.index_settings(),
+                {articles_alias(prefix): {}, write_alias: {"is_write_index": True}})  # fmt: skip
+    return write_alias
+
+
+def _fetched(docs: list[dict[str, Any]], ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The ``_source`` of each found document, in the order of ``ids``; of two copies of one
+    article (a move between months in progress) the newer."""
+    best: dict[str, dict[str, Any]] = {}
+    for d in docs:
+        if d.get("found", True) and "_source" in d:
+            if d["_id"] not in best or d.get("_version", 0) > best[d["_id"]].get("_version", 0):
+                best[d["_id"]] = d
+    return [best[i]["_source"] for i in dict.fromkeys(ids) if i in best]
+
+
+def _mget_body(indices: list[str], ids: Sequence[str]) -> list[dict[str, str]]:
+    return [{"_index": index, "_id": i} for i in dict.fromkeys(ids) for index in indices]
+
+
+def fetch_articles(es: Elasticsearch, alias: str, ids: Sequence[str], source: Any = True) -> list[dict[str, Any]]:
+    """The articles with ``ids`` (their ``_source``, in the order of ``ids``, missing ones left out),
+    read in real time (a document indexed a moment ago, not yet refreshed, is found). Behind an
+    alias with several indices (the monthly layout) every index is asked for every id, since a
+    real-time get needs the concrete index; :data:`MGET_DOCS` bounds each request."""
+    if not ids:
+        return []
+    indices = indices_behind(es, alias)
+    if not indices:
+        return []
+    unique = list(dict.fromkeys(ids))
+    step = max(1, MGET_DOCS // len(indices))
+    docs: list[dict[str, Any]] = []
+    for i in range(0, len(unique), step):
+        docs += es.mget(docs=_mget_body(indices, unique[i : i + step]), source=source)["docs"]
+    return _fetched(docs, ids)
+
+
+async def fetch_article_async(es: AsyncElasticsearch, alias: str, article_id: str) -> dict[str, Any] | None:
+    """:func:`fetch_articles` for one id, on the async client (the search API)."""
+    resp = await es.options(ignore_status=404).indices.get_alias(name=alias)
+    indices = sorted(k for k in (getattr(resp, "body", resp) or {}) if k not in ("error", "status"))
+    if not indices:
+        return None
+    found = _fetched((await es.mget(docs=_mget_body(indices, [article_id])))["docs"], [article_id])
+    return found[0] if found else None
 
 
 def entity_tone_key(canonical: str, label: str) -> str:

@@ -54,7 +54,15 @@ from elasticsearch.serializer import NdjsonSerializer, OrjsonSerializer
 from kafka import KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
-from services.search.index import ensure_index, to_document
+from services.search.index import (
+    Layout,
+    ensure_index,
+    ensure_month,
+    month_alias,
+    month_of,
+    parse_index_name,
+    to_document,
+)
 from services.search.settings import SearchSettings
 from services.search.tombstones import TombstoneGate
 from shared.consumer import Apply, Batch, Consumer, Message, Outcomes, RunInThread, Strategy, StreamProcessor
@@ -88,7 +96,7 @@ class _OrjsonNdjson(NdjsonSerializer, OrjsonSerializer):
 def wait_for_index(es: Elasticsearch, settings: SearchSettings, stop: Stop) -> bool:
     """Ensure the index and its alias exist, retrying while Elasticsearch is not ready. Blocks;
     False if ``stop`` was set first."""
-    return until_es_ready(lambda: ensure_index(es, settings.index_prefix, settings.es_replicas), settings, stop)
+    return until_es_ready(lambda: ensure_index(es, settings.index_prefix, Layout.of(settings)), settings, stop)
 
 
 def until_es_ready(setup: Callable[[], object], settings: SearchSettings, stop: Stop) -> bool:
@@ -161,6 +169,7 @@ class Prepared:
     article: EnrichedArticle
     action: dict[str, Any]
     document: dict[str, Any]
+    month: str | None = None  # the monthly layout: the month the article is filed under
 
     @property
     def id(self) -> str:
@@ -217,6 +226,8 @@ class Indexer(Strategy[Message[EnrichedArticle]]):
         self._es = es
         self._producer = producer
         self._alias = settings.alias
+        self._layout = Layout.of(settings)
+        self._months: set[str] = set()  # months whose write alias is known to exist (monthly layout)
         self._topic = settings.topic(Topic.ARTICLES_INDEXED)
         self._stopping = threading.Event()  # set by join/close: a failed attempt is not retried
         self._abandoned = False  # a batch was given up at shutdown: later ones are not tried
@@ -260,7 +271,13 @@ class Indexer(Strategy[Message[EnrichedArticle]]):
         article = message.payload
         version = int(article.ingested_at.timestamp() * 1000)
         action = {"index": {"_index": self._alias, "_id": article.id, "version": version, "version_type": "external_gte"}}  # fmt: skip
-        prepared = Prepared(article, action, to_document(article, indexed_at=""))
+        month = None
+        if self._layout.period == "month":
+            month = month_of(article.published_at, article.ingested_at)
+            # require_alias: a month whose index is gone (retention) fails, rather than being
+            # auto-created as an index without the mapping.
+            action["index"] |= {"_index": month_alias(self._settings.index_prefix, month), "require_alias": True}
+        prepared = Prepared(article, action, to_document(article, indexed_at=""), month)
         return Message(message.partition, message.offset, message.key, message.value, prepared)
 
     def _finish(self, sent: tuple[Indexed, Written | None]) -> None:
@@ -307,31 +324,88 @@ class Indexer(Strategy[Message[EnrichedArticle]]):
 
     def _attempt(self, todo: list[_Item], indexed: list[_Item], rejected: list[_Item]) -> list[_Item]:
         """One bulk request for ``todo``: sorts its items into ``indexed`` and ``rejected`` and
-        returns those to retry."""
+        returns those to retry. In the monthly layout, each article's copies in other months'
+        indices (its publication date changed) are deleted in the same request, unless one is
+        newer: then the article is a duplicate, not written."""
         now = datetime.now(UTC)
         indexed_at = now.isoformat()
+        stale: dict[str, list[tuple[str, int]]] = {}
+        if self._layout.period == "month":
+            try:
+                self._ensure_months(todo)
+                stale = self._other_months(todo)
+            except (ESConnectionError, ConnectionTimeout) as exc:
+                log.warning("Elasticsearch unreachable", extra={"error": repr(exc)})
+                return todo
+            except ApiError as exc:
+                if exc.meta.status != 429 and exc.meta.status < 500:
+                    raise
+                log.warning("month lookup rejected", extra={"error": f"{exc.meta.status}"})
+                return todo
         ops: list[dict[str, Any]] = []
+        sent: list[tuple[_Item, int]] = []  # each item with its number of operations
         for item in todo:
             prepared = item.message.payload
+            version = prepared.action["index"]["version"]
+            copies = stale.get(prepared.id, [])
+            newer = next((index for index, v in copies if v > version), None)
+            if newer is not None:  # a newer copy is filed under another month
+                item.status, item.index, item.indexed_at = 409, newer, now
+                indexed.append(item)
+                continue
             prepared.document["indexed_at"] = indexed_at
             ops += (prepared.action, prepared.document)
+            ops += ({"delete": {"_index": index, "_id": prepared.id, "version": version,
+                                "version_type": "external_gte"}} for index, _ in copies)  # fmt: skip
+            sent.append((item, 1 + len(copies)))
+        if not sent:
+            return []
         response = self._send(ops)
         if response is None:
-            return todo
+            return [item for item, _ in sent]
         retry: list[_Item] = []
-        for item, result in zip(todo, response["items"], strict=True):
-            outcome = result["index"]
+        results = iter(response["items"])
+        for item, n in sent:
+            outcome = next(results)["index"]
             status = outcome.get("status", 500)
+            failed = [d for d in (next(results)["delete"] for _ in range(n - 1)) if d.get("status", 500) not in (200, 404, 409)]  # fmt: skip
+            if failed and (status < 300 or status == 409):  # written, but the old month's copy is left
+                status, outcome = failed[0].get("status", 500), {"error": failed[0].get("error")}
             if status < 300 or status == 409:
                 item.status, item.index, item.indexed_at = status, outcome.get("_index") or self._alias, now
                 indexed.append(item)
             elif status == 429 or (status >= 500 and item.attempts < self._settings.max_item_retries):
                 item.attempts += status >= 500
                 retry.append(item)
+            elif status == 404 and item.message.payload.month and item.attempts < self._settings.max_item_retries:
+                # The month's write alias is gone (its index was dropped): create it again.
+                self._months.discard(item.message.payload.month)
+                item.attempts += 1
+                retry.append(item)
             else:
                 item.error = f"{status}: {outcome.get('error')}"
                 rejected.append(item)
         return retry
+
+    def _ensure_months(self, todo: list[_Item]) -> None:
+        for month in {i.message.payload.month for i in todo} - self._months:
+            assert month is not None
+            ensure_month(self._es, self._settings.index_prefix, month, self._layout)
+            self._months.add(month)
+
+    def _other_months(self, todo: list[_Item]) -> dict[str, list[tuple[str, int]]]:
+        """The copies of ``todo``'s articles filed under another month (or in an index of another
+        layout), as ``(index, version)`` by article id: one ids query on the read alias. Near real
+        time: a copy written within the last refresh interval is not seen."""
+        month = {i.message.payload.id: i.message.payload.month for i in todo}
+        resp = self._es.search(index=self._alias, query={"ids": {"values": list(month)}}, source=False,
+                               version=True, size=min(10_000, 2 * len(month)), track_total_hits=False)  # fmt: skip
+        copies: dict[str, list[tuple[str, int]]] = {}
+        for hit in resp["hits"]["hits"]:
+            parsed = parse_index_name(hit["_index"])
+            if parsed is None or parsed[1] != month[hit["_id"]]:
+                copies.setdefault(hit["_id"], []).append((hit["_index"], int(hit["_version"])))
+        return copies
 
     def _send(self, ops: list[dict[str, Any]]) -> Any:
         """One bulk request. None means it failed as a whole in a retriable way."""

@@ -38,7 +38,7 @@ from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 from services.search.alerts.store import AlertIndices
-from services.search.index import tombstones_index
+from services.search.index import fetch_articles, indices_behind, tombstones_index
 from shared.audit import AuditLog
 from shared.auth import ApiKey
 from shared.indices import SMALL_INDEX
@@ -74,7 +74,10 @@ def purge(es: Elasticsearch, alias: str, matches_index: str, ids: Sequence[str])
     Elasticsearch's errors."""
     if not ids:
         return
-    resp = es.bulk(operations=[{"delete": {"_index": alias, "_id": i}} for i in ids], refresh=True)
+    # Each id from every index behind the alias (the monthly layout has several; a bulk delete
+    # needs the concrete index, and the article is in one of them).
+    indices = indices_behind(es, alias) or [alias]
+    resp = es.bulk(operations=[{"delete": {"_index": index, "_id": i}} for i in ids for index in indices], refresh=True)
     failed = [i["delete"] for i in resp["items"] if i["delete"].get("status", 500) not in (200, 404)]
     if failed:
         raise RuntimeError(f"could not delete {len(failed)} article(s): {failed[0].get('error')}")
@@ -123,11 +126,10 @@ class Removals:
     def remove(self, article_id: str, reason: str, actor: ApiKey) -> dict[str, Any] | None:
         """Tombstone, audit, then delete the article everywhere. None if the index has no such
         article (nothing is written). Returns the tombstone."""
-        try:
-            src = self.es.get(index=self.alias, id=article_id, source_includes=["url", "canonical_url", "source"])
-        except NotFoundError:
+        found = fetch_articles(self.es, self.alias, [article_id], source=["url", "canonical_url", "source"])
+        if not found:
             return None
-        doc = src["_source"]
+        doc = found[0]
         tombstone = {
             "id": article_id,
             "url": doc.get("url"),

@@ -34,6 +34,7 @@ from elasticsearch import ConflictError, Elasticsearch
 
 from services.search.alerts.store import AlertIndices, SavedSearchStore, now_utc
 from services.search.alerts.webhooks import WebhookRefused, check_webhook_url, sign
+from services.search.index import fetch_articles
 from shared.metrics import ALERT_DELIVERIES
 from shared.ssrf import SsrfGuard
 
@@ -138,12 +139,12 @@ class WebhookDispatcher:
             ok = self._send_chat(saved, delivery, str(chat_url), entry)
             status = "delivered" if ok else ("failed" if attempts >= MAX_ATTEMPTS else "pending")
         else:
-            docs = self.es.mget(index=self.alias, ids=delivery["article_ids"],
-                                source=["id", "url", "title", "source", "published_at", "summary"])["docs"]  # fmt: skip
+            articles = fetch_articles(self.es, self.alias, delivery["article_ids"],
+                                      source=["id", "url", "title", "source", "published_at", "summary"])  # fmt: skip
             payload = {
                 "delivery_id": delivery["id"],
                 "saved_search": {"id": saved["id"], "name": saved["name"], "query": saved["query"]},
-                "articles": [d["_source"] for d in docs if d.get("found")],
+                "articles": articles,
                 "sent_at": now_utc().isoformat(),
             }
             if delivery.get("kind") == "spike":  # services/search/alerts/spikes.py
@@ -184,10 +185,9 @@ class WebhookDispatcher:
 
         t0 = time.perf_counter()
         try:
-            docs = self.es.mget(index=self.alias, ids=delivery["article_ids"],
-                                source=["id", "url", "title", "source", "outlet"])["docs"]  # fmt: skip
-            text = spike_text(saved, delivery.get("spike") or {}, [d["_source"] for d in docs if d.get("found")],
-                              self.public_url)  # fmt: skip
+            articles = fetch_articles(self.es, self.alias, delivery["article_ids"],
+                                      source=["id", "url", "title", "source", "outlet"])  # fmt: skip
+            text = spike_text(saved, delivery.get("spike") or {}, articles, self.public_url)
             entry["status_code"] = self.chat.post_text(
                 text, url, {"User-Agent": "Warta-Alerts/1", "X-Warta-Delivery": delivery["id"]}
             )

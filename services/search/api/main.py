@@ -20,7 +20,7 @@ from services.search.api.models import ERRORS
 from services.search.api.routes import ROUTERS, health_router
 from services.search.api.webhooks import webhooks_router
 from services.search.criteria import BadRequest, rejection_message
-from services.search.index import ensure_index
+from services.search.index import Layout, ensure_index
 from services.search.pickups import Pickups, ensure_pickup_index
 from services.search.pickups.models import MAX_RELEASE_REQUEST_BYTES
 from services.search.query import QuerySyntaxError
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 def _ensure_indices(settings: SearchSettings) -> KeyStore:
     es = Elasticsearch(settings.es_hosts, request_timeout=10)
-    ensure_index(es, settings.index_prefix, settings.es_replicas)
+    ensure_index(es, settings.index_prefix, Layout.of(settings))
     AlertIndices(settings.index_prefix).ensure(es)
     keys = KeyStore(es, settings.index_prefix)
     keys.ensure_index()

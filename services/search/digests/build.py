@@ -18,6 +18,7 @@ from elasticsearch import Elasticsearch
 from services.search.alerts.store import AlertIndices
 from services.search.digests.config import Schedule
 from services.search.digests.schedule import Period
+from services.search.index import fetch_articles
 
 # Matches read per digest; a monitor matching more than this in one period gets the newest ones
 # (its count says how many there were).
@@ -131,11 +132,7 @@ def build_digest(es: Elasticsearch, prefix: str, alias: str, saved: dict[str, An
     total = int(hits.get("total", {}).get("value", len(ids)))
     by_story: dict[str, DigestStory] = {}
     for i in range(0, len(ids), 500):
-        docs = es.mget(index=alias, ids=ids[i : i + 500], source=ARTICLE_FIELDS)["docs"]
-        for d in docs:
-            if not d.get("found"):
-                continue  # removed since it matched
-            src = d["_source"]
+        for src in fetch_articles(es, alias, ids[i : i + 500], source=ARTICLE_FIELDS):  # removed ones are left out
             story_id = str(src.get("story_id") or src["id"])
             by_story.setdefault(story_id, DigestStory(story_id)).articles.append(_article(src))
     stories = sorted(

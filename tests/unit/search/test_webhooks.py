@@ -101,6 +101,7 @@ class FakeEs:
     def __init__(self, webhook_url: str) -> None:
         self.saved = {"id": "s1", "name": "Pemkab Blora", "query": "blora", "webhook_url": webhook_url}
         self.updates: list[dict[str, Any]] = []
+        self.indices = self  # get_alias: the one index behind the articles alias
 
     def options(self, **_: Any) -> FakeEs:
         return self
@@ -108,14 +109,17 @@ class FakeEs:
     def get(self, index: str, id: str) -> dict[str, Any]:
         return {"_source": dict(self.saved), "_seq_no": len(self.updates), "_primary_term": 1}
 
-    def mget(self, index: str, ids: list[str], source: list[str]) -> dict[str, Any]:
+    def get_alias(self, name: str) -> dict[str, Any]:
+        return {"articles-v1": {"aliases": {name: {}}}}
+
+    def mget(self, docs: list[dict[str, str]], source: list[str]) -> dict[str, Any]:
         article = {
             "id": "a1",
             "url": "https://suarablora.example/a1",
             "title": "Banjir di Blora",
             "source": "suarablora.example",
         }
-        return {"docs": [{"found": True, "_source": article}]}
+        return {"docs": [{"found": True, "_id": "a1", "_source": article}]}
 
     def update(self, index: str, id: str, **kwargs: Any) -> dict[str, Any]:
         self.updates.append({"index": index, "id": id, **kwargs})

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from elasticsearch import NotFoundError
 from fastapi import APIRouter, Body, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -17,6 +16,7 @@ from services.search.api.deps import AdminKey, IndexDep, ReaderKey, RemovalsDep
 from services.search.api.models import NOT_FOUND, REASON_MAX, RemovalIn, StoryResult, Tombstone
 from services.search.api.results import HIT_SOURCE, hit_dict, json_response, story_infos
 from services.search.criteria import BadRequest
+from services.search.index import fetch_article_async
 
 router = APIRouter(tags=["articles"], responses=NOT_FOUND)
 
@@ -33,11 +33,10 @@ ARTICLE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 )
 async def get_article(article_id: str, index: IndexDep, _: ReaderKey) -> Any:
     check_article_id(article_id)
-    try:
-        resp = await index.es.get(index=index.alias, id=article_id)
-    except NotFoundError as exc:
-        raise HTTPException(status_code=404, detail=f"article {article_id} not found") from exc
-    return resp["_source"]
+    found = await fetch_article_async(index.es, index.alias, article_id)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"article {article_id} not found")
+    return found
 
 
 def removal_reason(body: RemovalIn | None, reason: str | None) -> str:
