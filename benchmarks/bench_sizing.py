@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import re
 import statistics
@@ -46,7 +47,7 @@ def summary(sizes: list[int]) -> dict[str, float]:
         "records": len(sizes),
         "mean_bytes": round(statistics.fmean(sizes), 1),
         "median_bytes": float(statistics.median(sizes)),
-        "p95_bytes": float(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]),
+        "p95_bytes": float(ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]),  # nearest rank
     }
 
 
@@ -75,9 +76,11 @@ def record_sizes(n: int) -> dict[str, Any]:
     }
 
 
-def publication_hours() -> dict[str, Any]:
+def publication_hours(folder: Path = INDOSUM) -> dict[str, Any]:
+    """Articles per hour of the day and weekday, from the publication times in the URLs of the
+    IndoSum files in ``folder``; hours and weekdays are over their means."""
     times: list[datetime] = []
-    for path in sorted(INDOSUM.glob("dev.*.jsonl")):
+    for path in sorted(folder.glob("dev.*.jsonl")):
         for line in path.read_text().splitlines():
             url = json.loads(line).get("source_url") or ""
             for pattern in PUBLISHED_IN_URL:

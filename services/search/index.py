@@ -6,8 +6,9 @@ Layouts (``WARTA_ES_INDEX_PERIOD``):
 - ``month``: one index per month ``<alias>-v<N>-YYYY.MM``, all behind the read alias, each written
   through its own write alias ``<alias>-YYYY.MM`` (so ``warta search reindex`` swaps every alias
   in one request). An article's month is that of its ``published_at``, or of its ``ingested_at``
-  when it has none or one more than a day after its ingestion (:func:`month_of`). Retention drops
-  whole months as indices (services/search/lifecycle.py).
+  when it has none (:func:`month_of`); publication dates are plausible (1995 to an hour ahead,
+  shared/limits.py), so the months are bounded. Retention drops whole months as indices
+  (services/search/lifecycle.py).
 
 Both layouts have ``WARTA_ES_SHARDS`` primaries and ``WARTA_ES_REPLICAS`` replicas per index.
 Reads always go through the read alias; a read by id uses :func:`fetch_articles`, which works with
@@ -24,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
 from elasticsearch import AsyncElasticsearch, Elasticsearch
@@ -155,8 +156,6 @@ Period = Literal["none", "month"]
 _INDEX_NAME = re.compile(r"-v(\d+)(?:-(\d{4}\.\d{2}))?$")
 # Documents per real-time multi-get (ids x indices behind the alias).
 MGET_DOCS = 5000
-# A publication date this far after the ingestion is wrong: the article is filed by its ingestion.
-FUTURE_SLACK = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +192,7 @@ def parse_index_name(name: str) -> tuple[int, str | None] | None:
 
 def month_of(published_at: datetime | None, ingested_at: datetime) -> str:
     """The month (``YYYY.MM``, UTC) an article is filed under in the monthly layout."""
-    when = published_at if published_at is not None and published_at <= ingested_at + FUTURE_SLACK else ingested_at
-    when = when.astimezone(UTC)
+    when = (published_at or ingested_at).astimezone(UTC)
     return f"{when.year:04d}.{when.month:02d}"
 
 
@@ -272,31 +270,31 @@ def ensure_month(es: Elasticsearch, prefix: str, month: str, layout: Layout) -> 
     return write_alias
 
 
-def _fetched(docs: list[dict[str, Any]], ids: Sequence[str]) -> list[dict[str, Any]]:
-    """The ``_source`` of each found document, in the order of ``ids``; of two copies of one
+def _fetched(docs: list[dict[str, Any]], ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The ``_source`` of each found document by id, in the order of ``ids``; of two copies of one
     article (a move between months in progress) the newer."""
     best: dict[str, dict[str, Any]] = {}
     for d in docs:
         if d.get("found", True) and "_source" in d:
             if d["_id"] not in best or d.get("_version", 0) > best[d["_id"]].get("_version", 0):
                 best[d["_id"]] = d
-    return [best[i]["_source"] for i in dict.fromkeys(ids) if i in best]
+    return {i: best[i]["_source"] for i in dict.fromkeys(ids) if i in best}
 
 
 def _mget_body(indices: list[str], ids: Sequence[str]) -> list[dict[str, str]]:
     return [{"_index": index, "_id": i} for i in dict.fromkeys(ids) for index in indices]
 
 
-def fetch_articles(es: Elasticsearch, alias: str, ids: Sequence[str], source: Any = True) -> list[dict[str, Any]]:
-    """The articles with ``ids`` (their ``_source``, in the order of ``ids``, missing ones left out),
+def fetch_articles(es: Elasticsearch, alias: str, ids: Sequence[str], source: Any = True) -> dict[str, dict[str, Any]]:
+    """The articles with ``ids`` (their ``_source`` by id, in the order of ``ids``, missing ones left out),
     read in real time (a document indexed a moment ago, not yet refreshed, is found). Behind an
     alias with several indices (the monthly layout) every index is asked for every id, since a
     real-time get needs the concrete index; :data:`MGET_DOCS` bounds each request."""
     if not ids:
-        return []
+        return {}
     indices = indices_behind(es, alias)
     if not indices:
-        return []
+        return {}
     unique = list(dict.fromkeys(ids))
     step = max(1, MGET_DOCS // len(indices))
     docs: list[dict[str, Any]] = []
@@ -311,8 +309,7 @@ async def fetch_article_async(es: AsyncElasticsearch, alias: str, article_id: st
     indices = sorted(k for k in (getattr(resp, "body", resp) or {}) if k not in ("error", "status"))
     if not indices:
         return None
-    found = _fetched((await es.mget(docs=_mget_body(indices, [article_id])))["docs"], [article_id])
-    return found[0] if found else None
+    return _fetched((await es.mget(docs=_mget_body(indices, [article_id])))["docs"], [article_id]).get(article_id)
 
 
 def entity_tone_key(canonical: str, label: str) -> str:

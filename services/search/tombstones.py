@@ -126,10 +126,11 @@ class Removals:
     def remove(self, article_id: str, reason: str, actor: ApiKey) -> dict[str, Any] | None:
         """Tombstone, audit, then delete the article everywhere. None if the index has no such
         article (nothing is written). Returns the tombstone."""
-        found = fetch_articles(self.es, self.alias, [article_id], source=["url", "canonical_url", "source"])
-        if not found:
+        doc = fetch_articles(self.es, self.alias, [article_id], source=["url", "canonical_url", "source"]).get(
+            article_id
+        )
+        if doc is None:
             return None
-        doc = found[0]
         tombstone = {
             "id": article_id,
             "url": doc.get("url"),

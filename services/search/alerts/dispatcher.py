@@ -139,8 +139,8 @@ class WebhookDispatcher:
             ok = self._send_chat(saved, delivery, str(chat_url), entry)
             status = "delivered" if ok else ("failed" if attempts >= MAX_ATTEMPTS else "pending")
         else:
-            articles = fetch_articles(self.es, self.alias, delivery["article_ids"],
-                                      source=["id", "url", "title", "source", "published_at", "summary"])  # fmt: skip
+            articles = list(fetch_articles(self.es, self.alias, delivery["article_ids"],
+                                           source=["id", "url", "title", "source", "published_at", "summary"]).values())  # fmt: skip
             payload = {
                 "delivery_id": delivery["id"],
                 "saved_search": {"id": saved["id"], "name": saved["name"], "query": saved["query"]},
@@ -185,8 +185,8 @@ class WebhookDispatcher:
 
         t0 = time.perf_counter()
         try:
-            articles = fetch_articles(self.es, self.alias, delivery["article_ids"],
-                                      source=["id", "url", "title", "source", "outlet"])  # fmt: skip
+            articles = list(fetch_articles(self.es, self.alias, delivery["article_ids"],
+                                           source=["id", "url", "title", "source", "outlet"]).values())  # fmt: skip
             text = spike_text(saved, delivery.get("spike") or {}, articles, self.public_url)
             entry["status_code"] = self.chat.post_text(
                 text, url, {"User-Agent": "Warta-Alerts/1", "X-Warta-Delivery": delivery["id"]}

@@ -20,6 +20,7 @@ from elasticsearch.helpers import bulk
 
 from services.search.alerts.matching import MATCH_FIELDS, ChunkResult, Monitor, SearchRejected, Unavailable
 from services.search.alerts.store import AlertIndices, SavedSearchStore
+from services.search.index import fetch_articles
 from shared.schemas import IndexedArticle
 
 log = logging.getLogger(__name__)
@@ -131,8 +132,7 @@ class EsAlertBackend:
         out: dict[str, dict[str, Any]] = {}
         for part in _chunks(list(ids), LOOKUP_CHUNK):
             with _Guard("reading articles"):
-                docs = self.es.mget(index=self.alias, ids=part, source_includes=list(MATCH_FIELDS))["docs"]
-            out |= {d["_id"]: d.get("_source", {}) for d in docs if d.get("found")}
+                out |= fetch_articles(self.es, self.alias, part, source=list(MATCH_FIELDS))
         return out
 
     def existing_matches(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:

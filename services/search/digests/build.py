@@ -132,7 +132,9 @@ def build_digest(es: Elasticsearch, prefix: str, alias: str, saved: dict[str, An
     total = int(hits.get("total", {}).get("value", len(ids)))
     by_story: dict[str, DigestStory] = {}
     for i in range(0, len(ids), 500):
-        for src in fetch_articles(es, alias, ids[i : i + 500], source=ARTICLE_FIELDS):  # removed ones are left out
+        for src in fetch_articles(
+            es, alias, ids[i : i + 500], source=ARTICLE_FIELDS
+        ).values():  # removed ones are left out
             story_id = str(src.get("story_id") or src["id"])
             by_story.setdefault(story_id, DigestStory(story_id)).articles.append(_article(src))
     stories = sorted(
