@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest
 
 .PHONY: up up-cluster down status test test-unit test-chaos test-cluster lint eval-extraction eval-nlp eval-dedup eval-pickup eval-alerts train-ner cv-ner train-summarizer train-regions train-tone eval-tone build-dictionary \
-        bench-search bench-pipeline bench-alerts bench-report bench-scale bench-crawler contracts screenshots clean
+        bench-search bench-pipeline bench-alerts bench-report bench-scale bench-layout bench-crawler contracts screenshots clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (set PYTHON=...)"' \
@@ -132,6 +132,12 @@ bench-report: $(STAMP)
 bench-scale: $(STAMP)
 	$(WARTA) stack up --infra-only
 	$(BIN)/python -m benchmarks.bench_scale $(if $(SIZES),--sizes $(SIZES))
+
+# One index against monthly indices: bench-scale at 100k and 300k in each layout, and retention of
+# the oldest ~60 days in each (docs/operations.md §9); benchmarks/results/layout.json. About 20 min.
+bench-layout: $(STAMP)
+	$(WARTA) stack up --infra-only
+	$(BIN)/python -m benchmarks.bench_layout
 
 # Crawler pages/s with 1, 2 and 3 `warta ingest crawler` processes on the demo sites with simulated
 # latency (loopback), and live freshness while a backfill runs; benchmarks/results/crawler.json.

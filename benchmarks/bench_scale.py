@@ -379,6 +379,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--out", type=Path, default=RESULTS / "scale.json")
     ap.add_argument("--keep", action="store_true", help="leave the topics and the index for inspection")
+    ap.add_argument("--period", choices=["none", "month"], default="none",
+                    help="the index layout (WARTA_ES_INDEX_PERIOD): one index, or one per month of publication")  # fmt: skip
+    ap.add_argument("--shards", type=int, default=1, help="primary shards of each index (WARTA_ES_SHARDS)")
     a = ap.parse_args()
     started = datetime.now(UTC)
     t_run = time.perf_counter()
@@ -398,7 +401,9 @@ def main() -> int:
 
     ns = Namespace(prefix=f"bench-scale-{uuid.uuid4().hex[:6]}-")
     ns.create(partitions=a.partitions)
-    p = Pipeline(ns, LOGS / ns.prefix.rstrip("-"), extra_env=ENV, indexers=a.indexers)
+    layout = {"WARTA_ES_INDEX_PERIOD": a.period, "WARTA_ES_SHARDS": str(a.shards)}
+    result["layout"] = {"period": a.period, "shards": a.shards}
+    p = Pipeline(ns, LOGS / ns.prefix.rstrip("-"), extra_env=ENV | layout, indexers=a.indexers)
     indexers = ["indexer", *(f"indexer-{i}" for i in range(2, a.indexers + 1))]
     topic = ns.settings.topic(Topic.ARTICLES_ENRICHED)
     alias = articles_alias(ns.prefix)

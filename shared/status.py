@@ -144,7 +144,9 @@ def render(report: Mapping[str, Any]) -> str:
         add("  " + ", ".join(f"{stage}: {n} record(s)" for stage, n in dlq.items()))
     index = section("INDEX", "index")
     if index is not None:
-        add(f"  {index['alias']} -> {', '.join(index['indices']) or '(no index)'}: {index['docs']} document(s)")
+        names = index["indices"]
+        behind = f"{len(names)} indices, {names[0]} ... {names[-1]}" if len(names) > 3 else ", ".join(names)
+        add(f"  {index['alias']} -> {behind or '(no index)'}: {index['docs']} document(s)")
     cluster = section("CLUSTER", "cluster")
     if cluster is not None:
         render_cluster(cluster, add)

@@ -10,6 +10,13 @@ Contract:
   batch and the previous one is announced. Batches are reported in order. No refresh is forced.
 - Documents have ``_id`` = article id and external version = ingest time in ms (``external_gte``):
   re-delivery is idempotent and an older copy never overwrites a newer one.
+- Monthly layout (``WARTA_ES_INDEX_PERIOD=month``, services/search/index.py): each article goes to
+  its month's write alias (``require_alias``; a missing month is created, also after retention
+  dropped it). Before each bulk, one ``ids`` query on the read alias finds copies of the batch's
+  articles in other months (a re-crawl changed the publication date): they are deleted in the
+  same bulk, with the new copy's version (``external_gte``), unless one is newer, and then the
+  article is done as a ``duplicate``, like a 409. Of several copies of one article in a batch only
+  the newest is written.
 - Removed articles stay removed: before each bulk the batch's ids are looked up among the
   tombstones (:class:`~services.search.tombstones.TombstoneGate`: one ``mget`` per batch, none
   while there are no tombstones at all); a tombstoned article is not written and not announced,
@@ -330,7 +337,12 @@ class Indexer(Strategy[Message[EnrichedArticle]]):
         now = datetime.now(UTC)
         indexed_at = now.isoformat()
         stale: dict[str, list[tuple[str, int]]] = {}
+        latest: dict[str, _Item] = {}  # the monthly layout: the newest item of each article in todo
         if self._layout.period == "month":
+            for item in todo:
+                held = latest.setdefault(item.message.payload.id, item)
+                if item.message.payload.action["index"]["version"] > held.message.payload.action["index"]["version"]:
+                    latest[item.message.payload.id] = item
             try:
                 self._ensure_months(todo)
                 stale = self._other_months(todo)
@@ -349,6 +361,8 @@ class Indexer(Strategy[Message[EnrichedArticle]]):
             version = prepared.action["index"]["version"]
             copies = stale.get(prepared.id, [])
             newer = next((index for index, v in copies if v > version), None)
+            if latest and latest[prepared.id] is not item:  # the batch has a newer copy (maybe another month)
+                newer = month_alias(self._settings.index_prefix, latest[prepared.id].message.payload.month or "")
             if newer is not None:  # a newer copy is filed under another month
                 item.status, item.index, item.indexed_at = 409, newer, now
                 indexed.append(item)

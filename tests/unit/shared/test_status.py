@@ -65,6 +65,12 @@ def test_render_shows_every_section_on_one_screen() -> None:
     assert len(text.splitlines()) < 40, "one screen"
 
 
+def test_render_sums_up_monthly_indices_on_one_line() -> None:
+    r = report()
+    r["index"] = {"alias": "articles", "indices": [f"articles-v1-2026.{m:02d}" for m in range(1, 13)], "docs": 99}
+    assert "articles -> 12 indices, articles-v1-2026.01 ... articles-v1-2026.12: 99 document(s)" in render(r)
+
+
 def test_render_reports_a_section_that_failed() -> None:
     r = report()
     r["lag"] = {"error": "NoBrokersAvailable: NoBrokersAvailable"}
