@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -55,6 +56,50 @@ def bulk(es: Elasticsearch, index: str, docs: list[tuple[dict[str, Any], int]]) 
     assert not bad, bad[:3]
 
 
+class Writer(threading.Thread):
+    """Keeps adding ``new`` articles a round and updating every ``every``-th of the ``existing``
+    ones (``make(i, version, rev)`` builds article i) through ``write`` until ``stop`` is set.
+    ``latest`` is each article's last (version, revision); ``wrote_to`` the indices behind the
+    alias at each round."""
+
+    def __init__(self, es: Elasticsearch, alias: str, base: int, existing: int, make: Callable[[int, int, int], dict[str, Any]],
+                 write: Callable[[list[tuple[dict[str, Any], int]]], None], new: int = 5, every: int = 300) -> None:  # fmt: skip
+        super().__init__()
+        self.es, self.alias, self.base, self.existing, self.make, self.write = es, alias, base, existing, make, write
+        self.new, self.every = new, every
+        self.latest: dict[str, tuple[int, int]] = {f"a{i:06d}": (base, 0) for i in range(existing)}
+        self.stop = threading.Event()
+        self.wrote_to: set[str] = set()
+        self.errors: list[BaseException] = []
+
+    def run(self) -> None:
+        n, rev = self.existing, 0
+        try:
+            while not self.stop.is_set():
+                rev += 1
+                version = self.base + rev
+                batch = [(self.make(n + k, version, rev), version) for k in range(self.new)]
+                batch += [(self.make(k, version, rev), version) for k in range(rev % 50, self.existing, self.every)]
+                self.wrote_to.update(indices_behind(self.es, self.alias))
+                self.write(batch)
+                for d, v in batch:
+                    self.latest[d["id"]] = (v, rev)
+                n += self.new
+                time.sleep(0.02)
+        except BaseException as exc:
+            self.errors.append(exc)
+
+    def __enter__(self) -> Writer:
+        self.start()
+        time.sleep(0.3)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        time.sleep(0.5)  # some writes after the swap too
+        self.stop.set()
+        self.join(30)
+
+
 def test_reindex_copies_every_document_and_swaps_the_alias(es: Elasticsearch, prefix: str) -> None:
     alias = ensure_index(es, prefix)
     base = 1_700_000_000_000
@@ -84,40 +129,12 @@ def test_reindex_loses_no_concurrent_writes(es: Elasticsearch, prefix: str) -> N
     base = 1_700_000_000_000
     bulk(es, alias, [(doc(i, base), base) for i in range(3000)])
     es.indices.refresh(index=alias)
-    latest: dict[str, tuple[int, int]] = {f"a{i:06d}": (base, 0) for i in range(3000)}
-    stop = threading.Event()
-    wrote_to: set[str] = set()
-    errors: list[BaseException] = []
-
-    def writer() -> None:
-        n, rev = 3000, 0
-        try:
-            while not stop.is_set():
-                rev += 1
-                version = base + rev
-                batch = [(doc(n + k, version, rev=rev), version) for k in range(5)]  # new articles
-                batch += [(doc(k, version, rev=rev), version) for k in range(rev % 50, 3000, 300)]  # updates
-                wrote_to.update(indices_behind(es, alias))
-                bulk(es, alias, batch)
-                for d, v in batch:
-                    latest[d["id"]] = (v, rev)
-                n += 5
-                time.sleep(0.02)
-        except BaseException as exc:
-            errors.append(exc)
-
-    t = threading.Thread(target=writer)
-    t.start()
-    try:
-        time.sleep(0.3)
+    with Writer(es, alias, base, 3000, lambda i, v, rev: doc(i, v, rev=rev), lambda b: bulk(es, alias, b)) as w:
         result = reindex(es, prefix, 2, batch=200, grace_s=1.0)
-        time.sleep(0.5)  # some writes after the swap too
-    finally:
-        stop.set()
-        t.join(30)
-    assert not errors, errors
+    assert not w.errors, w.errors
+    latest = w.latest
     new = index_name(prefix, 2)
-    assert wrote_to == {index_name(prefix, 1), new}, "the writer should have written before and after the swap"
+    assert w.wrote_to == {index_name(prefix, 1), new}, "the writer should have written before and after the swap"
     assert result["caught_up"] > 0, "writes during the copy must have been caught up"
     es.indices.refresh(index=alias)
     assert es.count(index=alias)["count"] == len(latest)

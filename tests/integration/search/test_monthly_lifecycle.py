@@ -5,8 +5,6 @@ Each test works under its own index prefix."""
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +13,7 @@ from elasticsearch import Elasticsearch
 
 from services.search.index import Layout, ensure_index, ensure_month, fetch_articles, index_name, month_alias
 from services.search.lifecycle import delete_older_than, indices_behind, reindex
-from tests.integration.search.test_lifecycle import bulk, doc
+from tests.integration.search.test_lifecycle import Writer, bulk, doc
 
 pytestmark = [pytest.mark.elasticsearch]
 
@@ -84,47 +82,24 @@ def test_monthly_reindex_loses_no_concurrent_writes(es: Elasticsearch, prefix: s
 
     month_bulk([(doc(i, base, published=published(MONTHS[i % 3])), base) for i in range(1500)])
     es.indices.refresh(index=alias)
-    latest: dict[str, tuple[int, int]] = {f"a{i:06d}": (base, 0) for i in range(1500)}
-    stop = threading.Event()
-    wrote_to: set[str] = set()
-    errors: list[BaseException] = []
 
-    def writer() -> None:
-        n, rev = 1500, 0
-        try:
-            while not stop.is_set():
-                rev += 1
-                version = base + rev
-                batch = [(doc(n + k, version, published=published(MONTHS[k % 3]), rev=rev), version) for k in range(3)]
-                batch += [(doc(k, version, published=published(MONTHS[k % 3]), rev=rev), version)
-                          for k in range(rev % 30, 1500, 150)]  # fmt: skip
-                wrote_to.update(indices_behind(es, alias))
-                month_bulk(batch)
-                for d, v in batch:
-                    latest[d["id"]] = (v, rev)
-                n += 3
-                time.sleep(0.02)
-        except BaseException as exc:
-            errors.append(exc)
+    def make(i: int, version: int, rev: int) -> dict[str, Any]:
+        return doc(i, version, published=published(MONTHS[i % 3]), rev=rev)
 
-    t = threading.Thread(target=writer)
-    t.start()
-    try:
-        time.sleep(0.3)
+    with Writer(es, alias, base, 1500, make, month_bulk, new=3, every=150) as w:
         result = reindex(es, prefix, 2, batch=200, grace_s=1.0, layout=MONTHLY)
-        time.sleep(0.5)  # some writes after the swap too
-    finally:
-        stop.set()
-        t.join(30)
-    assert not errors, errors
-    assert {index_name(prefix, v, m) for v in (1, 2) for m in MONTHS} <= wrote_to, "written before and after"
+    assert not w.errors, w.errors
+    latest = w.latest
+    assert {index_name(prefix, v, m) for v in (1, 2) for m in MONTHS} <= w.wrote_to, "written before and after"
     assert result["caught_up"] > 0, "writes during the copy must have been caught up"
     es.indices.refresh(index=alias)
     assert es.count(index=alias)["count"] == len(latest)
     found = {}
     for lo in range(0, len(latest), 500):
         ids = list(latest)[lo : lo + 500]
-        hits = es.search(index=alias, query={"ids": {"values": ids}}, size=1000, version=True, source=["word_count"])
+        hits = es.search(
+            index=alias, query={"ids": {"values": ids}}, size=1000, version=True, source_includes=["word_count"]
+        )
         for h in hits["hits"]["hits"]:
             assert h["_id"] not in found, f"{h['_id']} twice"
             found[h["_id"]] = (h["_version"], h["_source"]["word_count"])
