@@ -203,21 +203,20 @@ def month_of_document(doc: dict[str, Any]) -> str:
                     datetime.fromisoformat(doc["ingested_at"]))  # fmt: skip
 
 
-def month_start(month: str) -> datetime:
-    year, mon = month.split(".")
-    return datetime(int(year), int(mon), 1, tzinfo=UTC)
-
-
 def next_month_start(month: str) -> datetime:
-    start = month_start(month)
-    return datetime(start.year + (start.month == 12), start.month % 12 + 1, 1, tzinfo=UTC)
+    """The first instant (UTC) after ``month`` (``YYYY.MM``)."""
+    year, mon = (int(x) for x in month.split("."))
+    return datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=UTC)
+
+
+def _index_names(resp: Any) -> list[str]:
+    """The indices of a ``get_alias`` answer (a 404's body has none)."""
+    return sorted(k for k in (getattr(resp, "body", resp) or {}) if k not in ("error", "status"))
 
 
 def indices_behind(es: Elasticsearch, alias: str) -> list[str]:
     """The concrete indices an alias points at, sorted; none if it does not exist."""
-    resp = es.options(ignore_status=404).indices.get_alias(name=alias)
-    body = getattr(resp, "body", resp) or {}
-    return sorted(k for k in body if k not in ("error", "status"))
+    return _index_names(es.options(ignore_status=404).indices.get_alias(name=alias))
 
 
 def current_version(es: Elasticsearch, prefix: str) -> int:
@@ -231,8 +230,8 @@ def tombstones_index(prefix: str) -> str:
     return f"{prefix}warta-article-tombstones"
 
 
-def _create(es: Elasticsearch, name: str, settings: dict[str, Any], aliases: dict[str, Any]) -> None:
-    """Create an index unless it exists (several processes may race to create it)."""
+def create_index(es: Elasticsearch, name: str, settings: dict[str, Any], aliases: dict[str, Any]) -> None:
+    """Create an articles index unless it exists (several processes may race to create it)."""
     try:
         es.indices.create(index=name, settings=settings, mappings=MAPPING, aliases=aliases)
     except BadRequestError as exc:
@@ -255,7 +254,7 @@ def ensure_index(es: Elasticsearch, prefix: str, layout: Layout | None = None) -
         now = datetime.now(UTC)
         ensure_month(es, prefix, month_of(None, now), layout)
     else:
-        _create(es, index_name(prefix), layout.index_settings(), {alias: {"is_write_index": True}})
+        create_index(es, index_name(prefix), layout.index_settings(), {alias: {"is_write_index": True}})
     return alias
 
 
@@ -265,7 +264,7 @@ def ensure_month(es: Elasticsearch, prefix: str, month: str, layout: Layout) -> 
     write_alias = month_alias(prefix, month)
     if not es.indices.exists_alias(name=write_alias):
         name = index_name(prefix, current_version(es, prefix), month)
-        _create(es, name, layout.index_settings(),
+        create_index(es, name, layout.index_settings(),
                 {articles_alias(prefix): {}, write_alias: {"is_write_index": True}})  # fmt: skip
     return write_alias
 
@@ -305,8 +304,7 @@ def fetch_articles(es: Elasticsearch, alias: str, ids: Sequence[str], source: An
 
 async def fetch_article_async(es: AsyncElasticsearch, alias: str, article_id: str) -> dict[str, Any] | None:
     """:func:`fetch_articles` for one id, on the async client (the search API)."""
-    resp = await es.options(ignore_status=404).indices.get_alias(name=alias)
-    indices = sorted(k for k in (getattr(resp, "body", resp) or {}) if k not in ("error", "status"))
+    indices = _index_names(await es.options(ignore_status=404).indices.get_alias(name=alias))
     if not indices:
         return None
     return _fetched((await es.mget(docs=_mget_body(indices, [article_id])))["docs"], [article_id]).get(article_id)

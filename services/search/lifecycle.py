@@ -42,9 +42,9 @@ from elasticsearch import Elasticsearch
 from elasticsearch.exceptions import ApiError
 
 from services.search.index import (
-    MAPPING,
     SETTINGS,
     Layout,
+    create_index,
     index_name,
     indices_behind,
     month_alias,
@@ -152,8 +152,9 @@ class _Targets:
     def ensure(self, month: str | None) -> str:
         name = index_name(self.prefix, self.version, month)
         if name not in self.created:
-            self.es.indices.create(index=name, mappings=MAPPING,
-                                   settings=self.layout.index_settings(number_of_replicas=0, refresh_interval="-1"))  # fmt: skip
+            # Exists already only if the indexer created the month after the swap (a month first
+            # seen during the copy, caught up afterwards): then it is used as it is.
+            create_index(self.es, name, self.layout.index_settings(number_of_replicas=0, refresh_interval="-1"), {})
             self.created[name] = month
         return name
 
