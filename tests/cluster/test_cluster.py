@@ -18,7 +18,7 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from services.search.index import ensure_index, index_name
+from services.search.index import Layout, ensure_index, ensure_month, index_name
 from shared.kafka import make_producer
 from shared.redis_clients import redis_client, sentinel_master
 from shared.settings import CommonSettings
@@ -83,7 +83,7 @@ def test_the_articles_index_gets_one_replica_and_the_cluster_is_green(cluster: C
     assert settings.es_replicas == 1 and len(settings.es_hosts) == 3
     es = Elasticsearch(settings.es_hosts, request_timeout=30)
     try:
-        ensure_index(es, settings.index_prefix, settings.es_replicas)
+        ensure_index(es, settings.index_prefix, Layout.of(settings))
         name = index_name(prefix)
         health = es.cluster.health(index=name, wait_for_status="green", timeout="60s")
         assert health["status"] == "green" and not health["timed_out"]
@@ -93,6 +93,16 @@ def test_the_articles_index_gets_one_replica_and_the_cluster_is_green(cluster: C
         assert all(s["state"] == "STARTED" for s in shards)
         assert len({s["node"] for s in shards}) == 2, shards  # never a primary and its replica on one node
         assert es.cluster.health()["number_of_nodes"] == 3
+
+        # A month of the monthly layout with three primaries: green, each replica on another node.
+        month = index_name(prefix, month="2025.05")
+        ensure_month(es, prefix, "2025.05", Layout(shards=3, replicas=1, period="month"))
+        health = es.cluster.health(index=month, wait_for_status="green", timeout="60s")
+        assert health["status"] == "green" and not health["timed_out"]
+        shards = es.cat.shards(index=month, format="json", h="shard,prirep,node,state")
+        assert sorted(s["prirep"] for s in shards) == ["p", "p", "p", "r", "r", "r"]
+        for shard in ("0", "1", "2"):
+            assert len({s["node"] for s in shards if s["shard"] == shard}) == 2, shards
     finally:
         es.options(ignore_status=404).indices.delete(index=f"{prefix}*")
         es.close()
