@@ -14,9 +14,12 @@ JITTER_S = 0.05
 
 
 def spacing_violations(
-    log: Iterable[LoggedRequest], delay_s: float, per_site_delay_s: Mapping[str, float] | None = None
+    log: Iterable[LoggedRequest],
+    delay_s: float,
+    per_site_delay_s: Mapping[str, float] | None = None,
+    jitter_s: float = JITTER_S,
 ) -> list[str]:
-    """Consecutive requests to one site that started closer than its delay (minus the jitter)."""
+    """Consecutive requests to one site that started closer than its delay (minus ``jitter_s``)."""
     starts: dict[str, list[LoggedRequest]] = defaultdict(list)
     for request in log:
         starts[request.site].append(request)
@@ -26,7 +29,7 @@ def spacing_violations(
         requests.sort(key=lambda r: r.started)
         for before, after in itertools.pairwise(requests):
             gap = after.started - before.started
-            if gap < delay - JITTER_S:
+            if gap < delay - jitter_s:
                 problems.append(f"{site}: {before.path} -> {after.path} {gap:.3f}s apart (delay {delay}s)")
     return problems
 

@@ -25,8 +25,13 @@ from tests.integration.crawler.politeness import concurrency_violations, spacing
 
 pytestmark = [pytest.mark.redis, pytest.mark.elasticsearch]
 
-MIN_DELAY_S = 0.3
+MIN_DELAY_S = 0.5
 CRAWL_DELAY_S = 0.8  # penadewata's robots.txt
+# The crawler runs in this process, sharing the GIL with the demo sites' server thread: under the
+# full suite's load a handler (where a start is logged) ran up to 0.11 s late, so two requests
+# sent 0.3 s apart were logged 0.19 s apart. The allowance stays below half of each delay, so
+# requests at half the spacing are still flagged.
+JITTER_S = 0.15
 
 
 def test_single_crawler_keeps_min_delay_crawl_delay_and_concurrency(
@@ -74,7 +79,7 @@ def test_single_crawler_keeps_min_delay_crawl_delay_and_concurrency(
     per_site = Counter(r.site for r in log)
     assert per_site["penadewata"] >= 5 and per_site["lintasmuria"] >= 10, per_site
     assert any(r.site == "penadewata" and r.path == "/robots.txt" for r in log)
-    assert spacing_violations(log, MIN_DELAY_S, {"penadewata": CRAWL_DELAY_S}) == []
+    assert spacing_violations(log, MIN_DELAY_S, {"penadewata": CRAWL_DELAY_S}, jitter_s=JITTER_S) == []
     closest = {
         site: min(b.started - a.started for a, b in itertools.pairwise([r for r in log if r.site == site]))
         for site in per_site
