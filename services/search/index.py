@@ -184,6 +184,12 @@ def month_alias(prefix: str, month: str) -> str:
     return f"{articles_alias(prefix)}-{month}"
 
 
+def is_month_alias(prefix: str, name: str) -> bool:
+    """Whether ``name`` is a month's write alias (:func:`month_alias`) of this prefix."""
+    alias = articles_alias(prefix)
+    return name.startswith(f"{alias}-") and re.fullmatch(r"\d{4}\.\d{2}", name[len(alias) + 1 :]) is not None
+
+
 def parse_index_name(name: str) -> tuple[int, str | None] | None:
     """``(version, month or None)`` of a versioned article index's name; None for another name."""
     m = _INDEX_NAME.search(name)

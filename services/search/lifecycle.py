@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -47,6 +46,7 @@ from services.search.index import (
     create_index,
     index_name,
     indices_behind,
+    is_month_alias,
     month_alias,
     month_of,
     month_of_document,
@@ -176,7 +176,7 @@ def _alias_actions(
     if old:
         for index, info in es.indices.get_alias(index=",".join(old)).body.items():
             for name in info.get("aliases", {}):
-                if name == alias or re.fullmatch(rf"{re.escape(alias)}-\d{{4}}\.\d{{2}}", name):
+                if name == alias or is_month_alias(prefix, name):
                     actions.append({"remove": {"index": index, "alias": name}})
     for index in new:
         month = targets.created[index]

@@ -9,6 +9,7 @@ import pytest
 from services.search.index import (
     Layout,
     index_name,
+    is_month_alias,
     month_alias,
     month_of,
     month_of_document,
@@ -37,6 +38,9 @@ def test_index_names_parse_back() -> None:
     assert index_name("t-", 3) == "t-articles-v3"
     assert index_name("t-", 3, "2025.04") == "t-articles-v3-2025.04"
     assert month_alias("t-", "2025.04") == "t-articles-2025.04"
+    assert is_month_alias("t-", "t-articles-2025.04")
+    assert not is_month_alias("t-", "t-articles") and not is_month_alias("t-", "t-articles-v3-2025.04")
+    assert not is_month_alias("u-", "t-articles-2025.04")
     assert parse_index_name("t-articles-v3") == (3, None)
     assert parse_index_name("t-articles-v12-2025.04") == (12, "2025.04")
     assert parse_index_name("t-articles-2025.04") is None
